@@ -1,0 +1,53 @@
+# Tessera developer commands. Everything runs from a local virtual environment in .venv,
+# created on first use; the servers it needs come from PyPI wheels (no Docker).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PARTS  := libs/shared services/identity services/session services/otp-delivery gateway
+PYTEST := $(BIN)/python -m pytest
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-integration test-e2e lint format reset clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+$(STAMP): $(addsuffix /pyproject.toml,$(PARTS))
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-e 'libs/shared[testing]' -e services/identity -e services/session \
+		-e services/otp-delivery -e gateway
+	@touch $@
+
+install: $(STAMP) ## create .venv and install every part (editable) with test tools
+
+run: $(STAMP) ## start PostgreSQL, Redis, NATS and all parts locally; Ctrl-C stops everything
+	@$(BIN)/python tools/run_local.py
+
+test: $(STAMP) ## unit, integration and end-to-end tests (real servers, started by the fixtures)
+	$(PYTEST) -q
+
+test-unit: $(STAMP) ## pure tests, no servers
+	$(PYTEST) -q -m unit
+
+test-integration: $(STAMP) ## adapters and apps against real servers
+	$(PYTEST) -q -m integration
+
+test-e2e: $(STAMP) ## the whole suite as processes, a client through the gateway
+	$(PYTEST) -q -m e2e
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+reset: ## wipe local data of `make run` (databases, Redis, NATS, dev keys)
+	rm -rf .data
+
+clean: reset ## also remove the virtual environment
+	rm -rf $(VENV)

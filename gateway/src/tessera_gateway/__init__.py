@@ -1,0 +1,1 @@
+"""Tessera gateway: the one public entry; routes to identity and session."""

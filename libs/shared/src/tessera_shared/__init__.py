@@ -1,0 +1,1 @@
+"""What every Tessera part needs: config, errors, i18n, logging, telemetry, health, serving."""

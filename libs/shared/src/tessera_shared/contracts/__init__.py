@@ -1,0 +1,1 @@
+"""Messages and topology shared across processes (NATS events, internal HTTP bodies)."""

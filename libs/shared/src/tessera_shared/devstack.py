@@ -1,0 +1,155 @@
+"""Starts the whole suite as real processes: used by `make run` and by the e2e tests.
+
+Knows the parts only by module name and settings prefix (no imports of their code).
+"""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+import msgspec
+
+from tessera_shared.devservers.process import ManagedProcess
+
+
+class Part(msgspec.Struct, frozen=True):
+    name: str
+    module: str
+    prefix: str
+    port: int
+
+
+def default_parts(
+    gateway: int = 8080, identity: int = 8001, session: int = 8002, otp: int = 8003
+) -> list[Part]:
+    """The four parts in start order (the gateway last: it checks the others' health)."""
+    return [
+        Part("identity", "tessera_identity", "TESSERA_IDENTITY_", identity),
+        Part("session", "tessera_session", "TESSERA_SESSION_", session),
+        Part("otp-delivery", "tessera_otp_delivery", "TESSERA_OTP_", otp),
+        Part("gateway", "tessera_gateway", "TESSERA_GATEWAY_", gateway),
+    ]
+
+
+class Dependencies(msgspec.Struct, frozen=True, kw_only=True):
+    postgres_url: str
+    redis_url: str
+    nats_url: str
+
+
+def suite_environment(
+    parts: list[Part],
+    deps: Dependencies,
+    *,
+    stream_name: str = "TESSERA_OTP",
+    subject_prefix: str = "",
+    redis_key_prefix: str = "tessera:",
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Environment variables wiring the parts to each other and to their servers."""
+    by_name = {p.name: p for p in parts}
+    env = {f"{p.prefix}PORT": str(p.port) for p in parts}
+    env.update(
+        {
+            "TESSERA_IDENTITY_DATABASE_URL": deps.postgres_url,
+            "TESSERA_IDENTITY_NATS_URL": deps.nats_url,
+            "TESSERA_IDENTITY_STREAM_NAME": stream_name,
+            "TESSERA_IDENTITY_SUBJECT_PREFIX": subject_prefix,
+            "TESSERA_SESSION_REDIS_URL": deps.redis_url,
+            "TESSERA_SESSION_REDIS_KEY_PREFIX": redis_key_prefix,
+            "TESSERA_SESSION_IDENTITY_URL": f"http://127.0.0.1:{by_name['identity'].port}",
+            "TESSERA_OTP_NATS_URL": deps.nats_url,
+            "TESSERA_OTP_STREAM_NAME": stream_name,
+            "TESSERA_OTP_SUBJECT_PREFIX": subject_prefix,
+            "TESSERA_GATEWAY_REDIS_URL": deps.redis_url,
+            "TESSERA_GATEWAY_IDENTITY_URL": f"http://127.0.0.1:{by_name['identity'].port}",
+            "TESSERA_GATEWAY_SESSION_URL": f"http://127.0.0.1:{by_name['session'].port}",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+class PartProcess:
+    """One part as a child process; its output goes to `sink`, each line tagged with its name."""
+
+    def __init__(self, part: Part, env: Mapping[str, str], sink: IO[str] | Path) -> None:
+        self.part = part
+        self.env = {**os.environ, **env}
+        self.sink = sink
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pump: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.part.port}"
+
+    def start(self) -> None:
+        from tessera_shared.devservers.process import _die_with_parent
+
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", self.part.module],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            start_new_session=True,
+        )
+        self._pump = threading.Thread(target=self._copy_output, daemon=True)
+        self._pump.start()
+
+    def _copy_output(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        tag = f"[{self.part.name}] "
+        if isinstance(self.sink, Path):
+            with self.sink.open("a", encoding="utf-8") as out:
+                for raw in self._process.stdout:
+                    out.write(tag + raw.decode(errors="replace"))
+                    out.flush()
+        else:
+            for raw in self._process.stdout:
+                self.sink.write(tag + raw.decode(errors="replace"))
+                self.sink.flush()
+
+    def exited(self) -> int | None:
+        return None if self._process is None else self._process.poll()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self.exited()
+            if code is not None:
+                raise RuntimeError(f"{self.part.name} exited with status {code} while starting")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health/ready", timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.part.name} not ready after {timeout:.0f}s ({self.url})")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        if self._pump is not None:
+            self._pump.join(2)
+
+
+__all__ = ["Dependencies", "ManagedProcess", "Part", "PartProcess", "default_parts"]

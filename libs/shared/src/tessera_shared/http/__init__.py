@@ -1,0 +1,1 @@
+"""Litestar building blocks shared by every part."""

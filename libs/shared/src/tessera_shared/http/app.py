@@ -1,0 +1,59 @@
+"""Assembles a part's litestar app with the shared error model, i18n, request ids and health."""
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
+
+from tessera_shared.http.errors import EXCEPTION_HANDLERS
+from tessera_shared.http.health import HealthChecks, health_routes
+from tessera_shared.http.middleware import request_id_middleware
+from tessera_shared.i18n import SHARED_CATALOGS, Translator
+from tessera_shared.logging import configure_logging
+from tessera_shared.settings import ServiceSettings
+from tessera_shared.telemetry import setup_tracing
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+def build_app(
+    *,
+    name: str,
+    settings: ServiceSettings,
+    title: str,
+    route_handlers: Sequence[ControllerRouterHandler],
+    lifespan: Sequence[Lifespan] = (),
+    health: HealthChecks,
+    catalogs: Sequence[Path] = (),
+    request_max_body_size: int = 64 * 1024,
+    state: dict[str, Any] | None = None,
+) -> Litestar:
+    """One litestar app with Tessera's cross-cutting behaviour wired in."""
+    configure_logging(name, settings.log_level)
+    plugins: list[Any] = []
+    if setup_tracing(name, settings.otel_exporter, settings.otel_endpoint):
+        from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+
+        plugins.append(OpenTelemetryPlugin(OpenTelemetryConfig()))
+    return Litestar(
+        route_handlers=[*health_routes(), *route_handlers],
+        lifespan=list(lifespan),
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_id_middleware],
+        plugins=plugins,
+        request_max_body_size=request_max_body_size,
+        openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
+        state=State(
+            {
+                "health": health,
+                "translator": Translator([SHARED_CATALOGS, *catalogs]),
+                **(state or {}),
+            }
+        ),
+        debug=False,
+    )

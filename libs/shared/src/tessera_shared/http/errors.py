@@ -1,0 +1,118 @@
+"""The one place where exceptions become HTTP answers: stable code, localized message, status."""
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from tessera_shared.context import request_id_var
+from tessera_shared.errors import ERRORS, FIELD_ERRORS, ErrorBody, FieldError, TesseraError
+from tessera_shared.errors.fields import parse_field_error, split_msgspec_error
+from tessera_shared.http.locale import request_locale, translator_of
+
+log = logging.getLogger("tessera.errors")
+
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+AnyRequest = Request[object, object, State]
+
+
+def error_response(
+    request: AnyRequest,
+    code: str,
+    *,
+    params: Mapping[str, object] | None = None,
+    details: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response[ErrorBody]:
+    """Build the JSON error answer for `code` in the request's language."""
+    spec = ERRORS[code]
+    translate = translator_of(request)
+    body = ErrorBody(
+        status=spec.status,
+        code=code,
+        message=translate(request_locale(request), spec.message, params),
+        details=list(details),
+        request_id=request_id_var.get(),
+    )
+    return Response(
+        body,
+        status_code=spec.status,
+        media_type=MediaType.JSON,
+        headers={"cache-control": "no-store", **(headers or {})},
+    )
+
+
+def handle_tessera_error(request: AnyRequest, exc: TesseraError) -> Response[ErrorBody]:
+    return error_response(
+        request, exc.code, params=exc.params, details=exc.details, headers=exc.headers
+    )
+
+
+def handle_validation_error(request: AnyRequest, exc: ValidationException) -> Response[ErrorBody]:
+    return error_response(request, "validation_failed", details=field_errors(request, exc))
+
+
+def field_errors(request: AnyRequest, exc: ValidationException) -> list[FieldError]:
+    """Localized per-field details from a litestar/msgspec validation failure."""
+    locale = request_locale(request)
+    translate = translator_of(request)
+    cause = exc.__cause__
+    items: list[tuple[str, str]] = []
+    if isinstance(cause, msgspec.ValidationError):
+        items.append(split_msgspec_error(str(cause)))
+    elif isinstance(exc.extra, list):
+        for entry in exc.extra:
+            if isinstance(entry, dict):
+                items.append((str(entry.get("message", "")), str(entry.get("key", ""))))
+    details = []
+    for message, path in items:
+        parsed = parse_field_error(message, path)
+        text = translate(locale, FIELD_ERRORS[parsed.code], parsed.params or None)
+        details.append(FieldError(field=parsed.field, code=parsed.code, message=text))
+    return details
+
+
+def handle_http_exception(request: AnyRequest, exc: HTTPException) -> Response[ErrorBody]:
+    if exc.status_code == 400 and _is_malformed_body(exc):
+        return error_response(request, "invalid_json")
+    code = _CODE_BY_STATUS.get(exc.status_code)
+    if code is None:
+        if exc.status_code >= 500:
+            return handle_unexpected(request, exc)
+        code = "bad_request"
+    return error_response(request, code, headers=exc.headers)
+
+
+def handle_unexpected(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, "internal_error")
+
+
+def _is_malformed_body(exc: HTTPException) -> bool:
+    detail = str(exc.detail)
+    return "JSON is malformed" in detail or "truncated" in detail or "decode" in detail.lower()
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    TesseraError: handle_tessera_error,  # type: ignore[dict-item]
+    ValidationException: handle_validation_error,  # type: ignore[dict-item]
+    HTTPException: handle_http_exception,  # type: ignore[dict-item]
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,32 @@
+"""OpenTelemetry tracing, off unless configured (`none` | `console` | `otlp`)."""
+
+from typing import Literal
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+
+Exporter = Literal["none", "console", "otlp"]
+
+
+def setup_tracing(service: str, exporter: Exporter, otlp_endpoint: str = "") -> bool:
+    """Install a tracer provider for `service`; returns whether tracing is on."""
+    if exporter == "none":
+        return False
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(BatchSpanProcessor(_exporter(exporter, otlp_endpoint)))
+    trace.set_tracer_provider(provider)
+    return True
+
+
+def _exporter(kind: Exporter, endpoint: str) -> SpanExporter:
+    if kind == "console":
+        return ConsoleSpanExporter()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=endpoint or None)

@@ -1,0 +1,156 @@
+"""pytest plugin: layers by folder, and real servers for the integration and e2e layers.
+
+Servers come, in this order of preference, from:
+- `TESSERA_TEST_POSTGRES_URL`, `TESSERA_TEST_REDIS_URL`, `TESSERA_TEST_NATS_URL` (yours);
+- containers, when `TESSERA_TEST_CONTAINERS=1` and a Docker engine answers;
+- otherwise throwaway servers from PyPI wheels on free ports in a temporary folder.
+They start once per test run, only when a test asks for them. Each test is isolated by a
+fresh database, a random Redis key prefix or random stream names, never by wiping shared state.
+"""
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tessera_shared.devservers import NatsServer, PostgresServer, RedisServer, free_port
+from tessera_shared.testing.smtp import SmtpCatcher
+
+_LAYERS = {"unit": "unit", "integration": "integration"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its layer, from the folder it lives in."""
+    for item in items:
+        parts = Path(str(item.path)).parts
+        if "tests-e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+            continue
+        for folder, marker in _LAYERS.items():
+            if folder in parts:
+                item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture(scope="session")
+def servers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("servers")
+    path.chmod(0o711)  # the PostgreSQL user (when we are root) must traverse it
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(servers_dir: Path) -> Iterator[str]:
+    """URL of a PostgreSQL server whose user may create databases."""
+    given = os.environ.get("TESSERA_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    if _containers_wanted():
+        from tessera_shared.testing.containers import postgres_container
+
+        with postgres_container() as url:
+            yield url
+        return
+    server = PostgresServer(servers_dir / "postgres", free_port(), durable=False)
+    server.start()
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(servers_dir: Path) -> Iterator[str]:
+    given = os.environ.get("TESSERA_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    if _containers_wanted():
+        from tessera_shared.testing.containers import redis_container
+
+        with redis_container() as url:
+            yield url
+        return
+    server = RedisServer(servers_dir / "redis", free_port(), durable=False)
+    server.start()
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_url(servers_dir: Path) -> Iterator[str]:
+    given = os.environ.get("TESSERA_TEST_NATS_URL")
+    if given:
+        yield given
+        return
+    if _containers_wanted():
+        from tessera_shared.testing.containers import nats_container
+
+        with nats_container() as url:
+            yield url
+        return
+    server = NatsServer(servers_dir / "nats", free_port())
+    server.start()
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for this test; dropped afterwards."""
+    with create_database(postgres_admin_url) as url:
+        yield url
+
+
+@pytest.fixture
+def test_id() -> str:
+    """A random id for naming this test's keys, streams and subjects."""
+    return secrets.token_hex(4)
+
+
+@pytest.fixture
+def smtp_catcher() -> Iterator[SmtpCatcher]:
+    catcher = SmtpCatcher()
+    catcher.start()
+    try:
+        yield catcher
+    finally:
+        catcher.stop()
+
+
+class create_database:  # noqa: N801 - used as a context manager, reads like a function
+    """Context manager: a new database on the server at `admin_url`, dropped on exit."""
+
+    def __init__(self, admin_url: str, prefix: str = "t") -> None:
+        self.admin_url = admin_url
+        self.name = f"{prefix}_{secrets.token_hex(6)}"
+
+    def __enter__(self) -> str:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+        return database_url(self.admin_url, self.name)
+
+    def __exit__(self, *exc: object) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
+            )
+
+
+def database_url(server_url: str, database: str) -> str:
+    """The same server URL with another database name."""
+    info = psycopg.conninfo.conninfo_to_dict(server_url)
+    info["dbname"] = database
+    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
+
+
+def _containers_wanted() -> bool:
+    return os.environ.get("TESSERA_TEST_CONTAINERS") == "1"

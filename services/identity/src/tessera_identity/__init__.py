@@ -1,0 +1,1 @@
+"""Tessera identity: users, credentials, passwords, one-time codes and the event outbox."""

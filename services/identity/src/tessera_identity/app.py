@@ -1,0 +1,27 @@
+"""The identity ASGI app (granian calls `create_app`)."""
+
+from pathlib import Path
+
+from litestar import Litestar
+
+from tessera_identity.bootstrap import lifespan
+from tessera_identity.config import IdentitySettings, load_settings
+from tessera_shared.http.app import build_app
+from tessera_shared.http.health import HealthChecks
+
+NAME = "tessera-identity"
+CATALOGS = Path(__file__).parent / "locales"
+
+
+def create_app(settings: IdentitySettings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    health = HealthChecks()
+    return build_app(
+        name=NAME,
+        settings=settings,
+        title="Tessera identity",
+        route_handlers=[],
+        lifespan=[lifespan(settings, health)],
+        health=health,
+        catalogs=[CATALOGS],
+    )

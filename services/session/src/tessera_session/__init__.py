@@ -1,0 +1,1 @@
+"""Tessera session: access tokens, refresh-token families in Redis, JWKS."""

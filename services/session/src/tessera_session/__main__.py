@@ -1,0 +1,14 @@
+"""`python -m tessera_session`."""
+
+from tessera_session.app import NAME
+from tessera_session.config import PREFIX, load_settings
+from tessera_shared.serve import load_or_exit, serve
+
+
+def main() -> None:
+    settings = load_or_exit(NAME, load_settings)
+    serve(NAME, "tessera_session.app:create_app", settings, f"{PREFIX}PORT")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""`make run`: real PostgreSQL, Redis and NATS (or yours), migrations, then every part.
+
+Data lives in `.data/` (git-ignored) and survives restarts; `make reset` wipes it.
+Our servers use ports off the standard ones so they never collide with servers you already run;
+point at yours instead with TESSERA_DEV_POSTGRES_URL, TESSERA_DEV_REDIS_URL, TESSERA_DEV_NATS_URL.
+Ctrl-C stops the parts, then the servers, and waits for each process to exit.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import psycopg
+from psycopg import sql
+
+from tessera_shared.devservers import (
+    NatsServer,
+    PostgresServer,
+    RedisServer,
+    ServerError,
+    port_is_free,
+)
+from tessera_shared.devstack import Dependencies, PartProcess, default_parts, suite_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+DATABASE = "tessera"
+
+
+class Stop(Exception):
+    """Ctrl-C or SIGTERM while starting or running."""
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise Stop
+
+
+def _port(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, str(default))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        sys.exit(f"run: {variable} must be a port number, got {raw!r}")
+    return int(raw)
+
+
+def _require_free(port: int, what: str, variable: str) -> None:
+    if not port_is_free(port):
+        sys.exit(f"run: port {port} for {what} is already in use; set {variable} to another port")
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    parts = default_parts(
+        gateway=_port("TESSERA_GATEWAY_PORT", 8080),
+        identity=_port("TESSERA_IDENTITY_PORT", 8001),
+        session=_port("TESSERA_SESSION_PORT", 8002),
+        otp=_port("TESSERA_OTP_PORT", 8003),
+    )
+    for part in parts:
+        _require_free(part.port, part.name, f"{part.prefix}PORT")
+
+    servers: list[PostgresServer | RedisServer | NatsServer] = []
+    processes: list[PartProcess] = []
+    try:
+        deps = _dependencies(servers)
+        _create_database(deps.postgres_url)
+        env = suite_environment(parts, deps, extra={"TESSERA_OTP_EMAIL_PROVIDER": "console"})
+        _migrate(env)
+        for part in parts:
+            process = PartProcess(part, env, sys.stdout)
+            processes.append(process)
+            process.start()
+            process.wait_ready(60)
+        _banner(parts, deps)
+        while all(p.exited() is None for p in processes):
+            time.sleep(0.5)
+        print("run: a part exited; stopping the suite", file=sys.stderr)
+    except Stop:
+        print("\nrun: stopping…", file=sys.stderr)
+    except (ServerError, RuntimeError, TimeoutError, psycopg.OperationalError) as exc:
+        print(f"run: {exc}", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
+        for process in reversed(processes):
+            process.stop()
+        for server in reversed(servers):
+            server.stop()
+        print("run: everything stopped", file=sys.stderr)
+
+
+def _dependencies(servers: list[PostgresServer | RedisServer | NatsServer]) -> Dependencies:
+    DATA.mkdir(exist_ok=True)
+    postgres_url = os.environ.get("TESSERA_DEV_POSTGRES_URL")
+    if not postgres_url:
+        port = _port("TESSERA_DEV_POSTGRES_PORT", 15432)
+        _require_free(port, "PostgreSQL", "TESSERA_DEV_POSTGRES_PORT")
+        postgres = PostgresServer(DATA / "postgres", port)
+        servers.append(postgres)
+        postgres.start()
+        postgres_url = postgres.url(DATABASE)
+    redis_url = os.environ.get("TESSERA_DEV_REDIS_URL")
+    if not redis_url:
+        port = _port("TESSERA_DEV_REDIS_PORT", 16379)
+        _require_free(port, "Redis", "TESSERA_DEV_REDIS_PORT")
+        redis = RedisServer(DATA / "redis", port)
+        servers.append(redis)
+        redis.start()
+        redis_url = redis.url()
+    nats_url = os.environ.get("TESSERA_DEV_NATS_URL")
+    if not nats_url:
+        port = _port("TESSERA_DEV_NATS_PORT", 14222)
+        _require_free(port, "NATS", "TESSERA_DEV_NATS_PORT")
+        nats = NatsServer(DATA / "nats", port)
+        servers.append(nats)
+        nats.start()
+        nats_url = nats.url()
+    return Dependencies(postgres_url=postgres_url, redis_url=redis_url, nats_url=nats_url)
+
+
+def _create_database(url: str) -> None:
+    """Create the database named in `url` if it is missing (connecting to `postgres`)."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    name = str(info.get("dbname") or DATABASE)
+    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _migrate(env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tessera_identity", "migrate"],
+        env={**os.environ, **env},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError("migrations failed")
+
+
+def _banner(parts: list, deps: Dependencies) -> None:  # type: ignore[type-arg]
+    by_name = {p.name: p.port for p in parts}
+    print(
+        f"""
+  Tessera is running. Ctrl-C stops everything.
+
+  gateway (public)   http://127.0.0.1:{by_name["gateway"]}   try: curl -s 127.0.0.1:{by_name["gateway"]}/health/ready
+  identity           http://127.0.0.1:{by_name["identity"]}
+  session            http://127.0.0.1:{by_name["session"]}
+  otp-delivery       http://127.0.0.1:{by_name["otp-delivery"]} (health only)
+  PostgreSQL         {deps.postgres_url}
+  Redis              {deps.redis_url}
+  NATS               {deps.nats_url}
+  data               {DATA.relative_to(ROOT)}/  (make reset wipes it)
+""",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
