@@ -24,14 +24,20 @@ from tessera_shared.devservers import (
     ServerError,
     port_is_free,
 )
-from tessera_shared.devstack import Dependencies, PartProcess, default_parts, suite_environment
+from tessera_shared.devstack import (
+    Dependencies,
+    Part,
+    PartProcess,
+    default_parts,
+    suite_environment,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 DATABASE = "tessera"
 
 
-class Stop(Exception):
+class Stop(Exception):  # noqa: N818 - a signal to stop, not an error
     """Ctrl-C or SIGTERM while starting or running."""
 
 
@@ -142,13 +148,14 @@ def _migrate(env: dict[str, str]) -> None:
         raise RuntimeError("migrations failed")
 
 
-def _banner(parts: list, deps: Dependencies) -> None:  # type: ignore[type-arg]
+def _banner(parts: list[Part], deps: Dependencies) -> None:
     by_name = {p.name: p.port for p in parts}
     print(
         f"""
   Tessera is running. Ctrl-C stops everything.
 
-  gateway (public)   http://127.0.0.1:{by_name["gateway"]}   try: curl -s 127.0.0.1:{by_name["gateway"]}/health/ready
+  gateway (public)   http://127.0.0.1:{by_name["gateway"]}
+                     try: curl -s 127.0.0.1:{by_name["gateway"]}/health/ready
   identity           http://127.0.0.1:{by_name["identity"]}
   session            http://127.0.0.1:{by_name["session"]}
   otp-delivery       http://127.0.0.1:{by_name["otp-delivery"]} (health only)

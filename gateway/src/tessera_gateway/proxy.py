@@ -43,7 +43,7 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 async def forward(request: Request[object, object, State], state: State) -> ASGIResponse:
     upstream = resolve(request.url.path)
     if upstream is None:
-        return error_response(request, "not_found").to_asgi_response(request.app, request)
+        return error_response(request, "not_found").to_asgi_response(app=None, request=request)
     client: aiohttp.ClientSession = state.http
     url = f"{state.upstreams[upstream]}{request.url.path}"
     if request.url.query:
@@ -69,4 +69,4 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
         code = "bad_gateway"
     else:
         return ASGIResponse(body=content, status_code=answer.status, encoded_headers=relayed)
-    return error_response(request, code).to_asgi_response(request.app, request)
+    return error_response(request, code).to_asgi_response(app=None, request=request)

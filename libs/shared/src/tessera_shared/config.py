@@ -15,6 +15,7 @@ import msgspec
 
 _FIELD_IN_PATH = re.compile(r"at `\$\.(\w+)")
 _MISSING_FIELD = re.compile(r"missing required field `(\w+)`")
+_QUOTED = re.compile(r"\s*'[^']*'")
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -44,7 +45,8 @@ def _explain(error: str, prefix: str) -> str:
     if missing:
         return f"{prefix}{missing.group(1).upper()} is required but not set"
     field = _FIELD_IN_PATH.search(error)
-    reason = error.split(" - at ")[0]
+    # msgspec quotes offending values ("Invalid enum value 'x'"): drop them, they may be secret.
+    reason = _QUOTED.sub("", error.split(" - at ")[0])
     if field:
         return f"{prefix}{field.group(1).upper()} is invalid: {reason}"
     return f"invalid configuration under {prefix}*: {reason}"

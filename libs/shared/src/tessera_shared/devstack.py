@@ -16,7 +16,7 @@ from typing import IO
 
 import msgspec
 
-from tessera_shared.devservers.process import ManagedProcess
+from tessera_shared.devservers.process import die_with_parent
 
 
 class Part(msgspec.Struct, frozen=True):
@@ -92,22 +92,21 @@ class PartProcess:
         return f"http://127.0.0.1:{self.part.port}"
 
     def start(self) -> None:
-        from tessera_shared.devservers.process import _die_with_parent
-
         self._process = subprocess.Popen(
             [sys.executable, "-m", self.part.module],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=die_with_parent,
             start_new_session=True,
         )
         self._pump = threading.Thread(target=self._copy_output, daemon=True)
         self._pump.start()
 
     def _copy_output(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
+        assert self._process is not None
+        assert self._process.stdout is not None
         tag = f"[{self.part.name}] "
         if isinstance(self.sink, Path):
             with self.sink.open("a", encoding="utf-8") as out:
@@ -151,5 +150,3 @@ class PartProcess:
         if self._pump is not None:
             self._pump.join(2)
 
-
-__all__ = ["Dependencies", "ManagedProcess", "Part", "PartProcess", "default_parts"]

@@ -15,7 +15,7 @@ class ServerError(RuntimeError):
     """A server could not start; the message says which and where its log is."""
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # If the runner is killed hard, its servers go too instead of lingering on their ports.
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -52,7 +52,7 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
                 env=env,
                 **drop_privileges(user),
                 start_new_session=True,  # Ctrl-C in a terminal reaches the runner only

@@ -40,11 +40,10 @@ def build_app(
         from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 
         plugins.append(OpenTelemetryPlugin(OpenTelemetryConfig()))
-    return Litestar(
+    app = Litestar(
         route_handlers=[*health_routes(), *route_handlers],
         lifespan=list(lifespan),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
         plugins=plugins,
         request_max_body_size=request_max_body_size,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
@@ -56,4 +55,9 @@ def build_app(
             }
         ),
         debug=False,
+        logging_config=None,  # ours (JSON) is set up above; litestar's would replace it
     )
+    # Wrapped around the whole app (like litestar's own CORS), not as route middleware, so
+    # 404/405 answers from the router carry a request id and are logged too.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app

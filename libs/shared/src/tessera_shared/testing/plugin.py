@@ -12,6 +12,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -146,11 +147,43 @@ class create_database:  # noqa: N801 - used as a context manager, reads like a f
 
 
 def database_url(server_url: str, database: str) -> str:
-    """The same server URL with another database name."""
-    info = psycopg.conninfo.conninfo_to_dict(server_url)
-    info["dbname"] = database
-    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
+    """The same server URL (postgresql://…) with another database name."""
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def _containers_wanted() -> bool:
     return os.environ.get("TESSERA_TEST_CONTAINERS") == "1"
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test alone, which the test may stop and start again."""
+    server = PostgresServer(tmp_path / "own-postgres", free_port(), durable=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis server of this test alone (append-only file on, so restarts keep data)."""
+    server = RedisServer(tmp_path / "own-redis", free_port(), durable=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A NATS server of this test alone, which the test may stop and start again."""
+    server = NatsServer(tmp_path / "own-nats", free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

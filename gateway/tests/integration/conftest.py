@@ -1,0 +1,81 @@
+"""Stand-ins for the identity and session services: real HTTP servers on free ports."""
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+from aiohttp import web
+
+from tessera_shared.devservers import free_port
+
+
+class Upstream:
+    """An HTTP server that records requests and answers as the test configures it.
+
+    It runs on its own thread and event loop: litestar's test client blocks the test's loop
+    while the app handles a request, so a server on that loop could never answer.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ready = True
+        self.delay = 0.0
+        self.seen: list[web.Request] = []
+        self.bodies: list[bytes] = []
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(10)
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_get("/health/ready", self._ready)
+        app.router.add_route("*", "/{tail:.*}", self._echo)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def _ready(self, request: web.Request) -> web.Response:
+        status = 200 if self.ready else 503
+        checks = {"db": {"status": "up" if self.ready else "down", "latency_ms": 1.0}}
+        return web.json_response(
+            {"status": "up" if self.ready else "down", "checks": checks}, status=status
+        )
+
+    async def _echo(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(self.delay)
+        self.seen.append(request)
+        self.bodies.append(await request.read())
+        response = web.json_response({"path": request.path}, status=201)
+        response.headers.add("Set-Cookie", "a=1; HttpOnly")
+        response.headers.add("Set-Cookie", "b=2; HttpOnly")
+        response.headers["X-Internal-Secret"] = "must-not-leak"
+        return response
+
+
+@pytest.fixture
+def identity_upstream() -> Iterator[Upstream]:
+    upstream = Upstream()
+    upstream.start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture
+def session_upstream() -> Iterator[Upstream]:
+    upstream = Upstream()
+    upstream.start()
+    yield upstream
+    upstream.stop()

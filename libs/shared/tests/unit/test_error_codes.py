@@ -1,0 +1,57 @@
+"""Codes are an API: this test fails when one is renamed, dropped, or changes status."""
+
+import pytest
+
+from tessera_shared.errors import ERRORS, FIELD_ERRORS
+from tessera_shared.i18n import SHARED_CATALOGS, SUPPORTED_LOCALES, Translator
+from tessera_shared.testing.catalogs import placeholders
+
+PINNED = {
+    "invalid_json": 400,
+    "validation_failed": 422,
+    "bad_request": 400,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "bad_gateway": 502,
+    "service_unavailable": 503,
+    "gateway_timeout": 504,
+}
+PINNED_FIELDS = {
+    "missing_field",
+    "unknown_field",
+    "wrong_type",
+    "too_short",
+    "too_long",
+    "out_of_range",
+    "invalid_value",
+    "invalid_format",
+}
+
+
+def test_error_codes_and_statuses_are_pinned():
+    assert {code: spec.status for code, spec in ERRORS.items()} == PINNED
+
+
+def test_field_codes_are_pinned():
+    assert set(FIELD_ERRORS) == PINNED_FIELDS
+
+
+def test_codes_are_snake_case():
+    for code in [*ERRORS, *FIELD_ERRORS]:
+        assert code.isidentifier()
+        assert code == code.lower()
+
+
+@pytest.mark.parametrize("locale", [loc for loc in SUPPORTED_LOCALES if loc != "en"])
+def test_every_error_message_is_translated_with_the_same_placeholders(locale):
+    known = Translator([SHARED_CATALOGS]).known(locale)
+    messages = [spec.message for spec in ERRORS.values()] + list(FIELD_ERRORS.values())
+    for message in messages:
+        assert message in known, f"{locale}: missing translation of {message!r}"
+        assert placeholders(known[message]) == placeholders(message)

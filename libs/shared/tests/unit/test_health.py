@@ -1,0 +1,30 @@
+import asyncio
+
+from tessera_shared.http.health import HealthChecks
+
+
+async def test_readiness_is_up_only_when_every_check_passes():
+    health = HealthChecks(timeout=0.2)
+
+    async def fine() -> dict[str, str]:
+        return {"version": "1"}
+
+    async def broken() -> None:
+        raise ConnectionRefusedError("password=hunter2")
+
+    async def hangs() -> None:
+        await asyncio.sleep(5)
+
+    health.add("db", fine)
+    assert (await health.run()).status == "up"
+    health.add("cache", broken)
+    health.add("broker", hangs)
+    report = await health.run()
+    assert report.status == "down"
+    assert report.checks["db"].details == {"version": "1"}
+    assert report.checks["cache"].error == "ConnectionRefusedError"
+    assert report.checks["broker"].error == "timeout"
+
+
+async def test_a_part_without_checks_is_not_ready():
+    assert (await HealthChecks().run()).status == "down"
