@@ -38,9 +38,11 @@ test-integration: $(STAMP) ## adapters and apps against real servers
 test-e2e: $(STAMP) ## the whole suite as processes, a client through the gateway
 	$(PYTEST) -q -m e2e
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint, format check and mypy (strict) on every package
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/shared/src services/identity/src services/session/src \
+		services/otp-delivery/src gateway/src tools
 
 format: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -33,7 +33,7 @@ from tessera_shared.devstack import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / ".data"
+DATA = Path(os.environ.get("TESSERA_DEV_DATA_DIR") or ROOT / ".data").resolve()
 DATABASE = "tessera"
 
 
@@ -162,7 +162,7 @@ def _banner(parts: list[Part], deps: Dependencies) -> None:
   PostgreSQL         {deps.postgres_url}
   Redis              {deps.redis_url}
   NATS               {deps.nats_url}
-  data               {DATA.relative_to(ROOT)}/  (make reset wipes it)
+  data               {DATA}  (make reset wipes it)
 """,
         flush=True,
     )

@@ -5,6 +5,7 @@ import asyncio
 import aiohttp
 from litestar import Request, route
 from litestar.datastructures import State
+from litestar.enums import HttpMethod
 from litestar.response.base import ASGIResponse
 
 from tessera_gateway.routing import resolve
@@ -36,7 +37,7 @@ RELAYED_RESPONSE_HEADERS = (
     "ratelimit-remaining",
     "ratelimit-reset",
 )
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+METHODS = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE]
 
 
 @route("/{path:path}", http_method=METHODS, include_in_schema=False)
@@ -57,7 +58,7 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
         async with client.request(request.method, url, data=body, headers=headers) as answer:
             content = await answer.read()
             relayed = [
-                (name.encode(), value.encode("latin-1"))
+                (name, value)
                 for name in RELAYED_RESPONSE_HEADERS
                 for value in answer.headers.getall(name, [])
             ]
@@ -68,5 +69,5 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     except (aiohttp.ClientError, asyncio.IncompleteReadError):
         code = "bad_gateway"
     else:
-        return ASGIResponse(body=content, status_code=answer.status, encoded_headers=relayed)
+        return ASGIResponse(body=content, status_code=answer.status, headers=relayed)
     return error_response(request, code).to_asgi_response(app=None, request=request)

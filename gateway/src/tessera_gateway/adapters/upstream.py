@@ -27,4 +27,5 @@ async def upstream_ready(client: aiohttp.ClientSession, base_url: str) -> dict[s
         body: dict[str, Any] = await answer.json(content_type=None)
         if answer.status != 200:
             raise ConnectionError(f"upstream not ready ({answer.status})")
-        return body.get("checks", {})
+        checks: dict[str, Any] = body.get("checks", {})
+        return checks

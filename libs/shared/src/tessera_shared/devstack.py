@@ -149,4 +149,3 @@ class PartProcess:
                 process.wait(5)
         if self._pump is not None:
             self._pump.join(2)
-

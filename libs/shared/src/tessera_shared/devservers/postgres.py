@@ -102,7 +102,7 @@ class PostgresServer:
             capture_output=True,
             text=True,
             check=False,
-            **drop_privileges(user),  # type: ignore[arg-type]
+            **drop_privileges(user),
         )
         if result.returncode != 0:
             raise ServerError(f"initdb failed in {self.data_dir}: {result.stderr.strip()[-500:]}")

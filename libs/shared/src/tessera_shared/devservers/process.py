@@ -7,6 +7,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypedDict
 
 _PR_SET_PDEATHSIG = 1
 
@@ -81,7 +82,13 @@ class ManagedProcess:
             proc.wait(5)
 
 
-def drop_privileges(user: str | None) -> dict[str, object]:
+class Privileges(TypedDict, total=False):
+    user: str
+    group: str
+    extra_groups: list[str]
+
+
+def drop_privileges(user: str | None) -> Privileges:
     """subprocess arguments that run a child as `user` with only that user's group."""
     if user is None:
         return {}

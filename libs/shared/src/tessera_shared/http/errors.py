@@ -111,8 +111,8 @@ def _is_malformed_body(exc: HTTPException) -> bool:
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    TesseraError: handle_tessera_error,  # type: ignore[dict-item]
-    ValidationException: handle_validation_error,  # type: ignore[dict-item]
-    HTTPException: handle_http_exception,  # type: ignore[dict-item]
+    TesseraError: handle_tessera_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

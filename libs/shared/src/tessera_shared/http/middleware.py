@@ -5,6 +5,7 @@ import re
 import time
 import uuid
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera_shared.context import request_id_var
@@ -24,9 +25,10 @@ def incoming_request_id(raw: bytes | None) -> str:
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
+        method = scope.get("method", "")
         headers = dict(scope["headers"])
         request_id = incoming_request_id(headers.get(b"x-request-id"))
         token = request_id_var.set(request_id)
@@ -49,7 +51,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             if not scope["path"].startswith("/health/"):
                 access_log.info(
                     "%s %s %s",
-                    scope["method"],
+                    method,
                     scope["path"],
                     status,
                     extra={

@@ -22,7 +22,7 @@ class _Inbox:
         data = raw if isinstance(raw, bytes) else raw.encode()
         message = email.message_from_bytes(data, policy=email.policy.default)
         with self.changed:
-            self.messages.append(message)  # type: ignore[arg-type]
+            self.messages.append(message)
             self.changed.notify_all()
         return "250 Message accepted for delivery"
 

@@ -1,0 +1,60 @@
+"""The whole suite as real processes on free ports, behind its gateway, for the e2e tests."""
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tessera_shared.devservers import free_port
+from tessera_shared.devstack import Dependencies, PartProcess, default_parts, suite_environment
+from tessera_shared.testing.plugin import create_database
+
+
+class Suite(msgspec.Struct, frozen=True):
+    gateway_url: str
+    env: dict[str, str]
+    log: Path
+    processes: list[PartProcess]
+
+
+@pytest.fixture(scope="session")
+def suite(
+    postgres_admin_url: str, redis_url: str, nats_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Suite]:
+    run_id = secrets.token_hex(3)
+    log = tmp_path_factory.mktemp("suite") / "suite.log"
+    parts = default_parts(
+        gateway=free_port(), identity=free_port(), session=free_port(), otp=free_port()
+    )
+    with create_database(postgres_admin_url, prefix="e2e") as database_url:
+        env = suite_environment(
+            parts,
+            Dependencies(postgres_url=database_url, redis_url=redis_url, nats_url=nats_url),
+            stream_name=f"E2E_{run_id}",
+            subject_prefix=f"e2e{run_id}.",
+            redis_key_prefix=f"e2e{run_id}:",
+        )
+        subprocess.run(
+            [sys.executable, "-m", "tessera_identity", "migrate"],
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
+        processes = [PartProcess(part, env, log) for part in parts]
+        try:
+            for process in processes:
+                process.start()
+                process.wait_ready(60)
+            gateway = next(p for p in processes if p.part.name == "gateway")
+            yield Suite(gateway_url=gateway.url, env=env, log=log, processes=processes)
+        except BaseException:
+            sys.stderr.write(log.read_text() if log.exists() else "(no suite log)\n")
+            raise
+        finally:
+            for process in reversed(processes):
+                process.stop()

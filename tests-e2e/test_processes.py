@@ -1,0 +1,138 @@
+"""Starting and stopping parts and the dev runner as a user would, from a terminal."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from tessera_shared.devservers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_part(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_malformed_setting_stops_the_part_with_one_line_naming_the_variable():
+    done = run_part("tessera_session", {"TESSERA_SESSION_PORT": "eighty"})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "tessera-session: configuration error: TESSERA_SESSION_PORT is invalid: "
+        "Expected `int`, got `str`"
+    ]
+
+
+def test_a_taken_port_is_a_clear_message_not_a_traceback():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_part("tessera_gateway", {"TESSERA_GATEWAY_PORT": str(port)})
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in done.stderr
+    assert "TESSERA_GATEWAY_PORT" in done.stderr
+
+
+def runner_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TESSERA_DEV_DATA_DIR": str(tmp_path / "data"),
+        "TESSERA_DEV_POSTGRES_PORT": str(free_port()),
+        "TESSERA_DEV_REDIS_PORT": str(free_port()),
+        "TESSERA_DEV_NATS_PORT": str(free_port()),
+        "TESSERA_GATEWAY_PORT": str(free_port()),
+        "TESSERA_IDENTITY_PORT": str(free_port()),
+        "TESSERA_SESSION_PORT": str(free_port()),
+        "TESSERA_OTP_PORT": str(free_port()),
+    }
+
+
+class Output:
+    """Collects a process's output on a thread, so the test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._banner = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.lines.append(line)
+            if "Tessera is running" in line:
+                self._banner.set()
+
+    def wait_for_banner(self, within: float = 90) -> None:
+        assert self._banner.wait(within), "no banner:\n" + "".join(self.lines[-30:])
+
+    def text(self) -> str:
+        self._thread.join(30)
+        return "".join(self.lines)
+
+
+def test_the_dev_runner_brings_the_suite_up_and_ctrl_c_leaves_no_process(tmp_path):
+    env = runner_env(tmp_path)
+    runner = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "run_local.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = Output(runner)
+    try:
+        output.wait_for_banner()
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{env['TESSERA_GATEWAY_PORT']}/health/ready", timeout=5
+        ) as answer:
+            assert answer.status == 200
+        started = psutil.Process(runner.pid).children(recursive=True)
+        names = " ".join(" ".join(p.cmdline()) for p in started)
+        for expected in ("postgres", "redis-server", "nats-server", "tessera_gateway"):
+            assert expected in names
+        runner.send_signal(signal.SIGINT)
+        runner.wait(60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    text = output.text()
+    assert "everything stopped" in text
+    assert "Traceback" not in text
+    _, alive = psutil.wait_procs(started, timeout=10)
+    assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
+    assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()  # data kept for next time
+
+
+def test_the_dev_runner_refuses_a_taken_port_with_a_clear_message(tmp_path):
+    env = runner_env(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", int(env["TESSERA_IDENTITY_PORT"])))
+        taken.listen()
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "run_local.py")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert f"port {env['TESSERA_IDENTITY_PORT']} for identity is already in use" in done.stderr
+    assert "TESSERA_IDENTITY_PORT" in done.stderr
