@@ -1,25 +1,8 @@
-import os
-
-import pytest
-
 from tessera_otp_delivery.config import PREFIX, OtpDeliverySettings, load_settings
-from tessera_shared.config import ConfigError
-from tessera_shared.testing.docs import undocumented_settings
+from tessera_shared.testing.settings_contract import SettingsContract
 
 
-def test_every_setting_is_documented_in_the_readme():
-    assert undocumented_settings(OtpDeliverySettings, PREFIX) == []
-
-
-def test_the_defaults_start_a_local_development_part(monkeypatch):
-    for name in [n for n in os.environ if n.startswith(PREFIX)]:
-        monkeypatch.delenv(name)
-    settings = load_settings()
-    assert settings.environment == "development"
-    assert settings.host == "127.0.0.1"
-
-
-def test_a_bad_port_is_refused_naming_the_variable(monkeypatch):
-    monkeypatch.setenv(f"{PREFIX}PORT", "0")
-    with pytest.raises(ConfigError, match=f"^{PREFIX}PORT is invalid"):
-        load_settings()
+class TestOtpDeliverySettings(SettingsContract):
+    struct = OtpDeliverySettings
+    prefix = PREFIX
+    load = staticmethod(load_settings)

@@ -12,6 +12,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -156,34 +157,27 @@ def _containers_wanted() -> bool:
     return os.environ.get("TESSERA_TEST_CONTAINERS") == "1"
 
 
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
-    """A PostgreSQL server of this test alone, which the test may stop and start again."""
-    server = PostgresServer(tmp_path / "own-postgres", free_port(), durable=False)
+def _running(server: PostgresServer | RedisServer | NatsServer) -> Iterator[Any]:
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test alone, which the test may stop and start again."""
+    yield from _running(PostgresServer(tmp_path / "own-postgres", free_port(), durable=False))
 
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis server of this test alone (append-only file on, so restarts keep data)."""
-    server = RedisServer(tmp_path / "own-redis", free_port(), durable=True)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running(RedisServer(tmp_path / "own-redis", free_port(), durable=True))
 
 
 @pytest.fixture
 def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
     """A NATS server of this test alone, which the test may stop and start again."""
-    server = NatsServer(tmp_path / "own-nats", free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running(NatsServer(tmp_path / "own-nats", free_port()))
