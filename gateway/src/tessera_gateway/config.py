@@ -21,6 +21,8 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True):
     upstream_connections: Annotated[int, msgspec.Meta(ge=1)] = 200
     """Pooled keep-alive connections per upstream."""
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    api_key_prefix: str = "tessera:apikey:"
+    """Prefix of the Redis keys holding client applications' API keys, to share a Redis."""
 
 
 def load_settings() -> GatewaySettings:

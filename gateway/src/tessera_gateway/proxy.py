@@ -8,6 +8,12 @@ from litestar.datastructures import State
 from litestar.enums import HttpMethod
 from litestar.response.base import ASGIResponse
 
+from tessera_gateway.api_keys import (
+    HEADER,
+    ApiKeyStoreUnavailableError,
+    ApiKeyVerifier,
+    requires_api_key,
+)
 from tessera_gateway.routing import resolve
 from tessera_shared.context import request_id_var
 from tessera_shared.http.errors import error_response
@@ -45,6 +51,9 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     upstream = resolve(request.url.path)
     if upstream is None:
         return error_response(request, "not_found").to_asgi_response(app=None, request=request)
+    refusal = await api_key_refusal(request, state.api_keys)
+    if refusal is not None:
+        return error_response(request, refusal).to_asgi_response(app=None, request=request)
     client: aiohttp.ClientSession = state.http
     url = f"{state.upstreams[upstream]}{request.url.path}"
     if request.url.query:
@@ -71,3 +80,19 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     else:
         return ASGIResponse(body=content, status_code=answer.status, headers=relayed)
     return error_response(request, code).to_asgi_response(app=None, request=request)
+
+
+async def api_key_refusal(
+    request: Request[object, object, State], keys: ApiKeyVerifier
+) -> str | None:
+    """The error code refusing `request` for its API key, or None when it may pass."""
+    if not requires_api_key(request.url.path):
+        return None
+    plain_key = request.headers.get(HEADER)
+    if not plain_key:
+        return "api_key_missing"
+    try:
+        record = await keys.verify(plain_key)
+    except ApiKeyStoreUnavailableError:
+        return "service_unavailable"
+    return None if record is not None else "api_key_invalid"

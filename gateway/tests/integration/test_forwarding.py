@@ -2,32 +2,39 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tessera_gateway.app import create_app
+from tessera_gateway.bootstrap import create_api_key
 from tessera_gateway.config import GatewaySettings
 from tessera_shared.devservers import free_port
 
 
 @pytest.fixture
-async def client(redis_url, identity_upstream, session_upstream):
-    settings = GatewaySettings(
+def settings(redis_url, test_id, identity_upstream, session_upstream):
+    return GatewaySettings(
         redis_url=redis_url,
         identity_url=identity_upstream.url,
         session_url=session_upstream.url,
         upstream_timeout_s=0.5,
+        api_key_prefix=f"t{test_id}:apikey:",
     )
+
+
+@pytest.fixture
+async def client(settings):
     async with AsyncTestClient(create_app(settings)) as test_client:
         yield test_client
 
 
 async def test_a_public_request_reaches_its_service_with_body_and_headers(
-    client, identity_upstream, session_upstream
+    client, settings, identity_upstream, session_upstream
 ):
+    api_key = await create_api_key(settings, "test")
     answer = await client.post(
         "/v1/users/initiate-registration?x=1",
         content=b'{"a": 1}',
         headers={
             "content-type": "application/json",
             "accept-language": "de",
-            "x-api-key": "k",
+            "x-api-key": api_key,
             "x-device-id": "d1",
             "x-request-id": "req-1",
             "x-not-forwarded": "nope",
@@ -40,6 +47,7 @@ async def test_a_public_request_reaches_its_service_with_body_and_headers(
     assert identity_upstream.bodies == [b'{"a": 1}']
     assert seen.query_string == "x=1"
     assert seen.headers["accept-language"] == "de"
+    assert seen.headers["x-api-key"] == api_key
     assert seen.headers["x-device-id"] == "d1"
     assert seen.headers["x-request-id"] == "req-1"
     assert seen.headers["x-forwarded-for"]

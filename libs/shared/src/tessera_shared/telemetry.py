@@ -30,3 +30,12 @@ def _exporter(kind: Exporter, endpoint: str) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=endpoint or None)
+
+
+def trace_headers() -> dict[str, str]:
+    """W3C trace context of the current span, for messages that leave the process."""
+    from opentelemetry.propagate import inject
+
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return carrier

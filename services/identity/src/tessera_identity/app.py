@@ -4,7 +4,9 @@ from pathlib import Path
 
 from litestar import Litestar
 
-from tessera_identity.bootstrap import lifespan
+from tessera_identity.api.internal import InternalController
+from tessera_identity.api.registration import RegistrationController
+from tessera_identity.bootstrap import DEPENDENCIES, lifespan
 from tessera_identity.config import IdentitySettings, load_settings
 from tessera_shared.http.app import build_app
 from tessera_shared.http.health import HealthChecks
@@ -20,8 +22,9 @@ def create_app(settings: IdentitySettings | None = None) -> Litestar:
         name=NAME,
         settings=settings,
         title="Tessera identity",
-        route_handlers=[],
+        route_handlers=[RegistrationController, InternalController],
         lifespan=[lifespan(settings, health)],
         health=health,
         catalogs=[CATALOGS],
+        dependencies=DEPENDENCIES,
     )

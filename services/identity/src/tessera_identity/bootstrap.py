@@ -1,14 +1,73 @@
-"""Composition root: builds the pool and registers readiness checks inside the lifespan."""
+"""Composition root: pools, clients, adapters and flows, built and closed in the lifespan."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from nats.js import JetStreamContext
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
+from tessera_identity.adapters.argon2_hasher import Argon2Hasher
+from tessera_identity.adapters.outbox_relay import OutboxRelay
 from tessera_identity.adapters.postgres import make_pool, ping
+from tessera_identity.adapters.sql_uow import SqlUnitOfWork
+from tessera_identity.clock import SystemClock
 from tessera_identity.config import IdentitySettings
+from tessera_identity.domain.code_policy import CodePolicy
+from tessera_identity.domain.lockout import LockoutPolicy
+from tessera_identity.domain.passwords import PasswordPolicy, load_common_passwords
+from tessera_identity.flows.codes.service import Codes
+from tessera_identity.flows.login.codes import LoginCodes
+from tessera_identity.flows.login.service import Login
+from tessera_identity.flows.registration.service import Registration
+from tessera_shared.contracts.streams import ensure_stream
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
+from tessera_shared.nats import NatsConnection
+
+Pool = AsyncConnectionPool[AsyncConnection[Any]]
+
+
+def build_flows(settings: IdentitySettings, pool: Pool, hasher: Argon2Hasher) -> dict[str, Any]:
+    """Every use case, wired to the real adapters."""
+    clock = SystemClock()
+    key = settings.otp_hmac_key.encode()
+    codes = Codes(
+        CodePolicy(
+            ttl_s=settings.otp_ttl_s,
+            max_attempts=settings.otp_max_attempts,
+            cooldown_s=settings.resend_cooldown_s,
+            per_recipient_per_hour=settings.codes_per_recipient_per_hour,
+            per_ip_per_hour=settings.codes_per_ip_per_hour,
+        ),
+        key,
+        settings.otp_key_id,
+        settings.stream,
+    )
+    common = load_common_passwords(
+        Path(settings.common_passwords_file) if settings.common_passwords_file else None
+    )
+
+    def uow() -> SqlUnitOfWork:
+        return SqlUnitOfWork(pool)
+
+    lockout = LockoutPolicy(
+        ip_failures=settings.lockout_ip_failures,
+        account_failures=settings.lockout_account_failures,
+        window_s=settings.lockout_window_s,
+        base_s=settings.lockout_base_s,
+        max_s=settings.lockout_max_s,
+    )
+    return {
+        "registration": Registration(uow, hasher, PasswordPolicy(common=common), codes, clock),
+        "login": Login(uow, hasher, lockout, codes, clock, key),
+        "login_codes": LoginCodes(uow, codes, clock),
+    }
 
 
 def lifespan(settings: IdentitySettings, health: HealthChecks) -> Lifespan:
@@ -17,11 +76,44 @@ def lifespan(settings: IdentitySettings, health: HealthChecks) -> Lifespan:
         pool = make_pool(settings)
         # wait=False: start even while PostgreSQL is down; readiness says so until it is back.
         await pool.open(wait=False)
+        hasher = Argon2Hasher(
+            memory_kib=settings.argon2_memory_kib,
+            time_cost=settings.argon2_time_cost,
+            parallelism=settings.argon2_parallelism,
+            workers=settings.argon2_workers,
+            max_wait_s=settings.argon2_max_wait_s,
+        )
+
+        async def declare(js: JetStreamContext) -> None:
+            await ensure_stream(js, settings.stream)
+
+        nats = NatsConnection(settings.nats_url, "tessera-identity", declare)
+        nats.start()
+        relay = OutboxRelay(settings.database_url, pool, nats)
+        relay.start()
         health.add("postgres", lambda: ping(pool))
-        app.state.pool = pool
+        health.add("nats", nats.check)
+        app.state.internal_token = settings.internal_token
+        for name, flow in build_flows(settings, pool, hasher).items():
+            app.state[name] = flow
         try:
             yield
         finally:
+            await relay.stop()
+            await nats.close()
+            hasher.close()
             await pool.close()
 
     return run
+
+
+def state_dependency(name: str) -> Provide:
+    """Hands the flow built in the lifespan to the controllers."""
+
+    def provide(state: State) -> Any:
+        return state[name]
+
+    return Provide(provide, sync_to_thread=False)
+
+
+DEPENDENCIES = {name: state_dependency(name) for name in ("registration", "login", "login_codes")}

@@ -1,13 +1,19 @@
 """Identity settings, from `TESSERA_IDENTITY_*` environment variables."""
 
+import os
 from typing import Annotated
 
 import msgspec
 
-from tessera_shared.config import load_config
+from tessera_shared.config import ConfigError, load_config
+from tessera_shared.contracts.streams import OtpStream
 from tessera_shared.settings import Port, ServiceSettings
 
 PREFIX = "TESSERA_IDENTITY_"
+DEV_OTP_KEY = "dev-only-otp-key-change-me"
+DEV_INTERNAL_TOKEN = "dev-only-internal-token-change-me"
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
@@ -15,8 +21,55 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/tessera"
     """PostgreSQL URL (libpq form). The database must exist; `migrate` creates the tables."""
     database_pool_min: Annotated[int, msgspec.Meta(ge=0)] = 1
-    database_pool_max: Annotated[int, msgspec.Meta(ge=1)] = 10
+    database_pool_max: Positive = 10
+    nats_url: str = "nats://127.0.0.1:4222"
+    stream_name: str = "TESSERA_OTP"
+    subject_prefix: str = ""
+    internal_token: str = DEV_INTERNAL_TOKEN
+    """Credential the session service sends on `/internal/` calls (header X-Internal-Token)."""
+    otp_hmac_key: str = DEV_OTP_KEY
+    """Secret key for the keyed hashes of one-time codes and of throttled usernames."""
+    otp_key_id: str = "k1"
+    """Id stored with each code hash, so the key can be rotated."""
+    otp_ttl_s: Positive = 600
+    otp_max_attempts: Positive = 5
+    resend_cooldown_s: Annotated[int, msgspec.Meta(ge=0)] = 60
+    codes_per_recipient_per_hour: Positive = 5
+    codes_per_ip_per_hour: Positive = 30
+    argon2_memory_kib: Annotated[int, msgspec.Meta(ge=8192)] = 19456
+    argon2_time_cost: Positive = 2
+    argon2_parallelism: Positive = 1
+    argon2_workers: Positive = os.cpu_count() or 1
+    """Threads hashing passwords; more concurrent logins wait for a free one."""
+    argon2_max_wait_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
+    """Longest wait for a free hashing thread before answering 503."""
+    lockout_ip_failures: Positive = 5
+    """Failed passwords per account and client IP before that pair is locked."""
+    lockout_account_failures: Positive = 20
+    """Failed passwords per account, from anywhere, before the account is locked."""
+    lockout_window_s: Positive = 900
+    lockout_base_s: Positive = 60
+    """First lock duration; each further lock lasts five times longer, up to the maximum."""
+    lockout_max_s: Positive = 3600
+    common_passwords_file: str = ""
+    """Replace the shipped list of common passwords (one per line)."""
+
+    @property
+    def stream(self) -> OtpStream:
+        return OtpStream(name=self.stream_name, subject_prefix=self.subject_prefix)
 
 
 def load_settings() -> IdentitySettings:
-    return load_config(IdentitySettings, PREFIX)
+    settings = load_config(IdentitySettings, PREFIX)
+    if settings.environment == "production":
+        for name, dev_value in (
+            ("otp_hmac_key", DEV_OTP_KEY),
+            ("internal_token", DEV_INTERNAL_TOKEN),
+        ):
+            value = getattr(settings, name)
+            if value == dev_value or len(value) < 32:
+                raise ConfigError(
+                    f"{PREFIX}{name.upper()} must be set to a secret of at least 32 characters "
+                    "in production"
+                )
+    return settings

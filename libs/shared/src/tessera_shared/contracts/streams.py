@@ -11,7 +11,8 @@ from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 DUPLICATE_WINDOW_S = 15 * 60
-MAX_AGE_S = 7 * 24 * 3600
+# Messages carry one-time codes that expire in minutes; keep them no longer than a day.
+MAX_AGE_S = 24 * 3600
 
 
 class OtpStream(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,6 +26,42 @@ ERRORS: dict[str, ErrorSpec] = {
     "unauthorized": ErrorSpec(401, N_("Authentication is required.")),
     "forbidden": ErrorSpec(403, N_("You are not allowed to do this.")),
     "rate_limited": ErrorSpec(429, N_("Too many requests. Please try again later.")),
+    # gateway: client applications
+    "api_key_missing": ErrorSpec(401, N_("An API key is required (header X-API-Key).")),
+    "api_key_invalid": ErrorSpec(401, N_("The API key is not valid.")),
+    # registration input
+    "terms_not_accepted": ErrorSpec(422, N_("You must accept the terms and conditions.")),
+    "privacy_policy_not_accepted": ErrorSpec(422, N_("You must accept the privacy policy.")),
+    "invalid_email": ErrorSpec(422, N_("This email address is not valid.")),
+    "invalid_phone": ErrorSpec(
+        422, N_("This phone number is not valid. Use the international format, e.g. +41791234567.")
+    ),
+    "password_too_short": ErrorSpec(
+        422, N_("The password must be at least %(min)s characters long.")
+    ),
+    "password_too_long": ErrorSpec(
+        422, N_("The password must be at most %(max)s characters long.")
+    ),
+    "password_blank": ErrorSpec(422, N_("The password must not consist of spaces only.")),
+    "password_too_common": ErrorSpec(
+        422, N_("This password is too common and easy to guess. Please choose another one.")
+    ),
+    # one-time codes
+    "otp_invalid": ErrorSpec(400, N_("The code is not correct.")),
+    "otp_expired": ErrorSpec(400, N_("The code has expired. Please request a new one.")),
+    "otp_used": ErrorSpec(409, N_("This code has already been used.")),
+    "otp_attempts_exceeded": ErrorSpec(
+        400, N_("Too many wrong codes were entered. Please request a new one.")
+    ),
+    "resend_too_soon": ErrorSpec(429, N_("Please wait a moment before requesting another code.")),
+    "too_many_codes": ErrorSpec(429, N_("Too many codes were requested. Please try again later.")),
+    # signing in
+    "invalid_credentials": ErrorSpec(401, N_("The username or password is incorrect.")),
+    "account_locked": ErrorSpec(
+        423, N_("Too many failed sign-in attempts. Please try again later.")
+    ),
+    "account_not_verified": ErrorSpec(403, N_("This account has not been verified yet.")),
+    "credential_unavailable": ErrorSpec(409, N_("This address cannot be used for this account.")),
     # the suite itself
     "internal_error": ErrorSpec(500, N_("Something went wrong on our side. Please try again.")),
     "bad_gateway": ErrorSpec(502, N_("An internal service answered incorrectly.")),
@@ -45,4 +81,5 @@ FIELD_ERRORS: dict[str, str] = {
     "out_of_range": N_("This value is out of the allowed range."),
     "invalid_value": N_("This value is not allowed."),
     "invalid_format": N_("This value has the wrong format."),
+    "must_be_true": N_("This must be accepted."),
 }

@@ -32,6 +32,7 @@ def build_app(
     catalogs: Sequence[Path] = (),
     request_max_body_size: int = 64 * 1024,
     state: dict[str, Any] | None = None,
+    dependencies: dict[str, Any] | None = None,
 ) -> Litestar:
     """One litestar app with Tessera's cross-cutting behaviour wired in."""
     configure_logging(name, settings.log_level)
@@ -44,6 +45,7 @@ def build_app(
         route_handlers=[*health_routes(), *route_handlers],
         lifespan=list(lifespan),
         exception_handlers=EXCEPTION_HANDLERS,
+        dependencies=dependencies,
         plugins=plugins,
         request_max_body_size=request_max_body_size,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),

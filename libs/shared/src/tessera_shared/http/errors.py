@@ -60,8 +60,20 @@ def error_response(
 
 
 def handle_tessera_error(request: AnyRequest, exc: TesseraError) -> Response[ErrorBody]:
+    translate = translator_of(request)
+    locale = request_locale(request)
+    details = [
+        detail
+        if detail.message
+        else FieldError(
+            field=detail.field,
+            code=detail.code,
+            message=translate(locale, FIELD_ERRORS[detail.code]),
+        )
+        for detail in exc.details
+    ]
     return error_response(
-        request, exc.code, params=exc.params, details=exc.details, headers=exc.headers
+        request, exc.code, params=exc.params, details=details, headers=exc.headers
     )
 
 

@@ -1,0 +1,49 @@
+"""Events that cross processes over NATS. Versioned with `v`; new fields get defaults.
+
+Schema evolution: never change a field's type or meaning in place; add a field with a default,
+or publish a new tag. Consumers must ignore fields they do not know (msgspec does by default).
+"""
+
+import enum
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+Channel = Literal["email", "sms"]
+
+
+class DeliveryKind(enum.StrEnum):
+    """What a message to a person is about; picks the template in otp-delivery."""
+
+    REGISTRATION_CODE = "registration_code"
+    LOGIN_CODE = "login_code"
+    CREDENTIAL_CODE = "credential_code"
+    PASSWORD_RESET_CODE = "password_reset_code"
+    REGISTRATION_NOTICE = "registration_notice"
+    """Someone tried to register with an address that already has an account."""
+    ACCOUNT_LOCKED_NOTICE = "account_locked_notice"
+
+
+class DeliveryRequested(msgspec.Struct, frozen=True, kw_only=True, tag="delivery.requested"):
+    """Identity asks otp-delivery to send one message. Subject: `otp.<channel>.requested`."""
+
+    v: int = 1
+    id: str
+    """Event id (UUID); also the `Nats-Msg-Id`, so JetStream drops duplicates."""
+    occurred_at: datetime
+    kind: DeliveryKind
+    channel: Channel
+    recipient: str
+    """E-mail address or E.164 phone number."""
+    locale: str
+    """Language of the person (en, de, fr, it)."""
+    user_id: str
+    code: str | None = None
+    """The one-time code, for the `*_code` kinds; never logged."""
+    expires_in_s: int | None = None
+
+
+Event = DeliveryRequested
+EVENT_DECODER = msgspec.json.Decoder(Event)
+EVENT_ENCODER = msgspec.json.Encoder()

@@ -1,0 +1,53 @@
+"""Bodies of identity's internal API (`/internal/v1/...`), called by the session service.
+
+Protected by the header `X-Internal-Token`; never routed by the gateway. Errors use the shared
+error model (e.g. 401 invalid_credentials, 423 account_locked with Retry-After).
+"""
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+INTERNAL_TOKEN_HEADER = "x-internal-token"
+Text = Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class PasswordCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """POST /internal/v1/password/verify"""
+
+    username: Text
+    """E-mail address or phone number, as the person typed it."""
+    password: Text
+    client_ip: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    status: str
+    mfa_mode: Literal["none", "email", "sms", "totp"]
+    locale: str
+
+
+class CodeRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """POST /internal/v1/codes/send: a login code to the channel of the user's mfa_mode."""
+
+    user_id: UUID
+    client_ip: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    channel: Literal["email", "sms"] | None = None
+
+
+class CodeSent(msgspec.Struct, frozen=True, kw_only=True):
+    channel: Literal["email", "sms"]
+    expires_in_s: int
+
+
+class CodeCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """POST /internal/v1/codes/verify"""
+
+    user_id: UUID
+    otp: Annotated[str, msgspec.Meta(max_length=32)]
+
+
+class CodeAccepted(msgspec.Struct, frozen=True, kw_only=True):
+    verified: bool = True

@@ -1,0 +1,78 @@
+"""argon2id in a bounded thread pool: the event loop never hashes, and overload is a 503.
+
+argon2-cffi releases the GIL while hashing, so `workers` threads use that many cores. A caller
+waits at most `max_wait_s` for a free thread; beyond that the service answers 503 instead of
+queueing without bound.
+"""
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from tessera_shared.errors import TesseraError
+
+T = TypeVar("T")
+
+
+class Argon2Hasher:
+    def __init__(
+        self,
+        *,
+        memory_kib: int,
+        time_cost: int,
+        parallelism: int,
+        workers: int,
+        max_wait_s: float,
+    ) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost,
+            memory_cost=memory_kib,
+            parallelism=parallelism,
+            hash_len=32,
+            salt_len=16,
+            type=Type.ID,
+        )
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._slots = asyncio.Semaphore(workers)
+        self._max_wait_s = max_wait_s
+        # Verified against when the username is unknown, so that answer costs the same time.
+        self._dummy = self._hasher.hash("tessera-dummy-password")
+
+    async def hash(self, password: str) -> str:
+        return await self._run(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return await self._run(self._check, password_hash, password)
+
+    async def dummy_verify(self, password: str) -> None:
+        await self._run(self._check, self._dummy, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _check(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    async def _run(self, func: Callable[..., T], *args: str) -> T:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._max_wait_s)
+        except TimeoutError:
+            raise TesseraError("service_unavailable", headers={"retry-after": "1"}) from None
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, func, *args)
+        finally:
+            self._slots.release()

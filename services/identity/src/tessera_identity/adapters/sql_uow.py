@@ -1,0 +1,74 @@
+"""The unit of work: one pooled connection, one transaction, every repository on it."""
+
+from types import TracebackType
+from typing import Any, Self
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from tessera_identity.adapters.sql_codes import SqlCodeLedger, SqlOtps
+from tessera_identity.adapters.sql_outbox import SqlOutbox
+from tessera_identity.adapters.sql_throttle import SqlAudit, SqlThrottle
+from tessera_identity.adapters.sql_users import SqlUsers
+from tessera_shared.errors import TesseraError
+
+
+class SqlUnitOfWork:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> None:
+        self._pool = pool
+        self._conn: AsyncConnection[Any] | None = None
+
+    async def __aenter__(self) -> Self:
+        try:
+            self._conn = await self._pool.getconn(timeout=5.0)
+        except Exception as exc:  # PoolTimeout, or the server is gone
+            raise TesseraError("service_unavailable", headers={"retry-after": "2"}) from exc
+        conn = self._conn
+        self._users = SqlUsers(conn)
+        self._otps = SqlOtps(conn)
+        self._ledger = SqlCodeLedger(conn)
+        self._outbox = SqlOutbox(conn)
+        self._throttle = SqlThrottle(conn)
+        self._audit = SqlAudit(conn)
+        return self
+
+    @property
+    def users(self) -> SqlUsers:
+        return self._users
+
+    @property
+    def otps(self) -> SqlOtps:
+        return self._otps
+
+    @property
+    def ledger(self) -> SqlCodeLedger:
+        return self._ledger
+
+    @property
+    def outbox(self) -> SqlOutbox:
+        return self._outbox
+
+    @property
+    def throttle(self) -> SqlThrottle:
+        return self._throttle
+
+    @property
+    def audit(self) -> SqlAudit:
+        return self._audit
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if exc_type is None:
+                await conn.commit()
+            else:
+                await conn.rollback()
+        finally:
+            await self._pool.putconn(conn)

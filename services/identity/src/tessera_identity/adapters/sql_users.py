@@ -1,0 +1,108 @@
+"""Users and credentials in PostgreSQL."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection, errors
+from psycopg.rows import class_row
+
+from tessera_identity.ports import Credential, CredentialTakenError, User
+
+_USER = "SELECT u.id, u.status, u.locale, u.password_hash, u.mfa_mode FROM users u"
+
+
+class SqlUsers:
+    def __init__(self, conn: AsyncConnection[Any]) -> None:
+        self._conn = conn
+
+    async def lock_address(self, kind: str, value: str) -> None:
+        # Serializes registrations of one address until the transaction ends.
+        await self._conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{kind}:{value}",)
+        )
+
+    async def get(self, user_id: UUID) -> User | None:
+        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+            await cur.execute(f"{_USER} WHERE u.id = %s", (user_id,))
+            return await cur.fetchone()
+
+    async def credential(self, user_id: UUID, kind: str) -> Credential | None:
+        async with self._conn.cursor(row_factory=class_row(Credential)) as cur:
+            await cur.execute(
+                "SELECT id, user_id, type, value, verified_at FROM credentials"
+                " WHERE user_id = %s AND type = %s ORDER BY verified_at NULLS LAST LIMIT 1",
+                (user_id, kind),
+            )
+            return await cur.fetchone()
+
+    async def contact(self, user_id: UUID) -> Credential | None:
+        """The verified address to send notices to: email first, then phone."""
+        async with self._conn.cursor(row_factory=class_row(Credential)) as cur:
+            await cur.execute(
+                "SELECT id, user_id, type, value, verified_at FROM credentials"
+                " WHERE user_id = %s AND verified_at IS NOT NULL"
+                " ORDER BY (type = 'email') DESC, verified_at LIMIT 1",
+                (user_id,),
+            )
+            return await cur.fetchone()
+
+    async def verified_owner(self, kind: str, value: str) -> User | None:
+        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+            await cur.execute(
+                f"{_USER} JOIN credentials c ON c.user_id = u.id"
+                " WHERE c.type = %s AND c.value = %s AND c.verified_at IS NOT NULL",
+                (kind, value),
+            )
+            return await cur.fetchone()
+
+    async def login_candidate(self, kind: str, value: str) -> User | None:
+        """The account this username signs in to: the verified owner, else the newest pending."""
+        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+            await cur.execute(
+                f"{_USER} JOIN credentials c ON c.user_id = u.id"
+                " WHERE c.type = %s AND c.value = %s"
+                "   AND (c.verified_at IS NOT NULL OR u.status = 'pending')"
+                " ORDER BY c.verified_at IS NULL, u.created_at DESC LIMIT 1",
+                (kind, value),
+            )
+            return await cur.fetchone()
+
+    async def delete_pending_with(self, kind: str, value: str) -> None:
+        await self._conn.execute(
+            "DELETE FROM users u USING credentials c"
+            " WHERE c.user_id = u.id AND u.status = 'pending' AND c.type = %s AND c.value = %s",
+            (kind, value),
+        )
+
+    async def add_pending(self, user: User, credential: Credential) -> None:
+        await self._conn.execute(
+            "INSERT INTO users (id, status, locale, password_hash, password_changed_at)"
+            " VALUES (%s, 'pending', %s, %s, now())",
+            (user.id, user.locale, user.password_hash),
+        )
+        await self._conn.execute(
+            "INSERT INTO credentials (id, user_id, type, value) VALUES (%s, %s, %s, %s)",
+            (credential.id, credential.user_id, credential.type, credential.value),
+        )
+
+    async def activate(self, user_id: UUID, credential_id: UUID, at: datetime) -> None:
+        try:
+            async with self._conn.transaction():
+                await self._conn.execute(
+                    "UPDATE credentials SET verified_at = %s WHERE id = %s", (at, credential_id)
+                )
+        except errors.UniqueViolation as exc:
+            raise CredentialTakenError from exc
+        await self._conn.execute(
+            "UPDATE users SET status = 'active', updated_at = %s WHERE id = %s", (at, user_id)
+        )
+
+    async def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
+        await self._conn.execute(
+            "UPDATE users SET password_hash = %s, updated_at = now() WHERE id = %s",
+            (password_hash, user_id),
+        )
+
+    async def record_login(self, user_id: UUID, at: datetime) -> None:
+        await self._conn.execute("UPDATE users SET last_login_at = %s WHERE id = %s", (at, user_id))

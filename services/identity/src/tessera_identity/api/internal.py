@@ -1,0 +1,72 @@
+"""`/internal/v1/...`: password and code checks for the session service only."""
+
+import hmac
+
+from litestar import Controller, Request, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
+from litestar.params import JSONBody
+
+from tessera_identity.flows.login.codes import LoginCodes, SendLoginCode
+from tessera_identity.flows.login.service import Login, VerifyPassword
+from tessera_shared.contracts.internal import (
+    INTERNAL_TOKEN_HEADER,
+    Account,
+    CodeAccepted,
+    CodeCheck,
+    CodeRequest,
+    CodeSent,
+    PasswordCheck,
+)
+from tessera_shared.errors import TesseraError
+
+
+def internal_caller(
+    connection: ASGIConnection[object, object, object, State], _: BaseRouteHandler
+) -> None:
+    """Guard: the shared internal credential, compared in constant time."""
+    expected: str = connection.app.state.internal_token
+    given = connection.headers.get(INTERNAL_TOKEN_HEADER, "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise TesseraError("unauthorized")
+
+
+class InternalController(Controller):
+    path = "/internal/v1"
+    guards = (internal_caller,)
+    include_in_schema = False
+
+    @post("/password/verify", status_code=200)
+    async def verify_password(
+        self, data: JSONBody[PasswordCheck], login: NamedDependency[Login]
+    ) -> Account:
+        result = await login.verify_password(
+            VerifyPassword(username=data.username, password=data.password, client_ip=data.client_ip)
+        )
+        return Account(
+            user_id=result.user_id,
+            status=result.status,
+            mfa_mode=result.mfa_mode,  # type: ignore[arg-type]
+            locale=result.locale,
+        )
+
+    @post("/codes/send", status_code=200)
+    async def send_code(
+        self, data: JSONBody[CodeRequest], login_codes: NamedDependency[LoginCodes]
+    ) -> CodeSent:
+        sent = await login_codes.send(
+            SendLoginCode(user_id=data.user_id, client_ip=data.client_ip, channel=data.channel)
+        )
+        return CodeSent(channel=sent.channel, expires_in_s=sent.expires_in_s)
+
+    @post("/codes/verify", status_code=200)
+    async def verify_code(
+        self, data: JSONBody[CodeCheck], login_codes: NamedDependency[LoginCodes]
+    ) -> CodeAccepted:
+        await login_codes.verify(data.user_id, data.otp)
+        return CodeAccepted()
+
+
+__all__ = ["InternalController", "Request"]

@@ -1,0 +1,131 @@
+"""Password check for the session service, with lockout and same-time answers.
+
+Each attempt is counted before its password is checked (per account and client IP, and per
+account from anywhere); a locked pair or account is refused without checking, so a correct
+password does not unlock. Unknown usernames cost a dummy argon2 check and are counted too, so
+neither the answer nor its timing tells whether an account exists.
+"""
+
+import hashlib
+import hmac
+from uuid import UUID
+
+import msgspec
+
+from tessera_identity.domain.credentials import guess_type, normalize
+from tessera_identity.domain.lockout import LockoutPolicy, Scope
+from tessera_identity.domain.passwords import normalize_password
+from tessera_identity.domain.registration import AccountStatus
+from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
+from tessera_identity.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory, User
+from tessera_shared.contracts.events import DeliveryKind
+from tessera_shared.errors import TesseraError
+
+
+class VerifyPassword(msgspec.Struct, frozen=True, kw_only=True):
+    username: str
+    password: str
+    client_ip: str
+
+
+class LoginResult(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    status: str
+    mfa_mode: str
+    locale: str
+
+
+class Login:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        lockout: LockoutPolicy,
+        codes: Codes,
+        clock: Clock,
+        subject_key: bytes,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._lockout = lockout
+        self._codes = codes
+        self._clock = clock
+        self._subject_key = subject_key
+
+    async def verify_password(self, cmd: VerifyPassword) -> LoginResult:
+        kind, username = _parse_username(cmd.username)
+        subject = hmac.new(
+            self._subject_key, f"{kind}:{username}".encode(), hashlib.sha256
+        ).hexdigest()
+        now = self._clock.now()
+        async with self._uow() as uow:  # committed before the check: parallel attempts see it
+            owner = await uow.users.login_candidate(kind, username) if kind else None
+            reservation = await uow.throttle.reserve(
+                Scope.ACCOUNT_IP, subject, cmd.client_ip, self._lockout
+            )
+            if reservation.allowed:
+                reservation = await uow.throttle.reserve(Scope.ACCOUNT, subject, "", self._lockout)
+            if not reservation.allowed:
+                owner_id = owner.id if owner else None
+                await uow.audit.record("login_refused_locked", owner_id, subject, cmd.client_ip)
+                if reservation.newly_locked and owner is not None:
+                    await uow.audit.record("account_locked", owner.id, subject, cmd.client_ip)
+                    await self._notify_locked(uow, owner, cmd.client_ip)
+        if not reservation.allowed:
+            raise TesseraError(
+                "account_locked", headers={"retry-after": str(reservation.retry_after_s)}
+            )
+
+        password = normalize_password(cmd.password)
+        if owner is None or owner.password_hash is None:
+            await self._hasher.dummy_verify(password)
+            correct = False
+        else:
+            correct = await self._hasher.verify(owner.password_hash, password)
+        upgraded = None
+        if correct and owner is not None and self._hasher.needs_rehash(owner.password_hash or ""):
+            upgraded = await self._hasher.hash(password)
+
+        async with self._uow() as uow:
+            if not correct or owner is None:
+                await uow.audit.record(
+                    "login_failed", owner.id if owner else None, subject, cmd.client_ip
+                )
+            else:
+                await uow.throttle.clear(Scope.ACCOUNT_IP, subject, cmd.client_ip)
+                await uow.throttle.clear(Scope.ACCOUNT, subject, "")
+                await uow.audit.record("login_succeeded", owner.id, subject, cmd.client_ip)
+                if owner.status == AccountStatus.ACTIVE:
+                    await uow.users.record_login(owner.id, now)
+                if upgraded:
+                    await uow.users.set_password_hash(owner.id, upgraded)
+        if not correct or owner is None:
+            raise TesseraError("invalid_credentials")
+        if owner.status != AccountStatus.ACTIVE:
+            raise TesseraError("account_not_verified")
+        return LoginResult(
+            user_id=owner.id, status=owner.status, mfa_mode=owner.mfa_mode, locale=owner.locale
+        )
+
+    async def _notify_locked(self, uow: UnitOfWork, owner: User, client_ip: str) -> None:
+        contact = await uow.users.contact(owner.id)
+        if contact is None:
+            return
+        to = Recipient(
+            user_id=owner.id,
+            channel=channel_for(contact.type),
+            address=contact.value,
+            locale=owner.locale,
+        )
+        await self._codes.send(
+            uow, to, DeliveryKind.ACCOUNT_LOCKED_NOTICE, client_ip, self._clock.now()
+        )
+
+
+def _parse_username(raw: str) -> tuple[str, str]:
+    """(credential type, normalized value); ("", cleaned text) when it is neither."""
+    kind = guess_type(raw)
+    try:
+        return kind, normalize(kind, raw)
+    except TesseraError:
+        return "", raw.strip().lower()[:320]

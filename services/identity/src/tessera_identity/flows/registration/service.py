@@ -1,0 +1,161 @@
+"""Self-registration: initiate (pending account + code), verify (activate), resend a code.
+
+No account enumeration: an address that already belongs to an account gets the same answer as a
+new one (same status, shape and argon2 cost), and its owner a notice instead of a code.
+"""
+
+import uuid
+from uuid import UUID
+
+import msgspec
+
+from tessera_identity.domain.credentials import CredentialType, normalize
+from tessera_identity.domain.otp import OtpPurpose, Verdict
+from tessera_identity.domain.passwords import PasswordPolicy, check_password, normalize_password
+from tessera_identity.domain.registration import AccountStatus, can_become
+from tessera_identity.flows.codes.service import Codes, Recipient, channel_for, raise_for
+from tessera_identity.ports import (
+    Clock,
+    Credential,
+    CredentialTakenError,
+    PasswordHasher,
+    UnitOfWorkFactory,
+    User,
+)
+from tessera_shared.contracts.events import Channel, DeliveryKind
+from tessera_shared.errors import FieldError, TesseraError
+
+
+class InitiateRegistration(msgspec.Struct, frozen=True, kw_only=True):
+    credential_type: CredentialType
+    credential_value: str
+    password: str
+    terms_accepted: bool
+    privacy_policy_accepted: bool
+    locale: str
+    client_ip: str
+
+
+class VerifyRegistration(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    credential_type: CredentialType
+    otp: str
+
+
+class ResendCode(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    credential_type: CredentialType
+    client_ip: str
+
+
+class RegistrationStarted(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    channel: Channel
+
+
+class Registration:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        passwords: PasswordPolicy,
+        codes: Codes,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._passwords = passwords
+        self._codes = codes
+        self._clock = clock
+
+    async def initiate(self, cmd: InitiateRegistration) -> RegistrationStarted:
+        _require_consent(cmd)
+        check_password(cmd.password, self._passwords)
+        address = normalize(cmd.credential_type, cmd.credential_value)
+        channel = channel_for(cmd.credential_type)
+        # Hash before looking anything up: both answers below cost the same argon2 time.
+        password_hash = await self._hasher.hash(normalize_password(cmd.password))
+        now = self._clock.now()
+        async with self._uow() as uow:
+            await uow.users.lock_address(cmd.credential_type, address)
+            await self._codes.check_caps(uow, address, cmd.client_ip, now)
+            owner = await uow.users.verified_owner(cmd.credential_type, address)
+            if owner is not None:
+                to = Recipient(
+                    user_id=owner.id, channel=channel, address=address, locale=owner.locale
+                )
+                await self._codes.send(
+                    uow, to, DeliveryKind.REGISTRATION_NOTICE, cmd.client_ip, now
+                )
+                # An id that exists nowhere: verify and resend treat it like a wrong code.
+                return RegistrationStarted(user_id=uuid.uuid4(), channel=channel)
+            await uow.users.delete_pending_with(cmd.credential_type, address)
+            user_id = uuid.uuid4()
+            await uow.users.add_pending(
+                User(
+                    id=user_id,
+                    status=AccountStatus.PENDING,
+                    locale=cmd.locale,
+                    password_hash=password_hash,
+                    mfa_mode="none",
+                ),
+                Credential(
+                    id=uuid.uuid4(),
+                    user_id=user_id,
+                    type=cmd.credential_type,
+                    value=address,
+                    verified_at=None,
+                ),
+            )
+            to = Recipient(user_id=user_id, channel=channel, address=address, locale=cmd.locale)
+            await self._codes.issue(uow, to, OtpPurpose.REGISTRATION, cmd.client_ip, now)
+        return RegistrationStarted(user_id=user_id, channel=channel)
+
+    async def verify(self, cmd: VerifyRegistration) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            verdict = Verdict.WRONG
+            user = await uow.users.get(cmd.user_id)
+            credential = await uow.users.credential(cmd.user_id, cmd.credential_type)
+            if user is not None and credential is not None:
+                verdict, _ = await self._codes.verdict(
+                    uow, user.id, OtpPurpose.REGISTRATION, cmd.otp, now
+                )
+            if verdict is Verdict.ACCEPTED:
+                assert user is not None and credential is not None  # noqa: PT018
+                if not can_become(AccountStatus(user.status), AccountStatus.ACTIVE):
+                    raise TesseraError("otp_used")
+                try:
+                    await uow.users.activate(user.id, credential.id, now)
+                except CredentialTakenError:
+                    raise TesseraError("credential_unavailable") from None
+        raise_for(verdict)
+
+    async def resend(self, cmd: ResendCode) -> RegistrationStarted:
+        channel = channel_for(cmd.credential_type)
+        answer = RegistrationStarted(user_id=cmd.user_id, channel=channel)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            user = await uow.users.get(cmd.user_id)
+            credential = await uow.users.credential(cmd.user_id, cmd.credential_type)
+            if user is None or credential is None or user.status != AccountStatus.PENDING:
+                return answer  # same answer as a real resend: ids reveal nothing
+            await uow.users.lock_address(credential.type, credential.value)
+            await self._codes.check_cooldown(uow, credential.value, now)
+            await self._codes.check_caps(uow, credential.value, cmd.client_ip, now)
+            to = Recipient(
+                user_id=user.id, channel=channel, address=credential.value, locale=user.locale
+            )
+            await self._codes.issue(uow, to, OtpPurpose.REGISTRATION, cmd.client_ip, now)
+        return answer
+
+
+def _require_consent(cmd: InitiateRegistration) -> None:
+    for accepted, field, code in (
+        (cmd.terms_accepted, "terms_accepted", "terms_not_accepted"),
+        (cmd.privacy_policy_accepted, "privacy_policy_accepted", "privacy_policy_not_accepted"),
+    ):
+        if not accepted:
+            raise TesseraError(
+                code, details=[FieldError(field=field, code="must_be_true", message="")]
+            )

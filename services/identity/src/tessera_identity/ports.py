@@ -1,0 +1,129 @@
+"""What the flows need from the outside world; adapters implement these, tests may fake them."""
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+import msgspec
+
+from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope
+from tessera_identity.domain.otp import OtpPurpose, StoredOtp
+
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    status: str
+    locale: str
+    password_hash: str | None
+    mfa_mode: str
+
+
+class Credential(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    user_id: UUID
+    type: str
+    value: str
+    verified_at: datetime | None
+
+
+class NewOtp(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    user_id: UUID
+    purpose: OtpPurpose
+    channel: str
+    recipient: str
+    code_hash: bytes
+    key_id: str
+    max_attempts: int
+    expires_at: datetime
+
+
+class CredentialTakenError(Exception):
+    """The address was verified by another account in the meantime."""
+
+
+class Users(Protocol):
+    async def lock_address(self, kind: str, value: str) -> None: ...
+    async def get(self, user_id: UUID) -> User | None: ...
+    async def credential(self, user_id: UUID, kind: str) -> Credential | None: ...
+    async def verified_owner(self, kind: str, value: str) -> User | None: ...
+    async def login_candidate(self, kind: str, value: str) -> User | None: ...
+    async def delete_pending_with(self, kind: str, value: str) -> None: ...
+    async def add_pending(self, user: User, credential: Credential) -> None: ...
+    async def activate(self, user_id: UUID, credential_id: UUID, at: datetime) -> None: ...
+    async def set_password_hash(self, user_id: UUID, password_hash: str) -> None: ...
+    async def record_login(self, user_id: UUID, at: datetime) -> None: ...
+    async def contact(self, user_id: UUID) -> Credential | None: ...
+
+
+class Otps(Protocol):
+    async def add(self, otp: NewOtp) -> None: ...
+    async def latest_for_update(self, user_id: UUID, purpose: OtpPurpose) -> StoredOtp | None: ...
+    async def channel_of(self, otp_id: UUID) -> str: ...
+    async def spend_attempt(self, otp_id: UUID) -> None: ...
+    async def consume(self, otp_id: UUID, at: datetime) -> None: ...
+
+
+class CodeLedger(Protocol):
+    async def record(self, recipient: str, client_ip: str) -> None: ...
+    async def last_to(self, recipient: str) -> datetime | None: ...
+    async def count_to(self, recipient: str, since: datetime) -> int: ...
+    async def count_from(self, client_ip: str, since: datetime) -> int: ...
+
+
+class Outbox(Protocol):
+    async def add(
+        self, event_id: UUID, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> None: ...
+
+
+class Throttle(Protocol):
+    async def reserve(
+        self, scope: Scope, subject: str, ip: str, policy: LockoutPolicy
+    ) -> Reservation: ...
+    async def clear(self, scope: Scope, subject: str, ip: str) -> None: ...
+
+
+class Audit(Protocol):
+    async def record(self, event: str, user_id: UUID | None, subject: str, ip: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: committed when the block ends normally, rolled back on an exception."""
+
+    @property
+    def users(self) -> Users: ...
+    @property
+    def otps(self) -> Otps: ...
+    @property
+    def ledger(self) -> CodeLedger: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def throttle(self) -> Throttle: ...
+    @property
+    def audit(self) -> Audit: ...
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+    async def verify(self, password_hash: str, password: str) -> bool: ...
+    async def dummy_verify(self, password: str) -> None: ...
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
