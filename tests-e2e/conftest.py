@@ -1,5 +1,6 @@
 """The whole suite as real processes on free ports, behind its gateway, for the e2e tests."""
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from tessera_gateway.bootstrap import create_api_key
+from tessera_gateway.config import GatewaySettings
 from tessera_shared.devservers import free_port
 from tessera_shared.devstack import Dependencies, PartProcess, default_parts, suite_environment
 from tessera_shared.testing.plugin import create_database
@@ -17,6 +20,7 @@ from tessera_shared.testing.plugin import create_database
 
 class Suite(msgspec.Struct, frozen=True):
     gateway_url: str
+    api_key: str
     env: dict[str, str]
     log: Path
     processes: list[PartProcess]
@@ -51,10 +55,20 @@ def suite(
                 process.start()
                 process.wait_ready(60)
             gateway = next(p for p in processes if p.part.name == "gateway")
-            yield Suite(gateway_url=gateway.url, env=env, log=log, processes=processes)
+            api_key = asyncio.run(create_api_key(_gateway_settings(env), "e2e"))
+            yield Suite(
+                gateway_url=gateway.url, api_key=api_key, env=env, log=log, processes=processes
+            )
         except BaseException:
             sys.stderr.write(log.read_text() if log.exists() else "(no suite log)\n")
             raise
         finally:
             for process in reversed(processes):
                 process.stop()
+
+
+def _gateway_settings(env: dict[str, str]) -> GatewaySettings:
+    return GatewaySettings(
+        redis_url=env["TESSERA_GATEWAY_REDIS_URL"],
+        api_key_prefix=env["TESSERA_GATEWAY_API_KEY_PREFIX"],
+    )

@@ -6,6 +6,7 @@ point at yours instead with TESSERA_DEV_POSTGRES_URL, TESSERA_DEV_REDIS_URL, TES
 Ctrl-C stops the parts, then the servers, and waits for each process to exit.
 """
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -14,9 +15,12 @@ import time
 from pathlib import Path
 from types import FrameType
 
+import msgspec
 import psycopg
 from psycopg import sql
 
+from tessera_gateway.bootstrap import api_key_store
+from tessera_gateway.config import GatewaySettings
 from tessera_shared.devservers import (
     NatsServer,
     PostgresServer,
@@ -76,12 +80,13 @@ def main() -> None:
         _create_database(deps.postgres_url)
         env = suite_environment(parts, deps, extra={"TESSERA_OTP_EMAIL_PROVIDER": "console"})
         _migrate(env)
+        api_key = asyncio.run(_dev_api_key(env))
         for part in parts:
             process = PartProcess(part, env, sys.stdout)
             processes.append(process)
             process.start()
             process.wait_ready(60)
-        _banner(parts, deps)
+        _banner(parts, deps, api_key)
         while all(p.exited() is None for p in processes):
             time.sleep(0.5)
         print("run: a part exited; stopping the suite", file=sys.stderr)
@@ -148,7 +153,24 @@ def _migrate(env: dict[str, str]) -> None:
         raise RuntimeError("migrations failed")
 
 
-def _banner(parts: list[Part], deps: Dependencies) -> None:
+async def _dev_api_key(env: dict[str, str]) -> str:
+    """The API key of local runs: kept in the data folder, made anew when Redis lost it."""
+    saved = DATA / "dev-api-key"
+    settings = msgspec.structs.replace(
+        GatewaySettings(),
+        redis_url=env["TESSERA_GATEWAY_REDIS_URL"],
+        api_key_prefix=env["TESSERA_GATEWAY_API_KEY_PREFIX"],
+    )
+    async with api_key_store(settings) as store:
+        if saved.exists() and await store.verify(saved.read_text().strip()):
+            return saved.read_text().strip()
+        plain, _ = await store.create("local-dev")
+    saved.write_text(plain + "\n")
+    saved.chmod(0o600)
+    return plain
+
+
+def _banner(parts: list[Part], deps: Dependencies, api_key: str) -> None:
     by_name = {p.name: p.port for p in parts}
     print(
         f"""
@@ -163,6 +185,7 @@ def _banner(parts: list[Part], deps: Dependencies) -> None:
   Redis              {deps.redis_url}
   NATS               {deps.nats_url}
   data               {DATA}  (make reset wipes it)
+  API key            {api_key}  (send as X-API-Key on registration routes)
 """,
         flush=True,
     )
