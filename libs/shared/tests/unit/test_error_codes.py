@@ -1,5 +1,7 @@
 """Codes are an API: this test fails when one is renamed, dropped, or changes status."""
 
+from pathlib import Path
+
 import pytest
 
 from tessera_shared.errors import ERRORS, FIELD_ERRORS
@@ -76,3 +78,9 @@ def test_every_error_message_is_translated_with_the_same_placeholders(locale):
     for message in messages:
         assert message in known, f"{locale}: missing translation of {message!r}"
         assert placeholders(known[message]) == placeholders(message)
+
+
+def test_the_readme_lists_every_error_code():
+    readme = (Path(__file__).resolve().parents[4] / "README.md").read_text(encoding="utf-8")
+    missing = [code for code in [*ERRORS, *FIELD_ERRORS] if f"`{code}`" not in readme]
+    assert missing == []
