@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import psycopg
+import psycopg_pool
 from litestar import Litestar
 
 from tessera_identity.api.internal import InternalController
@@ -27,4 +29,5 @@ def create_app(settings: IdentitySettings | None = None) -> Litestar:
         health=health,
         catalogs=[CATALOGS],
         dependencies=DEPENDENCIES,
+        unavailable_when=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )

@@ -49,3 +49,16 @@ async def test_readiness_follows_nats_going_away_and_coming_back(postgres_url, o
         assert down.json()["checks"]["nats"]["status"] == "down"
         own_nats.start()
         await eventually(lambda: ready_status(client), lambda s: s == 200)
+
+
+async def test_a_request_while_postgres_is_down_is_a_503_not_a_500(own_postgres, nats_url, test_id):
+    app = create_app(settings_for(own_postgres.url(), nats_url, test_id))
+    async with AsyncTestClient(app) as client:
+        own_postgres.stop()
+        answer = await client.post(
+            "/v1/users/resend-code",
+            json={"user_id": "3020dfc6-a073-4146-a594-3f11c5d6e4bc", "credential_type": "email"},
+        )
+        assert answer.status_code == 503
+        assert answer.json()["code"] == "service_unavailable"
+        assert answer.headers["retry-after"]

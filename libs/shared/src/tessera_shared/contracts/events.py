@@ -6,7 +6,7 @@ or publish a new tag. Consumers must ignore fields they do not know (msgspec doe
 
 import enum
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -31,7 +31,8 @@ class DeliveryRequested(msgspec.Struct, frozen=True, kw_only=True, tag="delivery
     v: int = 1
     id: str
     """Event id (UUID); also the `Nats-Msg-Id`, so JetStream drops duplicates."""
-    occurred_at: datetime
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    """UTC time the request was made (timezone required)."""
     kind: DeliveryKind
     channel: Channel
     recipient: str

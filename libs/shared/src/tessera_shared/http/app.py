@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
-from tessera_shared.http.errors import EXCEPTION_HANDLERS
+from tessera_shared.http.errors import EXCEPTION_HANDLERS, handle_unavailable
 from tessera_shared.http.health import HealthChecks, health_routes
 from tessera_shared.http.middleware import request_id_middleware
 from tessera_shared.i18n import SHARED_CATALOGS, Translator
@@ -33,8 +33,13 @@ def build_app(
     request_max_body_size: int = 64 * 1024,
     state: dict[str, Any] | None = None,
     dependencies: dict[str, Any] | None = None,
+    unavailable_when: tuple[type[Exception], ...] = (),
 ) -> Litestar:
-    """One litestar app with Tessera's cross-cutting behaviour wired in."""
+    """One litestar app with Tessera's cross-cutting behaviour wired in.
+
+    `unavailable_when`: exceptions that mean a dependency is briefly gone (a lost database
+    connection); they answer 503 with Retry-After instead of 500.
+    """
     configure_logging(name, settings.log_level)
     plugins: list[Any] = []
     if setup_tracing(name, settings.otel_exporter, settings.otel_endpoint):
@@ -44,7 +49,10 @@ def build_app(
     app = Litestar(
         route_handlers=[*health_routes(), *route_handlers],
         lifespan=list(lifespan),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            **dict.fromkeys(unavailable_when, handle_unavailable),
+        },
         dependencies=dependencies,
         plugins=plugins,
         request_max_body_size=request_max_body_size,

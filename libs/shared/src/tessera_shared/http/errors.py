@@ -112,6 +112,11 @@ def handle_http_exception(request: AnyRequest, exc: HTTPException) -> Response[E
     return error_response(request, code, headers=exc.headers)
 
 
+def handle_unavailable(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:
+    log.warning("dependency unavailable: %s", type(exc).__name__)
+    return error_response(request, "service_unavailable", headers={"retry-after": "2"})
+
+
 def handle_unexpected(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, "internal_error")

@@ -1,5 +1,6 @@
 """How codes may be sent: lifetime, attempts, cool-down and hourly caps. Pure."""
 
+import math
 from datetime import datetime, timedelta
 
 import msgspec
@@ -18,4 +19,5 @@ def cooldown_left(policy: CodePolicy, last_sent: datetime | None, now: datetime)
     if last_sent is None:
         return 0
     left = (last_sent + timedelta(seconds=policy.cooldown_s) - now).total_seconds()
-    return max(0, int(left + 0.999))
+    # Any fraction of a second still blocks; a clock that ran backwards never blocks longer.
+    return min(policy.cooldown_s, max(0, math.ceil(left)))
