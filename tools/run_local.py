@@ -78,7 +78,14 @@ def main() -> None:
     try:
         deps = _dependencies(servers)
         _create_database(deps.postgres_url)
-        env = suite_environment(parts, deps, extra={"TESSERA_OTP_EMAIL_PROVIDER": "console"})
+        env = suite_environment(
+            parts,
+            deps,
+            extra={
+                "TESSERA_OTP_EMAIL_PROVIDERS": "console",
+                "TESSERA_OTP_SMS_PROVIDERS": "console",
+            },
+        )
         _migrate(env)
         api_key = asyncio.run(_dev_api_key(env))
         for part in parts:

@@ -1,27 +1,31 @@
-"""The worker's ASGI app: health endpoints, with the consumer running in its lifespan."""
+"""The worker's ASGI app: health and metrics endpoints; the consumer runs in its lifespan."""
 
-from pathlib import Path
+from litestar import Litestar, MediaType, Response, get
 
-from litestar import Litestar
-
-from tessera_otp_delivery.bootstrap import lifespan
+from tessera_otp_delivery.bootstrap import CATALOGS, lifespan
 from tessera_otp_delivery.config import OtpDeliverySettings, load_settings
+from tessera_otp_delivery.metrics import DeliveryMetrics
 from tessera_shared.http.app import build_app
 from tessera_shared.http.health import HealthChecks
 
 NAME = "tessera-otp-delivery"
-CATALOGS = Path(__file__).parent / "locales"
 
 
 def create_app(settings: OtpDeliverySettings | None = None) -> Litestar:
     settings = settings or load_settings()
     health = HealthChecks()
+    metrics = DeliveryMetrics()
+
+    @get("/metrics", include_in_schema=False, sync_to_thread=False)
+    def prometheus() -> Response[bytes]:
+        return Response(metrics.exposition(), media_type=MediaType.TEXT)
+
     return build_app(
         name=NAME,
         settings=settings,
         title="Tessera OTP delivery",
-        route_handlers=[],
-        lifespan=[lifespan(settings, health)],
+        route_handlers=[prometheus],
+        lifespan=[lifespan(settings, health, metrics)],
         health=health,
         catalogs=[CATALOGS],
     )

@@ -1,19 +1,49 @@
-"""Composition root: the NATS connection and its topology, inside the lifespan."""
+"""Composition root: NATS, providers, the worker; started and stopped in the lifespan."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import aiohttp
 from litestar import Litestar
 from nats.js import JetStreamContext
 
+from tessera_otp_delivery.adapters.console import ConsoleEmail, ConsoleSms
+from tessera_otp_delivery.adapters.fallback import Fallback
 from tessera_otp_delivery.adapters.jetstream import consumer_exists, ensure_topology
+from tessera_otp_delivery.adapters.sent_ledger import KvSentLedger
+from tessera_otp_delivery.adapters.sms_http import TwilioSms, WebhookSms
+from tessera_otp_delivery.adapters.smtp import SmtpSender
 from tessera_otp_delivery.config import OtpDeliverySettings
+from tessera_otp_delivery.metrics import DeliveryMetrics
+from tessera_otp_delivery.ports import Email, EmailSender, Sms, SmsSender
+from tessera_otp_delivery.service import Deliverer
+from tessera_otp_delivery.worker import Worker
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
+from tessera_shared.i18n import SHARED_CATALOGS, Translator
 from tessera_shared.nats import NatsConnection
 
+CATALOGS = Path(__file__).parent / "locales"
 
-def lifespan(settings: OtpDeliverySettings, health: HealthChecks) -> Lifespan:
+
+def email_sender(settings: OtpDeliverySettings) -> Fallback[Email]:
+    made: dict[str, EmailSender] = {"smtp": SmtpSender(settings), "console": ConsoleEmail()}
+    return Fallback([made[name] for name in settings.providers("email")])
+
+
+def sms_sender(settings: OtpDeliverySettings, client: aiohttp.ClientSession) -> Fallback[Sms]:
+    made: dict[str, SmsSender] = {
+        "webhook": WebhookSms(settings, client),
+        "twilio": TwilioSms(settings, client),
+        "console": ConsoleSms(),
+    }
+    return Fallback([made[name] for name in settings.providers("sms")])
+
+
+def lifespan(
+    settings: OtpDeliverySettings, health: HealthChecks, metrics: DeliveryMetrics
+) -> Lifespan:
     @asynccontextmanager
     async def run(app: Litestar) -> AsyncIterator[None]:
         async def declare(js: JetStreamContext) -> None:
@@ -21,16 +51,28 @@ def lifespan(settings: OtpDeliverySettings, health: HealthChecks) -> Lifespan:
 
         connection = NatsConnection(settings.nats_url, "tessera-otp-delivery", declare)
         connection.start()
+        client = aiohttp.ClientSession()
+        deliverer = Deliverer(
+            email_sender(settings),
+            sms_sender(settings, client),
+            Translator([SHARED_CATALOGS, CATALOGS]),
+            settings.product_name,
+        )
+        worker = Worker(
+            connection, settings, deliverer, KvSentLedger(connection, settings.sent_bucket), metrics
+        )
+        worker.start()
 
         async def check() -> None:
             await connection.check()
             await consumer_exists(connection.js, settings)
 
         health.add("nats", check)
-        app.state.nats = connection
         try:
             yield
         finally:
+            await worker.stop()
+            await client.close()
             await connection.close()
 
     return run

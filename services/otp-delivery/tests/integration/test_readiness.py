@@ -30,7 +30,7 @@ async def test_the_stream_and_durable_consumer_are_declared_idempotently(nats_ur
     assert stream.config.subjects == [f"t{test_id}.otp.>"]
     assert consumer.config.filter_subject == f"t{test_id}.otp.*.requested"
     assert consumer.config.ack_policy == AckPolicy.EXPLICIT
-    assert consumer.config.max_deliver == settings.max_deliver
+    assert consumer.config.max_deliver == settings.max_deliver + 2
 
 
 async def test_readiness_follows_nats_going_away_and_coming_back(own_nats, test_id):

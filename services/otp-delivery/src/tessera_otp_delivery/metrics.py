@@ -1,0 +1,32 @@
+"""Delivery counters for Prometheus (`GET /metrics` on the worker)."""
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+
+class DeliveryMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ["channel"]
+        self.sent = Counter(
+            "tessera_otp_sent", "Messages delivered", labels, registry=self.registry
+        )
+        self.failed = Counter(
+            "tessera_otp_failed", "Delivery attempts that failed", labels, registry=self.registry
+        )
+        self.retried = Counter(
+            "tessera_otp_retried",
+            "Events put back for a later retry",
+            labels,
+            registry=self.registry,
+        )
+        self.dead = Counter(
+            "tessera_otp_dead_lettered", "Events given up on", ["reason"], registry=self.registry
+        )
+        self.duplicates = Counter(
+            "tessera_otp_duplicates",
+            "Redelivered events that were already sent",
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
