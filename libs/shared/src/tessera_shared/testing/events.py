@@ -50,3 +50,14 @@ async def wait_for_event(
         if time.monotonic() > deadline:
             raise AssertionError(f"no matching event in stream {stream} within {within}s")
         await asyncio.sleep(0.1)
+
+
+async def publish_event(
+    nats_url: str, subject: str, payload: bytes, headers: dict[str, str] | None = None
+) -> None:
+    """Publish one message to JetStream (the stream must exist), as identity's relay would."""
+    client = await nats.connect(nats_url, connect_timeout=2)
+    try:
+        await client.jetstream().publish(subject, payload, headers=headers, timeout=5)
+    finally:
+        await client.close()

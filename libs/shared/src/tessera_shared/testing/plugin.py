@@ -20,6 +20,7 @@ import pytest
 from psycopg import sql
 
 from tessera_shared.devservers import NatsServer, PostgresServer, RedisServer, free_port
+from tessera_shared.testing.http_sink import HttpSink
 from tessera_shared.testing.smtp import SmtpCatcher
 
 _LAYERS = {"unit": "unit", "integration": "integration"}
@@ -181,3 +182,14 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
     """A NATS server of this test alone, which the test may stop and start again."""
     yield from _running(NatsServer(tmp_path / "own-nats", free_port()))
+
+
+@pytest.fixture
+def http_sink() -> Iterator[HttpSink]:
+    """An HTTP server recording what it receives (an SMS provider stand-in)."""
+    sink = HttpSink()
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
