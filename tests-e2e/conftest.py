@@ -15,7 +15,9 @@ from tessera_gateway.bootstrap import create_api_key
 from tessera_gateway.config import GatewaySettings
 from tessera_shared.devservers import free_port
 from tessera_shared.devstack import Dependencies, PartProcess, default_parts, suite_environment
+from tessera_shared.testing.http_sink import HttpSink
 from tessera_shared.testing.plugin import create_database
+from tessera_shared.testing.smtp import SmtpCatcher
 
 
 class Suite(msgspec.Struct, frozen=True):
@@ -24,11 +26,36 @@ class Suite(msgspec.Struct, frozen=True):
     env: dict[str, str]
     log: Path
     processes: list[PartProcess]
+    mail: SmtpCatcher
+    sms: HttpSink
+
+
+@pytest.fixture(scope="session")
+def mail() -> Iterator[SmtpCatcher]:
+    """The real SMTP server the suite's emails go to."""
+    catcher = SmtpCatcher()
+    catcher.start()
+    yield catcher
+    catcher.stop()
+
+
+@pytest.fixture(scope="session")
+def sms() -> Iterator[HttpSink]:
+    """The HTTP endpoint standing in for the SMS provider (webhook)."""
+    sink = HttpSink()
+    sink.start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture(scope="session")
 def suite(
-    postgres_admin_url: str, redis_url: str, nats_url: str, tmp_path_factory: pytest.TempPathFactory
+    postgres_admin_url: str,
+    redis_url: str,
+    nats_url: str,
+    mail: SmtpCatcher,
+    sms: HttpSink,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Suite]:
     run_id = secrets.token_hex(3)
     log = tmp_path_factory.mktemp("suite") / "suite.log"
@@ -42,6 +69,15 @@ def suite(
             stream_name=f"E2E_{run_id}",
             subject_prefix=f"e2e{run_id}.",
             redis_key_prefix=f"e2e{run_id}:",
+            extra={
+                "TESSERA_OTP_EMAIL_PROVIDERS": "smtp",
+                "TESSERA_OTP_SMTP_HOST": mail.host,
+                "TESSERA_OTP_SMTP_PORT": str(mail.port),
+                "TESSERA_OTP_SMTP_SECURITY": "none",
+                "TESSERA_OTP_SMS_PROVIDERS": "webhook",
+                "TESSERA_OTP_SMS_WEBHOOK_URL": f"{sms.url}/sms",
+                "TESSERA_OTP_SENT_BUCKET": f"e2e_sent_{run_id}",
+            },
         )
         subprocess.run(
             [sys.executable, "-m", "tessera_identity", "migrate"],
@@ -57,7 +93,13 @@ def suite(
             gateway = next(p for p in processes if p.part.name == "gateway")
             api_key = asyncio.run(create_api_key(_gateway_settings(env), "e2e"))
             yield Suite(
-                gateway_url=gateway.url, api_key=api_key, env=env, log=log, processes=processes
+                gateway_url=gateway.url,
+                api_key=api_key,
+                env=env,
+                log=log,
+                processes=processes,
+                mail=mail,
+                sms=sms,
             )
         except BaseException:
             sys.stderr.write(log.read_text() if log.exists() else "(no suite log)\n")

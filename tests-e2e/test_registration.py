@@ -1,13 +1,13 @@
 """Self-registration as a client does it: through the gateway, with an API key, reading the
-code from what identity hands to delivery (the JetStream stream)."""
+code from the email caught by a real SMTP server or the SMS caught by the provider's sink."""
 
-import asyncio
+import json
+import re
+import time
 import uuid
 
 import psycopg
 import pytest
-
-from tessera_shared.testing.events import wait_for_event
 
 from .test_foundation import call
 
@@ -27,16 +27,33 @@ def post(suite, path: str, body: bytes, language: str = "en", key: str | None = 
     return call(f"{suite.gateway_url}{path}", "POST", body, **headers)
 
 
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+def email_to(suite, address: str):
+    [message] = suite.mail.wait_for(to=address, timeout=20)
+    return message
+
+
+def sms_to(suite, number: str, within: float = 20.0) -> str:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for request in suite.sms.received:
+            body = json.loads(request.body)
+            if body["to"] == number:
+                return str(body["text"])
+        time.sleep(0.1)
+    raise AssertionError(f"no SMS to {number}")
+
+
 def code_for(suite, recipient: str) -> str:
-    event = asyncio.run(
-        wait_for_event(
-            suite.env["TESSERA_OTP_NATS_URL"],
-            suite.env["TESSERA_OTP_STREAM_NAME"],
-            lambda e: e.recipient == recipient and e.kind == "registration_code",
-        )
-    )
-    assert event.code is not None
-    return event.code
+    if "@" in recipient:
+        text = email_to(suite, recipient).get_body(preferencelist=("plain",)).get_content()
+    else:
+        text = sms_to(suite, recipient)
+    found = CODE.search(text)
+    assert found, text
+    return found.group(1)
 
 
 def status_of(suite, user_id: str) -> str:
@@ -78,6 +95,10 @@ def test_a_person_registers_and_activates_the_account_through_the_gateway(
     assert status_of(suite, user_id) == "pending"
 
     code = code_for(suite, stored)
+    if kind == "email":
+        assert email_to(suite, stored)["Subject"] == "Your Tessera verification code"
+    else:
+        assert sms_to(suite, stored).startswith(f"{code} è il tuo codice di verifica Tessera")
     verification = f'{{"user_id": "{user_id}", "credential_type": "{kind}", "otp": "{code}"}}'
     status, _, body = post(suite, "/v1/users/verify-registration", verification.encode())
     assert (status, body["status"]) == (200, "success")
@@ -111,3 +132,16 @@ def test_registration_needs_a_valid_api_key(suite, key, code):
         suite, "/v1/users/initiate-registration", registration("e2e.nokey@example.com"), "fr", key
     )
     assert (status, body["code"]) == (401, code)
+
+
+def test_the_email_comes_in_the_language_chosen_at_registration(suite):
+    status, _, _ = post(
+        suite, "/v1/users/initiate-registration", registration("e2e.de@example.com"), "de-CH"
+    )
+    assert status == 200
+    message = email_to(suite, "e2e.de@example.com")
+    assert message["Subject"] == "Ihr Tessera-Bestätigungscode"
+    assert message["Content-Language"] == "de"
+    assert message.is_multipart()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert CODE.search(html)

@@ -3,7 +3,9 @@
 Knows the parts only by module name and settings prefix (no imports of their code).
 """
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -148,5 +150,8 @@ class PartProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+        # The part runs in its own session: anything it left behind (a server worker) goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
         if self._pump is not None:
             self._pump.join(2)

@@ -53,5 +53,6 @@ def serve(name: str, factory: str, settings: ServiceSettings, port_variable: str
         factory=True,
         log_dictconfig=granian_log_config(name, settings.log_level),
         log_access=False,
+        workers_kill_timeout=15,  # a worker stuck in shutdown is killed, never left behind
     ).serve()
     raise SystemExit(0)

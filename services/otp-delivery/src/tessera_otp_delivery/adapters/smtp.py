@@ -21,12 +21,13 @@ class SmtpSender:
         message["From"] = s.smtp_from
         message["To"] = email.to
         message["Subject"] = email.subject
-        message["Content-Language"] = email.locale
         message["Message-ID"] = make_msgid(
             domain=s.smtp_from.rpartition("@")[2].strip("> ") or None
         )
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
+        # After the body: set_content/add_alternative move Content-* headers into the parts.
+        message["Content-Language"] = email.locale
         try:
             await aiosmtplib.send(
                 message,
