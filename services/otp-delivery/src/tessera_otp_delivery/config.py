@@ -94,6 +94,9 @@ def check_providers(settings: OtpDeliverySettings) -> None:
         "webhook": ("sms_webhook_url",),
         "twilio": ("twilio_account_sid", "twilio_auth_token"),
     }
+    header = settings.sms_webhook_auth_header
+    if header and (":" not in header or not header.partition(":")[0].strip()):
+        raise ConfigError(f"{PREFIX}SMS_WEBHOOK_AUTH_HEADER must look like `Name: value`")
     for name in settings.providers("sms"):
         for field in needed.get(name, ()):
             if not getattr(settings, field):

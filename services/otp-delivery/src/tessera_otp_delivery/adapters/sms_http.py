@@ -1,5 +1,6 @@
 """SMS over HTTP: a generic JSON webhook, and a Twilio-compatible Messages API client."""
 
+import base64
 import json
 from string import Template
 
@@ -55,5 +56,10 @@ class TwilioSms(_HttpSms):
         await self._post(
             url,
             data={"To": sms.to, "From": s.sms_sender, "Body": sms.text},
-            auth=aiohttp.BasicAuth(s.twilio_account_sid, s.twilio_auth_token),
+            headers={"authorization": basic_auth(s.twilio_account_sid, s.twilio_auth_token)},
         )
+
+
+def basic_auth(user: str, password: str) -> str:
+    """HTTP Basic credentials (aiohttp's BasicAuth is deprecated)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
