@@ -86,7 +86,8 @@ class Output:
         return "".join(self.lines)
 
 
-def test_the_dev_runner_brings_the_suite_up_and_ctrl_c_leaves_no_process(tmp_path):
+def test_the_dev_runner_brings_the_suite_up_and_ctrl_c_leaves_no_process(own_servers_dir):
+    tmp_path = own_servers_dir
     env = runner_env(tmp_path)
     runner = subprocess.Popen(
         [sys.executable, str(ROOT / "tools" / "run_local.py")],
@@ -119,7 +120,8 @@ def test_the_dev_runner_brings_the_suite_up_and_ctrl_c_leaves_no_process(tmp_pat
     assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()  # data kept for next time
 
 
-def test_the_dev_runner_refuses_a_taken_port_with_a_clear_message(tmp_path):
+def test_the_dev_runner_refuses_a_taken_port_with_a_clear_message(own_servers_dir):
+    tmp_path = own_servers_dir
     env = runner_env(tmp_path)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", int(env["TESSERA_IDENTITY_PORT"])))

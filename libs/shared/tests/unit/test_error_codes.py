@@ -36,6 +36,7 @@ PINNED = {
     "invalid_credentials": 401,
     "account_locked": 423,
     "account_not_verified": 403,
+    "account_disabled": 403,
     "credential_unavailable": 409,
     "forbidden": 403,
     "rate_limited": 429,

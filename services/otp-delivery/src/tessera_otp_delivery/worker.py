@@ -76,7 +76,11 @@ class Worker:
                 subscription = await self._nats.js.pull_subscribe_bind(
                     durable=self._settings.consumer_name, stream=stream
                 )
-                await self._consume(subscription)
+                try:
+                    await self._consume(subscription)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await subscription.unsubscribe()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

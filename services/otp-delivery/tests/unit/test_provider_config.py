@@ -147,5 +147,5 @@ def test_a_webhook_auth_header_without_a_name_is_refused(monkeypatch):
     monkeypatch.setenv("TESSERA_OTP_SMS_PROVIDERS", "webhook")
     monkeypatch.setenv("TESSERA_OTP_SMS_WEBHOOK_URL", "http://127.0.0.1:9/sms")
     monkeypatch.setenv("TESSERA_OTP_SMS_WEBHOOK_AUTH_HEADER", "Bearer abc")
-    with pytest.raises(ConfigError, match="^TESSERA_OTP_SMS_WEBHOOK_AUTH_HEADER"):
+    with pytest.raises(ConfigError, match=r"^TESSERA_OTP_SMS_WEBHOOK_AUTH_HEADER"):
         load_settings()

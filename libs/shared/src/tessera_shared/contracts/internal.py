@@ -11,6 +11,8 @@ import msgspec
 
 INTERNAL_TOKEN_HEADER = "x-internal-token"
 Text = Annotated[str, msgspec.Meta(max_length=1024)]
+ClientIp = Annotated[str, msgspec.Meta(max_length=45, pattern=r"^[0-9A-Fa-f:.]*$")]
+"""An IPv4 or IPv6 address as text, or empty when unknown."""
 
 
 class PasswordCheck(msgspec.Struct, frozen=True, kw_only=True):
@@ -19,7 +21,7 @@ class PasswordCheck(msgspec.Struct, frozen=True, kw_only=True):
     username: Text
     """E-mail address or phone number, as the person typed it."""
     password: Text
-    client_ip: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    client_ip: ClientIp = ""
 
 
 class Account(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,7 +35,7 @@ class CodeRequest(msgspec.Struct, frozen=True, kw_only=True):
     """POST /internal/v1/codes/send: a login code to the channel of the user's mfa_mode."""
 
     user_id: UUID
-    client_ip: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    client_ip: ClientIp = ""
     channel: Literal["email", "sms"] | None = None
 
 

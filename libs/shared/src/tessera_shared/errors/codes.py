@@ -61,6 +61,7 @@ ERRORS: dict[str, ErrorSpec] = {
         423, N_("Too many failed sign-in attempts. Please try again later.")
     ),
     "account_not_verified": ErrorSpec(403, N_("This account has not been verified yet.")),
+    "account_disabled": ErrorSpec(403, N_("This account is disabled.")),
     "credential_unavailable": ErrorSpec(409, N_("This address cannot be used for this account.")),
     # the suite itself
     "internal_error": ErrorSpec(500, N_("Something went wrong on our side. Please try again.")),

@@ -10,6 +10,8 @@ fresh database, a random Redis key prefix or random stream names, never by wipin
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,11 +40,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, marker))
 
 
+def _server_dir() -> Iterator[Path]:
+    # Not under pytest's temp root: every new pytest session resets that to mode 0700, which
+    # would lock the PostgreSQL user (when we are root) out of another session's data.
+    path = Path(tempfile.mkdtemp(prefix="tessera-test-"))
+    path.chmod(0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def servers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("servers")
-    path.chmod(0o711)  # the PostgreSQL user (when we are root) must traverse it
-    return path
+def servers_dir() -> Iterator[Path]:
+    yield from _server_dir()
+
+
+@pytest.fixture
+def own_servers_dir() -> Iterator[Path]:
+    yield from _server_dir()
 
 
 @pytest.fixture(scope="session")
@@ -167,21 +183,21 @@ def _running(server: PostgresServer | RedisServer | NatsServer) -> Iterator[Any]
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
+def own_postgres(own_servers_dir: Path) -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test alone, which the test may stop and start again."""
-    yield from _running(PostgresServer(tmp_path / "own-postgres", free_port(), durable=False))
+    yield from _running(PostgresServer(own_servers_dir / "postgres", free_port(), durable=False))
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+def own_redis(own_servers_dir: Path) -> Iterator[RedisServer]:
     """A Redis server of this test alone (append-only file on, so restarts keep data)."""
-    yield from _running(RedisServer(tmp_path / "own-redis", free_port(), durable=True))
+    yield from _running(RedisServer(own_servers_dir / "redis", free_port(), durable=True))
 
 
 @pytest.fixture
-def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
+def own_nats(own_servers_dir: Path) -> Iterator[NatsServer]:
     """A NATS server of this test alone, which the test may stop and start again."""
-    yield from _running(NatsServer(tmp_path / "own-nats", free_port()))
+    yield from _running(NatsServer(own_servers_dir / "nats", free_port()))
 
 
 @pytest.fixture

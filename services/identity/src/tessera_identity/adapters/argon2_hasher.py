@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from argon2 import PasswordHasher, Type
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from tessera_shared.errors import TesseraError
@@ -52,10 +52,21 @@ class Argon2Hasher:
         await self._run(self._check, self._dummy, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
+        """True when the stored hash is weaker than the configured parameters.
+
+        Only upgrades: during a rolling deploy an older replica with weaker settings must not
+        re-hash passwords back down.
+        """
         try:
-            return self._hasher.check_needs_rehash(password_hash)
+            stored = extract_parameters(password_hash)
         except InvalidHashError:
             return True
+        wanted = self._hasher
+        return stored.type is not Type.ID or (
+            stored.memory_cost < wanted.memory_cost
+            or stored.time_cost < wanted.time_cost
+            or stored.parallelism < wanted.parallelism
+        )
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

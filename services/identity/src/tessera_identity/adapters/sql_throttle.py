@@ -57,7 +57,9 @@ class SqlThrottle:
 
     async def clear(self, scope: Scope, subject: str, ip: str) -> None:
         await self._conn.execute(
-            "UPDATE login_throttle SET failures = 0 WHERE scope = %s AND subject = %s AND ip = %s",
+            # A successful sign-in also ends the escalation: the next lock starts short again.
+            "UPDATE login_throttle SET failures = 0, lock_count = 0"
+            " WHERE scope = %s AND subject = %s AND ip = %s",
             (scope.value, subject, ip),
         )
 

@@ -100,9 +100,11 @@ class Codes:
         now: datetime,
         *,
         code: str | None = None,
+        counted: bool = True,
     ) -> None:
-        """Write a delivery request to the outbox and count it against the caps."""
-        await uow.ledger.record(to.address, client_ip)
+        """Write a delivery request to the outbox; `counted` ones count against the caps."""
+        if counted:
+            await uow.ledger.record(to.address, client_ip)
         event = DeliveryRequested(
             id=str(uuid.uuid4()),
             occurred_at=now,

@@ -101,6 +101,8 @@ class Login:
                     await uow.users.set_password_hash(owner.id, upgraded)
         if not correct or owner is None:
             raise TesseraError("invalid_credentials")
+        if owner.status == AccountStatus.DISABLED:
+            raise TesseraError("account_disabled")
         if owner.status != AccountStatus.ACTIVE:
             raise TesseraError("account_not_verified")
         return LoginResult(
@@ -117,8 +119,10 @@ class Login:
             address=contact.value,
             locale=owner.locale,
         )
+        # Not counted against the owner's caps: a stranger's failures must not use up the
+        # owner's login codes. Locks themselves bound how often this notice can go out.
         await self._codes.send(
-            uow, to, DeliveryKind.ACCOUNT_LOCKED_NOTICE, client_ip, self._clock.now()
+            uow, to, DeliveryKind.ACCOUNT_LOCKED_NOTICE, client_ip, self._clock.now(), counted=False
         )
 
 
