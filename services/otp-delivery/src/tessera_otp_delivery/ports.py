@@ -1,11 +1,14 @@
 """What the worker needs from the outside: senders per channel and the sent-events ledger."""
 
+import enum
 from typing import Protocol
 
 import msgspec
 
 
 class Email(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    """The event id; becomes the Message-ID, so a rare duplicate is the same message."""
     to: str
     subject: str
     text: str
@@ -34,8 +37,18 @@ class SmsSender(Protocol):
     async def send(self, sms: Sms) -> None: ...
 
 
+class Claim(enum.StrEnum):
+    MINE = "mine"
+    """Nobody sent it or is sending it: go ahead."""
+    SENT = "sent"
+    """Already delivered: acknowledge and skip."""
+    BUSY = "busy"
+    """Another worker is sending it right now: try again later."""
+
+
 class SentLedger(Protocol):
     """Remembers which events were delivered, so a redelivered event is not sent twice."""
 
-    async def was_sent(self, event_id: str) -> bool: ...
+    async def claim(self, event_id: str, stale_after_s: float) -> Claim: ...
     async def mark_sent(self, event_id: str) -> None: ...
+    async def release(self, event_id: str) -> None: ...

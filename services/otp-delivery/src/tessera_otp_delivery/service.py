@@ -29,6 +29,7 @@ class Deliverer:
         if event.channel == "email":
             await self._email.send(
                 Email(
+                    id=event.id,
                     to=event.recipient,
                     subject=message.subject,
                     text=message.text,

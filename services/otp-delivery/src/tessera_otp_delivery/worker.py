@@ -1,9 +1,10 @@
 """The consumer loop: fetch from the durable pull consumer, deliver with bounded concurrency.
 
-Per event: already sent (ledger) → ack; malformed or unknown version → dead letter at once;
-delivered → mark sent, ack; failed → NAK with an exponential delay, or dead letter after the
-last attempt. On shutdown no new events are fetched; in-flight ones get `grace_s` to finish,
-the rest are NAKed so another worker takes them at once. Nothing is acked before it was sent.
+Per event: already sent (ledger) → ack; being sent by another copy → look again shortly;
+malformed or unknown version → dead letter at once; delivered → mark sent, ack; failed →
+release the claim and NAK with an exponential delay, or dead letter after the last attempt.
+On shutdown no new events are fetched; in-flight ones get `grace_s` to finish, the rest are
+NAKed so another worker takes them at once. Nothing is acked before it was sent.
 """
 
 import asyncio
@@ -19,7 +20,7 @@ from opentelemetry.propagate import extract
 from tessera_otp_delivery.config import OtpDeliverySettings
 from tessera_otp_delivery.domain.retry import Outcome, RetryPolicy
 from tessera_otp_delivery.metrics import DeliveryMetrics
-from tessera_otp_delivery.ports import SendError, SentLedger
+from tessera_otp_delivery.ports import Claim, SendError, SentLedger
 from tessera_otp_delivery.service import Deliverer
 from tessera_shared.contracts.events import EVENT_DECODER, DeliveryRequested
 from tessera_shared.nats import NatsConnection
@@ -134,14 +135,19 @@ class Worker:
             await self._deliver(message, event)
 
     async def _deliver(self, message: Msg, event: DeliveryRequested) -> None:
-        if await self._ledger.was_sent(event.id):
+        claim = await self._ledger.claim(event.id, stale_after_s=self._settings.ack_wait_s)
+        if claim is Claim.SENT:
             self._metrics.duplicates.inc()
             await message.ack()
+            return
+        if claim is Claim.BUSY:  # another copy is being sent right now; look again shortly
+            await message.nak(delay=self._policy.base_s)
             return
         attempt = message.metadata.num_delivered
         try:
             await self._deliverer.deliver(event)
         except SendError as exc:
+            await self._ledger.release(event.id)
             self._metrics.failed.labels(event.channel).inc()
             if self._policy.after_failure(attempt) is Outcome.DEAD:
                 await self._dead(message, f"gave up after {attempt} attempts: {exc}", "exhausted")

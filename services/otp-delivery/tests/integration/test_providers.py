@@ -67,6 +67,7 @@ def unreachable_url() -> str:
 
 def email_to(address: str, *, locale: str = "en") -> Email:
     return Email(
+        id="3f0c8a6e-6d2e-4a53-9d3e-1d2f3a4b5c6d",
         to=address,
         subject=f"Your Tessera sign-in code {CODE}",
         text=f"Use this code to sign in:\n\n{CODE}\n",
@@ -129,6 +130,7 @@ async def test_smtp_carries_non_ascii_subjects_and_bodies_intact(
 ) -> None:
     address = f"joerg-{test_id}@example.com"
     email = Email(
+        id="3f0c8a6e-6d2e-4a53-9d3e-1d2f3a4b5c6d",
         to=address,
         subject="Ihr Tessera-Bestätigungscode",
         text="Mit diesem Code schließen Sie Ihre Registrierung ab: 123456\n",
@@ -397,3 +399,14 @@ async def test_the_deliverer_reports_a_failed_sms_as_send_error(
     with pytest.raises(SendError) as caught:
         await deliverer(smtp_catcher.port, http_sink, client).deliver(request)
     assert CODE not in str(caught.value)
+
+
+async def test_the_message_id_comes_from_the_event_id_so_a_duplicate_is_the_same_message(
+    smtp_catcher,
+):
+    sender = SmtpSender(smtp_settings(smtp_catcher.port))
+    await sender.send(email_to("same@example.com"))
+    await sender.send(email_to("same@example.com"))
+    first, second = smtp_catcher.wait_for(to="same@example.com", count=2)
+    assert first["Message-ID"] == second["Message-ID"]
+    assert first["Message-ID"].startswith("<3f0c8a6e-6d2e-4a53-9d3e-1d2f3a4b5c6d@")
