@@ -37,9 +37,14 @@ class KvSentLedger:
     def __init__(self, nats: NatsConnection, bucket: str) -> None:
         self._nats = nats
         self._bucket = bucket
+        self._handle: KeyValue | None = None
 
     async def _kv(self) -> KeyValue:
-        return await self._nats.js.key_value(self._bucket)
+        # Looked up once: each lookup is a round trip, and it would widen the window between
+        # a provider accepting a message and the `sent` mark.
+        if self._handle is None:
+            self._handle = await self._nats.js.key_value(self._bucket)
+        return self._handle
 
     async def claim(self, event_id: str, stale_after_s: float) -> Claim:
         kv = await self._kv()
