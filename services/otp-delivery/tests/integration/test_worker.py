@@ -368,3 +368,25 @@ async def test_a_worker_killed_mid_batch_and_restarted_delivers_every_event_exac
         f"kill after mail #{delivered_before_kill}; mails per recipient (position of the first): "
         + str({a: (n, first_position(catcher, a)) for a, n in counts.items() if n != 1})
     )
+
+
+async def test_the_delivery_continues_the_trace_of_the_event(
+    nats_url: str, test_id: str, smtp_catcher: SmtpCatcher, captured_spans: Any
+) -> None:
+    settings = settings_for(nats_url, test_id, smtp_catcher.port)
+    address = f"trace-{test_id}@example.test"
+    trace_id = uuid.uuid4().hex
+    event = login_code(address)
+    async with running(settings):
+        await publish_event(
+            settings.nats_url,
+            settings.stream.requested("email"),
+            EVENT_ENCODER.encode(event),
+            headers={"Nats-Msg-Id": event.id, "traceparent": f"00-{trace_id}-{'ab' * 8}-01"},
+        )
+        await mail_arrives(smtp_catcher, address)
+        await settled(settings)
+    [span] = [s for s in captured_spans.get_finished_spans() if s.name == "otp.deliver"]
+    assert f"{span.context.trace_id:032x}" == trace_id
+    assert f"{span.parent.span_id:016x}" == "ab" * 8
+    assert span.attributes["tessera.kind"] == "login_code"

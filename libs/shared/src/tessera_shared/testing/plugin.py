@@ -19,11 +19,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from psycopg import sql
 
 from tessera_shared.devservers import NatsServer, PostgresServer, RedisServer, free_port
 from tessera_shared.testing.http_sink import HttpSink
 from tessera_shared.testing.smtp import SmtpCatcher
+from tessera_shared.testing.spans import capture_spans
 
 _LAYERS = {"unit": "unit", "integration": "integration"}
 
@@ -209,3 +211,9 @@ def http_sink() -> Iterator[HttpSink]:
         yield sink
     finally:
         sink.stop()
+
+
+@pytest.fixture
+def captured_spans() -> InMemorySpanExporter:
+    """Spans finished in this process during the test (a global in-memory tracer provider)."""
+    return capture_spans()
