@@ -2,9 +2,12 @@
 
 from pathlib import Path
 
+import redis.exceptions
 from litestar import Litestar
 
-from tessera_session.bootstrap import lifespan
+from tessera_session.api.keys import IntrospectionController, jwks
+from tessera_session.api.sessions import SessionController
+from tessera_session.bootstrap import DEPENDENCIES, lifespan, load_keys
 from tessera_session.config import SessionSettings, load_settings
 from tessera_shared.http.app import build_app
 from tessera_shared.http.health import HealthChecks
@@ -16,12 +19,16 @@ CATALOGS = Path(__file__).parent / "locales"
 def create_app(settings: SessionSettings | None = None) -> Litestar:
     settings = settings or load_settings()
     health = HealthChecks()
+    keys = load_keys(settings)
     return build_app(
         name=NAME,
         settings=settings,
         title="Tessera session",
-        route_handlers=[],
-        lifespan=[lifespan(settings, health)],
+        route_handlers=[SessionController, IntrospectionController, jwks],
+        lifespan=[lifespan(settings, health, keys)],
         health=health,
         catalogs=[CATALOGS],
+        dependencies=DEPENDENCIES,
+        state={"settings": settings, "keys": keys},
+        unavailable_when=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError),
     )

@@ -1,25 +1,90 @@
-"""Composition root: the Redis client and readiness checks, inside the lifespan."""
+"""Composition root: keys, Redis, identity client, NATS; built and closed in the lifespan."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from nats.js import JetStreamContext
 
+from tessera_session.adapters.events import SessionEvents, ensure_session_stream
+from tessera_session.adapters.families import RedisFamilies
+from tessera_session.adapters.identity_client import IdentityClient
+from tessera_session.adapters.keys import KeyRing, generate, load_folder, load_pem
+from tessera_session.adapters.tokens import TokenIssuer
 from tessera_session.config import SessionSettings
+from tessera_session.service import Sessions
+from tessera_shared.config import ConfigError
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
+from tessera_shared.nats import NatsConnection
 from tessera_shared.redis import make_redis, ping
 
 
-def lifespan(settings: SessionSettings, health: HealthChecks) -> Lifespan:
+def load_keys(settings: SessionSettings) -> KeyRing:
+    """The PEM from config, else the folder; a development run with none generates one."""
+    if settings.signing_key_pem:
+        return KeyRing([load_pem(settings.signing_key_pem.encode())])
+    folder = Path(settings.signing_keys_dir)
+    keys = load_folder(folder) if folder.is_dir() else []
+    if not keys:
+        if settings.environment == "production":
+            raise ConfigError(
+                "no signing key: set TESSERA_SESSION_SIGNING_KEY_PEM or put a key in "
+                "TESSERA_SESSION_SIGNING_KEYS_DIR (python -m tessera_session keys rotate)"
+            )
+        keys = [generate(folder)]
+    return KeyRing(keys)
+
+
+def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> Lifespan:
     @asynccontextmanager
     async def run(app: Litestar) -> AsyncIterator[None]:
         redis = make_redis(settings.redis_url)
+        identity = IdentityClient(
+            settings.identity_url, settings.internal_token, settings.identity_timeout_s
+        )
+
+        async def declare(js: JetStreamContext) -> None:
+            await ensure_session_stream(js, settings.stream_name, settings.subject_prefix)
+
+        nats = NatsConnection(settings.nats_url, "tessera-session", declare)
+        nats.start()
+        families = RedisFamilies(
+            redis,
+            settings.redis_key_prefix,
+            sliding_s=settings.refresh_ttl_s,
+            absolute_s=settings.refresh_absolute_ttl_s,
+            grace_s=settings.refresh_grace_s,
+        )
+        app.state.sessions = Sessions(
+            families,
+            TokenIssuer(keys, settings.issuer, settings.audience),
+            identity,
+            SessionEvents(nats, settings.subject_prefix),
+            access_ttl_s=settings.access_ttl_s,
+            challenge_ttl_s=settings.challenge_ttl_s,
+            refresh_key=settings.refresh_key.encode(),
+        )
         health.add("redis", lambda: ping(redis))
-        app.state.redis = redis
         try:
             yield
         finally:
+            await nats.close()
+            await identity.close()
             await redis.aclose()
 
     return run
+
+
+def from_state(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return state[name]
+
+    return Provide(provide, sync_to_thread=False)
+
+
+DEPENDENCIES = {name: from_state(name) for name in ("sessions", "settings", "keys")}

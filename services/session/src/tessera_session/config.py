@@ -1,18 +1,73 @@
 """Session settings, from `TESSERA_SESSION_*` environment variables."""
 
-from tessera_shared.config import load_config
+from typing import Annotated, Literal
+
+import msgspec
+
+from tessera_shared.config import ConfigError, load_config
 from tessera_shared.settings import Port, ServiceSettings
 
 PREFIX = "TESSERA_SESSION_"
+DEV_INTERNAL_TOKEN = "dev-only-internal-token-change-me"
+DEV_REFRESH_KEY = "dev-only-refresh-key-change-me"
+
+Seconds = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class SessionSettings(ServiceSettings, kw_only=True, frozen=True):
     port: Port = 8002
     redis_url: str = "redis://127.0.0.1:6379/0"
-    """Redis holding refresh families and revoked sessions (persistence on in production)."""
+    """Redis holding refresh families (persistence on in production)."""
     redis_key_prefix: str = "tessera:"
-    """Prefix of every key this service writes, so several deployments can share a Redis."""
+    """Prefix of every key this service writes; the gateway's session_key_prefix must match."""
+    identity_url: str = "http://127.0.0.1:8001"
+    """Identity service, for password and code checks (internal API)."""
+    identity_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    internal_token: str = DEV_INTERNAL_TOKEN
+    """Sent to identity as X-Internal-Token; equal to identity's internal_token."""
+    nats_url: str = "nats://127.0.0.1:4222"
+    """For `session.reuse_detected` events."""
+    stream_name: str = "TESSERA_SESSION"
+    """JetStream stream of session events (`<prefix>session.>`)."""
+    subject_prefix: str = ""
+    issuer: str = "tessera"
+    audience: str = "tessera"
+    signing_keys_dir: str = ".data/keys"
+    """Folder of Ed25519 private keys (PEM, one per file, name = key id). The newest signs;
+    all are published in the JWKS. Empty in development: a key is generated there once."""
+    signing_key_pem: str = ""
+    """Alternatively one Ed25519 private key in PEM (e.g. from a secret); used instead of the
+    folder when set."""
+    access_ttl_s: Seconds = 900
+    """Access token lifetime; `expires_in` answers one second less (899), like the guide."""
+    refresh_ttl_s: Seconds = 14 * 24 * 3600
+    """Sliding refresh lifetime: each refresh extends the family by this much."""
+    refresh_absolute_ttl_s: Seconds = 90 * 24 * 3600
+    """No family lives longer than this, however often it is refreshed."""
+    refresh_grace_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 10.0
+    """A just-rotated token still refreshes (to the same successor) this long: concurrent tabs."""
+    refresh_key: str = DEV_REFRESH_KEY
+    """Secret from which successor refresh tokens are derived."""
+    challenge_ttl_s: Seconds = 300
+    cookie_secure: bool = True
+    """Only a local run over plain HTTP turns this off (refused in production)."""
+    cookie_samesite: Literal["strict", "lax", "none"] = "strict"
+    cookie_name: str = "tessera_rt"
+    """Base name; the app id is appended, so each X-App-ID has its own cookie."""
+    default_app_id: str = "default"
+    """App id of requests without X-App-ID."""
 
 
 def load_settings() -> SessionSettings:
-    return load_config(SessionSettings, PREFIX)
+    settings = load_config(SessionSettings, PREFIX)
+    if settings.environment == "production":
+        for name, dev in (("internal_token", DEV_INTERNAL_TOKEN), ("refresh_key", DEV_REFRESH_KEY)):
+            value = getattr(settings, name)
+            if value == dev or len(value) < 32:
+                raise ConfigError(
+                    f"{PREFIX}{name.upper()} must be set to a secret of at least 32 characters "
+                    "in production"
+                )
+        if not settings.cookie_secure:
+            raise ConfigError(f"{PREFIX}COOKIE_SECURE cannot be off in production")
+    return settings

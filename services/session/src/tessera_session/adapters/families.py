@@ -1,0 +1,255 @@
+"""Refresh families in Redis. Every script touches the keys of one user (one hash slot).
+
+Key layout (P = TESSERA_SESSION_REDIS_KEY_PREFIX, U = user id):
+
+    P{u:U}:fam:<family id>       hash  user_id device_id app_id amr created_at last_used_at ip
+                                       user_agent current previous history rotated_at absolute_exp
+                                 TTL   sliding lifetime, never past absolute_exp
+    P{u:U}:families              set   the user's family ids          TTL absolute lifetime
+    P{u:U}:dev:<device>:<app>    str   family id of that device+app   TTL like the family
+
+`current`/`previous`/`history` hold SHA-256 digests of refresh secrets, never the secrets.
+Times are milliseconds since the epoch. A family key exists exactly while the session is
+alive; verifiers treat a missing key as a revoked `sid`.
+"""
+
+import time
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+
+from tessera_session.domain.family import Rotation
+from tessera_shared.contracts.tokens import family_key, user_tag
+
+HISTORY = 10
+
+_CREATE = """
+local old = redis.call('GET', KEYS[3])
+if old and old ~= ARGV[1] then
+  redis.call('DEL', ARGV[2] .. ':fam:' .. old)
+  redis.call('SREM', KEYS[2], old)
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return old or false
+"""
+
+# ARGV: presented, successor, now_ms, grace_ms, sliding_s, device, app, ip, user_agent, history_n
+_ROTATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
+local f = redis.call('HMGET', KEYS[1], 'device_id', 'app_id', 'current', 'previous',
+                      'rotated_at', 'absolute_exp', 'history', 'family_id')
+if f[1] ~= ARGV[6] or f[2] ~= ARGV[7] then return 'mismatch' end
+local now = tonumber(ARGV[3])
+local function revoke()
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], f[8])
+  if redis.call('GET', KEYS[3]) == f[8] then redis.call('DEL', KEYS[3]) end
+end
+if now >= tonumber(f[6]) then revoke() return 'expired' end
+if ARGV[1] == f[3] then
+  local ttl = math.min(tonumber(ARGV[5]), math.floor((tonumber(f[6]) - now) / 1000))
+  local history = f[4] and (f[4] .. ' ' .. (f[7] or '')) or (f[7] or '')
+  local kept = {}
+  for digest in string.gmatch(history, '%S+') do
+    if #kept < tonumber(ARGV[10]) then table.insert(kept, digest) end
+  end
+  redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1], 'rotated_at', ARGV[3],
+             'last_used_at', ARGV[3], 'ip', ARGV[8], 'user_agent', ARGV[9],
+             'history', table.concat(kept, ' '))
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[3], ttl)
+  return 'rotated'
+end
+if ARGV[1] == f[4] and ARGV[2] == f[3] and now - tonumber(f[5]) <= tonumber(ARGV[4]) then
+  return 'replayed'
+end
+if ARGV[1] == f[4] or string.find(' ' .. (f[7] or '') .. ' ', ' ' .. ARGV[1] .. ' ', 1, true) then
+  revoke()
+  return 'reuse'
+end
+return 'unknown'
+"""
+
+_DELETE = """
+local f = redis.call('HMGET', KEYS[1], 'family_id', 'device_id', 'app_id')
+if not f[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], f[1])
+local dev = ARGV[1] .. ':dev:' .. f[2] .. ':' .. f[3]
+if redis.call('GET', dev) == f[1] then redis.call('DEL', dev) end
+return 1
+"""
+
+_DELETE_ALL = """
+local ids = redis.call('SMEMBERS', KEYS[1])
+for _, id in ipairs(ids) do
+  local fam = ARGV[1] .. ':fam:' .. id
+  local f = redis.call('HMGET', fam, 'device_id', 'app_id')
+  if f[1] then redis.call('DEL', ARGV[1] .. ':dev:' .. f[1] .. ':' .. f[2]) end
+  redis.call('DEL', fam)
+end
+redis.call('DEL', KEYS[1])
+return #ids
+"""
+
+
+class NewFamily(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    family_id: str
+    device_id: str
+    app_id: str
+    amr: str
+    ip: str
+    user_agent: str
+    digest: str
+
+
+class SessionInfo(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    device_id: str
+    app_id: str
+    created_at: int
+    last_used_at: int
+    ip: str
+    user_agent: str
+    amr: str
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RedisFamilies:
+    def __init__(
+        self,
+        redis: "Redis",
+        prefix: str,
+        *,
+        sliding_s: int,
+        absolute_s: int,
+        grace_s: float,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._sliding_s = sliding_s
+        self._absolute_s = absolute_s
+        self._grace_ms = int(grace_s * 1000)
+        self._create = redis.register_script(_CREATE)
+        self._rotate = redis.register_script(_ROTATE)
+        self._delete = redis.register_script(_DELETE)
+        self._delete_all = redis.register_script(_DELETE_ALL)
+
+    def _keys(self, user_id: str, family_id: str, device: str, app: str) -> list[str]:
+        tag = user_tag(self._prefix, user_id)
+        return [
+            family_key(self._prefix, user_id, family_id),
+            f"{tag}:families",
+            f"{tag}:dev:{device}:{app}",
+        ]
+
+    async def create(self, family: NewFamily) -> str | None:
+        """Store a new family, replacing the one of the same device+app; the replaced id."""
+        now = _now_ms()
+        ttl = min(self._sliding_s, self._absolute_s)
+        fields: dict[str, Any] = {
+            "family_id": family.family_id,
+            "user_id": family.user_id,
+            "device_id": family.device_id,
+            "app_id": family.app_id,
+            "amr": family.amr,
+            "created_at": now,
+            "last_used_at": now,
+            "ip": family.ip,
+            "user_agent": family.user_agent,
+            "current": family.digest,
+            "previous": "",
+            "history": "",
+            "rotated_at": 0,
+            "absolute_exp": now + self._absolute_s * 1000,
+        }
+        flat = [str(v) for pair in fields.items() for v in pair]
+        tag = user_tag(self._prefix, family.user_id)
+        replaced = await self._create(
+            keys=self._keys(family.user_id, family.family_id, family.device_id, family.app_id),
+            args=[family.family_id, tag, ttl, self._absolute_s, *flat],
+        )
+        return replaced.decode() if isinstance(replaced, bytes) else None
+
+    async def rotate(
+        self,
+        *,
+        user_id: str,
+        family_id: str,
+        presented: str,
+        successor: str,
+        device: str,
+        app: str,
+        ip: str,
+        user_agent: str,
+    ) -> Rotation:
+        outcome = await self._rotate(
+            keys=self._keys(user_id, family_id, device, app),
+            args=[
+                presented,
+                successor,
+                _now_ms(),
+                self._grace_ms,
+                self._sliding_s,
+                device,
+                app,
+                ip,
+                user_agent,
+                HISTORY,
+            ],
+        )
+        return Rotation(outcome.decode() if isinstance(outcome, bytes) else outcome)
+
+    async def amr(self, user_id: str, family_id: str) -> str:
+        value = await self._redis.hget(family_key(self._prefix, user_id, family_id), "amr")
+        return _text(value) if value else "pwd"
+
+    async def delete(self, user_id: str, family_id: str) -> bool:
+        tag = user_tag(self._prefix, user_id)
+        keys = [family_key(self._prefix, user_id, family_id), f"{tag}:families"]
+        return bool(await self._delete(keys=keys, args=[tag]))
+
+    async def delete_all(self, user_id: str) -> int:
+        tag = user_tag(self._prefix, user_id)
+        return int(await self._delete_all(keys=[f"{tag}:families"], args=[tag]))
+
+    async def sessions(self, user_id: str) -> list[SessionInfo]:
+        tag = user_tag(self._prefix, user_id)
+        ids = sorted(_text(m) for m in await self._redis.smembers(f"{tag}:families"))
+        sessions = []
+        for family_id in ids:
+            raw = await self._redis.hgetall(family_key(self._prefix, user_id, family_id))
+            if not raw:
+                await self._redis.srem(f"{tag}:families", family_id)  # expired by TTL
+                continue
+            f = {_text(k): _text(v) for k, v in raw.items()}
+            sessions.append(
+                SessionInfo(
+                    id=family_id,
+                    device_id=f["device_id"],
+                    app_id=f["app_id"],
+                    created_at=int(f["created_at"]),
+                    last_used_at=int(f["last_used_at"]),
+                    ip=f["ip"],
+                    user_agent=f["user_agent"],
+                    amr=f["amr"],
+                )
+            )
+        return sessions
+
+    async def is_active(self, user_id: str, family_id: str) -> bool:
+        return bool(await self._redis.exists(family_key(self._prefix, user_id, family_id)))

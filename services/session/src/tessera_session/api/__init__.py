@@ -1,0 +1,1 @@
+"""HTTP controllers: decode, call the service, encode."""

@@ -1,0 +1,49 @@
+"""Reading the caller: device and app headers, client IP, user agent, bearer token."""
+
+import ipaddress
+import re
+
+from litestar import Request
+from litestar.datastructures import State
+
+from tessera_session.service import Client
+from tessera_shared.errors import TesseraError
+
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+AnyRequest = Request[object, object, State]
+
+
+def client_of(request: AnyRequest, default_app: str, *, device_required: bool = True) -> Client:
+    device = request.headers.get("x-device-id", "").strip()
+    if device_required and not _ID.match(device):
+        raise TesseraError("device_id_required")
+    app = request.headers.get("x-app-id", "").strip() or default_app
+    if not _ID.match(app) or len(app) > 64:
+        raise TesseraError("app_id_invalid")
+    return Client(
+        device_id=device,
+        app_id=app,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", "")[:256],
+    )
+
+
+def client_ip(request: AnyRequest) -> str:
+    forwarded = request.headers.get("x-forwarded-for", "").split(",", 1)[0].strip()
+    candidate = forwarded or (request.client.host if request.client else "")
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return ""
+
+
+def bearer(request: AnyRequest) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TesseraError("unauthorized", headers={"www-authenticate": "Bearer"})
+    return token.strip()
+
+
+def cookie_name(base: str, app_id: str) -> str:
+    """One cookie per application: `tessera_rt_web-app` for X-App-ID web-app."""
+    return f"{base}_{re.sub(r'[^A-Za-z0-9_-]', '_', app_id)}"

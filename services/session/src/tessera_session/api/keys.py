@@ -1,0 +1,70 @@
+"""`GET /.well-known/jwks.json` and the internal introspection endpoint."""
+
+import hmac
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
+from litestar.params import JSONBody
+
+from tessera_session.adapters.keys import KeyRing
+from tessera_session.service import Sessions
+from tessera_shared.contracts.internal import INTERNAL_TOKEN_HEADER
+from tessera_shared.contracts.tokens import AccessClaims
+from tessera_shared.errors import TesseraError
+
+
+@get("/.well-known/jwks.json", tags=["keys"])
+async def jwks(keys: NamedDependency[KeyRing]) -> Response[dict[str, Any]]:
+    """Public keys verifying Tessera access tokens (current and previous)."""
+    return Response(keys.jwks(), headers={"cache-control": "public, max-age=300"})
+
+
+class IntrospectRequest(msgspec.Struct, frozen=True):
+    token: str
+
+
+class Introspection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    active: bool
+    revoked: bool = False
+    claims: AccessClaims | None = None
+
+
+def internal_caller(connection: ASGIConnection[Any, Any, Any, State], _: BaseRouteHandler) -> None:
+    expected: str = connection.app.state.settings.internal_token
+    given = connection.headers.get(INTERNAL_TOKEN_HEADER, "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise TesseraError("unauthorized")
+
+
+class IntrospectionController(Controller):
+    path = "/internal/v1"
+    guards = (internal_caller,)
+    include_in_schema = False
+
+    @post("/introspect", status_code=200)
+    async def introspect(
+        self, data: JSONBody[IntrospectRequest], sessions: NamedDependency[Sessions]
+    ) -> Introspection:
+        """Is this access token valid and its session alive? (RFC 7662 in spirit.)"""
+        try:
+            return Introspection(active=True, claims=await sessions.current(data.token))
+        except TesseraError:
+            pass
+        return (
+            Introspection(active=False, revoked=True)
+            if _signed(sessions, data.token)
+            else (Introspection(active=False))
+        )
+
+
+def _signed(sessions: Sessions, token: str) -> bool:
+    try:
+        sessions.issuer.verify_access(token)
+    except TesseraError:
+        return False
+    return True

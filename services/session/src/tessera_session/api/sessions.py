@@ -1,0 +1,196 @@
+"""`/v1/authenticate`, `/v1/refresh-token`, `/v1/logout`, `/v1/sessions`, `/v1/logout-all`."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import Cookie, State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from tessera_session.api.client import bearer, client_of, cookie_name
+from tessera_session.config import SessionSettings
+from tessera_session.service import MfaRequired, Sessions, Tokens
+from tessera_shared.http.locale import request_locale, translator_of
+from tessera_shared.i18n import N_
+
+REFRESH_PATH = "/v1/refresh-token"
+LOGGED_OUT = N_("Logged out successfully")
+AnyRequest = Request[object, object, State]
+
+
+class Credentials(msgspec.Struct, frozen=True, kw_only=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+    """E-mail address or phone number."""
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class TokenAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    expires_in: int
+    """Seconds until the access token expires."""
+    user_id: str
+
+
+class MfaAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    mfa_required: Literal[True] = True
+    mfa_mode: str
+    challenge_token: str
+    """Pre-auth only: send it as X-MFA-Challenge to /v1/verify-2FA."""
+    user_id: str
+
+
+class LogoutAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    status: int = 200
+    message: str
+
+
+class SessionView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    device_id: str
+    app_id: str
+    created_at: datetime
+    last_used_at: datetime
+    ip: str
+    user_agent: str
+    current: bool
+    """True for the session of the token making this request."""
+
+
+class SessionList(msgspec.Struct, frozen=True, kw_only=True):
+    sessions: list[SessionView]
+
+
+def _time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+class SessionController(Controller):
+    path = "/v1"
+    tags = ("sessions",)
+
+    @post("/authenticate", status_code=200)
+    async def authenticate(
+        self,
+        request: AnyRequest,
+        data: JSONBody[Credentials],
+        sessions: NamedDependency[Sessions],
+        settings: NamedDependency[SessionSettings],
+    ) -> Response[TokenAnswer | MfaAnswer]:
+        """Sign in with a password; a full session, or the MFA step when the user has MFA on."""
+        client = client_of(request, settings.default_app_id)
+        outcome = await sessions.authenticate(data.username, data.password, client)
+        if isinstance(outcome, MfaRequired):
+            answer = MfaAnswer(
+                mfa_mode=outcome.mfa_mode,
+                challenge_token=outcome.challenge_token,
+                user_id=outcome.user_id,
+            )
+            return Response(answer, headers={"cache-control": "no-store"})
+        tokens = _with_cookie(outcome, client.app_id, settings)
+        return tokens  # type: ignore[return-value]
+
+    @post("/refresh-token", status_code=200)
+    async def refresh(
+        self,
+        request: AnyRequest,
+        sessions: NamedDependency[Sessions],
+        settings: NamedDependency[SessionSettings],
+    ) -> Response[TokenAnswer]:
+        """Rotate the refresh cookie of this app and device; a new access token."""
+        client = client_of(request, settings.default_app_id)
+        raw = request.cookies.get(cookie_name(settings.cookie_name, client.app_id))
+        return _with_cookie(await sessions.refresh(raw, client), client.app_id, settings)
+
+    @post("/logout", status_code=200)
+    async def logout(
+        self,
+        request: AnyRequest,
+        sessions: NamedDependency[Sessions],
+        settings: NamedDependency[SessionSettings],
+    ) -> Response[LogoutAnswer]:
+        """End this session: the family is deleted and its access tokens stop working."""
+        claims = await sessions.current(bearer(request))
+        await sessions.logout(claims)
+        message = translator_of(request)(request_locale(request), LOGGED_OUT)
+        return Response(
+            LogoutAnswer(message=message),
+            headers={"cache-control": "no-store"},
+            cookies=[_clear(claims.aid, settings)],
+        )
+
+    @post("/logout-all", status_code=200)
+    async def logout_all(
+        self,
+        request: AnyRequest,
+        sessions: NamedDependency[Sessions],
+        settings: NamedDependency[SessionSettings],
+    ) -> Response[LogoutAnswer]:
+        """End every session of the user, on every device."""
+        claims = await sessions.current(bearer(request))
+        await sessions.logout_all(claims.sub)
+        message = translator_of(request)(request_locale(request), LOGGED_OUT)
+        return Response(
+            LogoutAnswer(message=message),
+            headers={"cache-control": "no-store"},
+            cookies=[_clear(claims.aid, settings)],
+        )
+
+    @get("/sessions")
+    async def list_sessions(
+        self, request: AnyRequest, sessions: NamedDependency[Sessions]
+    ) -> Response[SessionList]:
+        """The user's active sessions."""
+        claims = await sessions.current(bearer(request))
+        found = await sessions.sessions_of(claims.sub)
+        views = [
+            SessionView(
+                id=s.id,
+                device_id=s.device_id,
+                app_id=s.app_id,
+                created_at=_time(s.created_at),
+                last_used_at=_time(s.last_used_at),
+                ip=s.ip,
+                user_agent=s.user_agent,
+                current=s.id == claims.sid,
+            )
+            for s in found
+        ]
+        return Response(SessionList(sessions=views), headers={"cache-control": "no-store"})
+
+    @delete("/sessions/{session_id:str}", status_code=204)
+    async def end_session(
+        self, request: AnyRequest, session_id: str, sessions: NamedDependency[Sessions]
+    ) -> None:
+        """End one of the user's sessions (its tokens stop working at once)."""
+        claims = await sessions.current(bearer(request))
+        await sessions.end(claims.sub, session_id)
+
+
+def _with_cookie(tokens: Tokens, app_id: str, settings: SessionSettings) -> Response[TokenAnswer]:
+    cookie = Cookie(
+        key=cookie_name(settings.cookie_name, app_id),
+        value=tokens.refresh_token,
+        max_age=settings.refresh_ttl_s,
+        path=REFRESH_PATH,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite=settings.cookie_samesite,
+    )
+    answer = TokenAnswer(
+        access_token=tokens.access_token, expires_in=tokens.expires_in, user_id=tokens.user_id
+    )
+    return Response(answer, cookies=[cookie], headers={"cache-control": "no-store"})
+
+
+def _clear(app_id: str, settings: SessionSettings) -> Cookie:
+    return Cookie(
+        key=cookie_name(settings.cookie_name, app_id),
+        value="",
+        max_age=0,
+        path=REFRESH_PATH,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite=settings.cookie_samesite,
+    )

@@ -1,0 +1,1 @@
+"""Session rules, pure: token contents, refresh-token derivation, the family state machine."""
