@@ -77,6 +77,7 @@ def suite(
                 "TESSERA_OTP_SMS_PROVIDERS": "webhook",
                 "TESSERA_OTP_SMS_WEBHOOK_URL": f"{sms.url}/sms",
                 "TESSERA_OTP_SENT_BUCKET": f"e2e_sent_{run_id}",
+                "TESSERA_SESSION_SIGNING_KEYS_DIR": str(log.parent / "keys"),
             },
         )
         subprocess.run(

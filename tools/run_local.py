@@ -84,6 +84,10 @@ def main() -> None:
             extra={
                 "TESSERA_OTP_EMAIL_PROVIDERS": "console",
                 "TESSERA_OTP_SMS_PROVIDERS": "console",
+                "TESSERA_SESSION_SIGNING_KEYS_DIR": str(DATA / "keys"),
+                # Local runs are plain HTTP: browsers drop Secure cookies on hosts other than
+                # localhost. Production refuses this setting.
+                "TESSERA_SESSION_COOKIE_SECURE": "false",
             },
         )
         _migrate(env)

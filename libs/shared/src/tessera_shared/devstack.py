@@ -67,6 +67,9 @@ def suite_environment(
             "TESSERA_SESSION_REDIS_URL": deps.redis_url,
             "TESSERA_SESSION_REDIS_KEY_PREFIX": redis_key_prefix,
             "TESSERA_SESSION_IDENTITY_URL": f"http://127.0.0.1:{by_name['identity'].port}",
+            "TESSERA_SESSION_NATS_URL": deps.nats_url,
+            "TESSERA_SESSION_STREAM_NAME": f"{stream_name}_SESSION",
+            "TESSERA_SESSION_SUBJECT_PREFIX": subject_prefix,
             "TESSERA_OTP_NATS_URL": deps.nats_url,
             "TESSERA_OTP_STREAM_NAME": stream_name,
             "TESSERA_OTP_SUBJECT_PREFIX": subject_prefix,
@@ -74,6 +77,10 @@ def suite_environment(
             "TESSERA_GATEWAY_API_KEY_PREFIX": f"{redis_key_prefix}apikey:",
             "TESSERA_GATEWAY_IDENTITY_URL": f"http://127.0.0.1:{by_name['identity'].port}",
             "TESSERA_GATEWAY_SESSION_URL": f"http://127.0.0.1:{by_name['session'].port}",
+            "TESSERA_GATEWAY_SESSION_JWKS_URL": (
+                f"http://127.0.0.1:{by_name['session'].port}/.well-known/jwks.json"
+            ),
+            "TESSERA_GATEWAY_SESSION_KEY_PREFIX": redis_key_prefix,
         }
     )
     env.update(extra or {})
