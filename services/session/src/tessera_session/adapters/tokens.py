@@ -25,6 +25,8 @@ class TokenIssuer:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
+        # Derived once: deriving a public key costs more than verifying a signature.
+        self._public = {k.kid: k.private.public_key() for k in keys.keys}
 
     def access(
         self, *, user_id: str, family_id: str, device: str, app: str, amr: list[str], ttl_s: int
@@ -74,12 +76,12 @@ class TokenIssuer:
     def _verify(self, token: str, typ: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
-            key = next(k for k in self._keys.keys if k.kid == header.get("kid"))
+            public = self._public[header.get("kid")]
             if header.get("typ") != typ:
                 raise ValueError("wrong token type")
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key.private.public_key(),
+                public,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
@@ -87,5 +89,5 @@ class TokenIssuer:
                 options={"require": ["exp", "iat", "sub", "sid", "iss", "aud"]},
             )
             return claims
-        except (jwt.PyJWTError, StopIteration, ValueError, msgspec.ValidationError):
+        except (jwt.PyJWTError, KeyError, ValueError, msgspec.ValidationError):
             raise TesseraError("token_invalid", headers={"www-authenticate": "Bearer"}) from None

@@ -1,0 +1,92 @@
+"""Refreshes and token verifications per second, against a real Redis started here.
+
+    .venv/bin/python benchmarks/session_bench.py [--seconds 5] [--concurrency 32]
+
+Refresh: the session service's whole refresh (parse, derive the successor, the rotation Lua
+script in Redis, read amr, sign a new EdDSA access token), without HTTP. Verification: the
+signature and claim checks of an access token (what the session service does per request).
+"""
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from tessera_session.adapters.events import SessionEvents
+from tessera_session.adapters.families import RedisFamilies
+from tessera_session.adapters.identity_client import IdentityClient
+from tessera_session.adapters.keys import KeyRing, generate
+from tessera_session.adapters.tokens import TokenIssuer
+from tessera_session.service import Client, Sessions
+from tessera_shared.devservers import RedisServer, free_port
+from tessera_shared.nats import NatsConnection
+from tessera_shared.redis import make_redis
+
+
+async def refreshes(sessions: Sessions, seconds: float, concurrency: int) -> float:
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def one_user() -> None:
+        nonlocal done
+        client = Client(device_id="bench", app_id="bench", ip="127.0.0.1", user_agent="bench")
+        tokens = await sessions.start(str(uuid.uuid4()), ["pwd"], client)
+        while time.perf_counter() < deadline:
+            tokens = await sessions.refresh(tokens.refresh_token, client)
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_user() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+def verifications(issuer: TokenIssuer, seconds: float) -> float:
+    token = issuer.access(
+        user_id=str(uuid.uuid4()),
+        family_id=str(uuid.uuid4()),
+        device="b",
+        app="b",
+        amr=["pwd"],
+        ttl_s=900,
+    )
+    done = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        issuer.verify_access(token)
+        done += 1
+    return done / (time.perf_counter() - started)
+
+
+async def main(seconds: float, concurrency: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
+    server = RedisServer(folder / "redis", free_port(), durable=False)
+    server.start()
+    try:
+        redis = make_redis(server.url())
+        issuer = TokenIssuer(KeyRing([generate(folder / "keys")]), "tessera", "tessera")
+        families = RedisFamilies(redis, "bench:", sliding_s=1209600, absolute_s=7776000, grace_s=10)
+        sessions = Sessions(
+            families,
+            issuer,
+            IdentityClient("http://127.0.0.1:9", "unused", 1),
+            SessionEvents(NatsConnection("nats://127.0.0.1:9", "bench"), ""),
+            access_ttl_s=900,
+            challenge_ttl_s=300,
+            refresh_key=b"bench-key",
+        )
+        rate = await refreshes(sessions, seconds, concurrency)
+        print(f"refreshes/s     {rate:10.0f}   ({concurrency} concurrent sessions, one process)")
+        print(f"verifications/s {verifications(issuer, seconds):10.0f}   (one core)")
+        await redis.aclose()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(main(args.seconds, args.concurrency))
