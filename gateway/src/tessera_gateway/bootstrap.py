@@ -1,4 +1,4 @@
-"""Composition root: the upstream HTTP pool, Redis, the API key store and readiness checks."""
+"""Composition root: upstream HTTP pool, Redis, API key store, token checks, readiness."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +11,7 @@ from tessera_gateway.config import GatewaySettings
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
 from tessera_shared.redis import make_redis, ping
+from tessera_shared.tokens import AccessTokenVerifier, JwksCache, RevocationCheck
 
 
 def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
@@ -26,9 +27,14 @@ def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
         app.state.redis = redis
         app.state.api_keys = RedisApiKeyStore(redis, settings.api_key_prefix)
         app.state.upstreams = upstreams
+        # Fetched at the first token, not here: the gateway may start before the session service.
+        jwks = JwksCache(settings.session_jwks_url)
+        app.state.tokens = AccessTokenVerifier(jwks, settings.token_issuer, settings.token_audience)
+        app.state.revocations = RevocationCheck(redis, settings.session_key_prefix)
         try:
             yield
         finally:
+            await jwks.aclose()
             await client.close()
             await redis.aclose()
 

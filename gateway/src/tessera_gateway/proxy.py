@@ -14,9 +14,17 @@ from tessera_gateway.api_keys import (
     ApiKeyVerifier,
     requires_api_key,
 )
-from tessera_gateway.routing import resolve
+from tessera_gateway.routing import accepts_challenge_token, requires_access_token, resolve
 from tessera_shared.context import request_id_var
+from tessera_shared.errors import TesseraError
 from tessera_shared.http.errors import error_response
+from tessera_shared.tokens import (
+    MISSING_TOKEN_CHALLENGE,
+    AccessTokenVerifier,
+    RevocationCheck,
+    bearer_token,
+    token_invalid,
+)
 
 FORWARDED_REQUEST_HEADERS = (
     "accept",
@@ -54,6 +62,11 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     refusal = await api_key_refusal(request, state.api_keys)
     if refusal is not None:
         return error_response(request, refusal).to_asgi_response(app=None, request=request)
+    token_refused = await token_refusal(request, state.tokens, state.revocations)
+    if token_refused is not None:
+        return error_response(
+            request, token_refused.code, headers=token_refused.headers
+        ).to_asgi_response(app=None, request=request)
     client: aiohttp.ClientSession = state.http
     url = f"{state.upstreams[upstream]}{request.url.path}"
     if request.url.query:
@@ -96,3 +109,44 @@ async def api_key_refusal(
     except ApiKeyStoreUnavailableError:
         return "service_unavailable"
     return None if record is not None else "api_key_invalid"
+
+
+async def token_refusal(
+    request: Request[object, object, State],
+    verifier: AccessTokenVerifier,
+    revocations: RevocationCheck,
+) -> TesseraError | None:
+    """The error refusing `request` for its bearer token, or None when it may pass.
+
+    The Authorization header itself is forwarded unchanged: the services verify it again.
+    """
+    path = request.url.path
+    if not requires_access_token(path):
+        return None
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        return TesseraError("unauthorized", headers={"www-authenticate": MISSING_TOKEN_CHALLENGE})
+    try:
+        await check_token(token, verifier, revocations, challenge_too=accepts_challenge_token(path))
+    except TesseraError as refusal:
+        return refusal
+    return None
+
+
+async def check_token(
+    token: str, verifier: AccessTokenVerifier, revocations: RevocationCheck, *, challenge_too: bool
+) -> None:
+    """Raises unless `token` is a live access token (or, with `challenge_too`, a challenge token).
+
+    `token_invalid` when it is not; `service_unavailable` when the keys or Redis cannot be asked.
+    """
+    try:
+        claims = await verifier.verify(token)
+    except TesseraError as refusal:
+        if refusal.code != "token_invalid" or not challenge_too:
+            raise
+        await verifier.verify_challenge(token)
+        return
+    # Signed and unexpired is not enough: logout and reuse detection delete the family at once.
+    if not await revocations.is_active(claims):
+        raise token_invalid()

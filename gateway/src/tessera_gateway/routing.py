@@ -1,4 +1,4 @@
-"""Which upstream serves a public path. Pure: no I/O."""
+"""Which upstream serves a public path, and which paths need a bearer token. Pure: no I/O."""
 
 from typing import Literal
 
@@ -11,6 +11,14 @@ ROUTES: tuple[tuple[str, Upstream], ...] = (
     ("/.well-known/jwks.json", "session"),
 )
 
+# Routes that act for a signed-in user: each path, and (trees) every path below it.
+ACCESS_TOKEN_PATHS = frozenset(
+    {"/v1/logout", "/v1/logout-all", "/v1/users/credentials", "/v1/users/verify-credential"}
+)
+ACCESS_TOKEN_TREES = ("/v1/sessions", "/v1/users/me")
+# TOTP setup may happen before the first full sign-in, with the MFA challenge token instead.
+CHALLENGE_TOKEN_TREES = ("/v1/users/totp",)
+
 
 def resolve(path: str) -> Upstream | None:
     """The upstream for `path`, or None when the gateway must not forward it."""
@@ -20,3 +28,30 @@ def resolve(path: str) -> Upstream | None:
         if path.startswith(prefix):
             return upstream
     return None
+
+
+def canonical(path: str) -> str:
+    """`path` without empty and `.` segments, as the services will route it."""
+    return "/" + "/".join(s for s in path.split("/") if s not in ("", "."))
+
+
+def _in_tree(path: str, trees: tuple[str, ...]) -> bool:
+    return any(path == tree or path.startswith(f"{tree}/") for tree in trees)
+
+
+def requires_access_token(path: str) -> bool:
+    """Whether `path` needs `Authorization: Bearer` with a live access token.
+
+    On TOTP setup routes a challenge token does as well (`accepts_challenge_token`).
+    """
+    path = canonical(path)
+    return (
+        path in ACCESS_TOKEN_PATHS
+        or _in_tree(path, ACCESS_TOKEN_TREES)
+        or _in_tree(path, CHALLENGE_TOKEN_TREES)
+    )
+
+
+def accepts_challenge_token(path: str) -> bool:
+    """Whether an MFA challenge token may stand in for the access token on `path`."""
+    return _in_tree(canonical(path), CHALLENGE_TOKEN_TREES)

@@ -1,11 +1,13 @@
 """Stand-ins for the identity and session services: real HTTP servers on free ports."""
 
 import asyncio
+import base64
 import threading
 from collections.abc import Iterator
 
 import pytest
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tessera_shared.devservers import free_port
 
@@ -24,6 +26,9 @@ class Upstream:
         self.delay = 0.0
         self.seen: list[web.Request] = []
         self.bodies: list[bytes] = []
+        self.signing_keys: dict[str, Ed25519PrivateKey] = {}
+        """Keys whose public halves `GET /.well-known/jwks.json` lists, as the session service."""
+        self.jwks_requests = 0
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -42,6 +47,7 @@ class Upstream:
     async def _serve(self) -> None:
         app = web.Application()
         app.router.add_get("/health/ready", self._ready)
+        app.router.add_get("/.well-known/jwks.json", self._jwks)
         app.router.add_route("*", "/{tail:.*}", self._echo)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -53,6 +59,15 @@ class Upstream:
         return web.json_response(
             {"status": "up" if self.ready else "down", "checks": checks}, status=status
         )
+
+    async def _jwks(self, request: web.Request) -> web.Response:
+        self.jwks_requests += 1
+        keys = []
+        for kid, key in self.signing_keys.items():
+            raw = key.public_key().public_bytes_raw()
+            x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+            keys.append({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA"})
+        return web.json_response({"keys": keys})
 
     async def _echo(self, request: web.Request) -> web.Response:
         await asyncio.sleep(self.delay)

@@ -218,7 +218,8 @@ async def test_a_key_of_another_prefix_is_not_valid_here(client, redis, identity
 
 
 @pytest.mark.parametrize(
-    ("path", "upstream"), [("/v1/authenticate", "session"), ("/v1/users/me", "identity")]
+    ("path", "upstream"),
+    [("/v1/authenticate", "session"), ("/v1/users/password-reset", "identity")],
 )
 async def test_routes_other_than_registration_need_no_key(
     client, identity_upstream, session_upstream, path, upstream

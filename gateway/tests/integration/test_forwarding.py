@@ -86,7 +86,7 @@ async def test_a_service_that_is_down_is_a_localized_503(redis_url, identity_ups
         session_url=f"http://127.0.0.1:{free_port()}",
     )
     async with AsyncTestClient(create_app(settings)) as client:
-        answer = await client.post("/v1/logout", headers={"accept-language": "fr"})
+        answer = await client.post("/v1/authenticate", headers={"accept-language": "fr"})
     assert answer.status_code == 503
     assert answer.json()["code"] == "service_unavailable"
     assert answer.json()["message"].startswith("Le service est temporairement indisponible")

@@ -1,6 +1,11 @@
 import pytest
 
-from tessera_gateway.routing import resolve
+from tessera_gateway.routing import (
+    accepts_challenge_token,
+    canonical,
+    requires_access_token,
+    resolve,
+)
 
 
 @pytest.mark.parametrize(
@@ -19,3 +24,71 @@ from tessera_gateway.routing import resolve
 )
 def test_public_paths_map_to_their_service_and_internal_ones_to_none(path, upstream):
     assert resolve(path) == upstream
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/logout",
+        "/v1/logout-all",
+        "/v1/sessions",
+        "/v1/sessions/",
+        "/v1/sessions/6f1c-42",
+        "/v1/users/me",
+        "/v1/users/me/password",
+        "/v1/users/credentials",
+        "/v1/users/verify-credential",
+        "/v1/users/totp/setup",
+        "/v1/./logout",
+        "//v1/sessions//x",
+        "/v1/users/./me/.",
+    ],
+)
+def test_routes_acting_for_a_user_need_a_bearer_token_however_they_are_spelled(path):
+    assert requires_access_token(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/authenticate",
+        "/v1/refresh-token",
+        "/v1/verify-2FA",
+        "/v1/logout-everything",
+        "/v1/sessionsx",
+        "/v1/users/initiate-registration",
+        "/v1/users/meadow",
+        "/v1/users/credentials-x",
+        "/v1/users/totpx",
+        "/.well-known/jwks.json",
+        "/health/ready",
+        "/",
+    ],
+)
+def test_public_routes_need_no_bearer_token(path):
+    assert not requires_access_token(path)
+
+
+@pytest.mark.parametrize(
+    ("path", "accepted"),
+    [
+        ("/v1/users/totp/setup", True),
+        ("/v1/users/totp/verify", True),
+        ("/v1/users/totp", True),
+        ("/v1/users//totp/./setup", True),
+        ("/v1/logout", False),
+        ("/v1/sessions", False),
+        ("/v1/users/me", False),
+        ("/v1/users/credentials", False),
+        ("/v1/users/totpx", False),
+        ("/v1/authenticate", False),
+    ],
+)
+def test_only_totp_setup_routes_take_a_challenge_token(path, accepted):
+    assert accepts_challenge_token(path) is accepted
+
+
+def test_canonical_paths_drop_empty_and_dot_segments_only():
+    assert canonical("//v1/./users//me/.") == "/v1/users/me"
+    assert canonical("/v1/users/../me") == "/v1/users/../me"
+    assert canonical("") == "/"

@@ -28,7 +28,8 @@ class AccessClaims(msgspec.Struct, frozen=True, kw_only=True):
     iat: int
     exp: int
     jti: str
-    amr: list[Amr]
+    amr: list[str]
+    """Methods used (see `Amr`); kept open so a new method does not break older verifiers."""
     did: str
     """X-Device-ID the session was created for."""
     aid: str

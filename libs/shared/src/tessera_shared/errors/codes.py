@@ -29,6 +29,8 @@ ERRORS: dict[str, ErrorSpec] = {
     # gateway: client applications
     "api_key_missing": ErrorSpec(401, N_("An API key is required (header X-API-Key).")),
     "api_key_invalid": ErrorSpec(401, N_("The API key is not valid.")),
+    # access tokens (gateway and any service verifying them)
+    "token_invalid": ErrorSpec(401, N_("The access token is invalid or has expired.")),
     # registration input
     "terms_not_accepted": ErrorSpec(422, N_("You must accept the terms and conditions.")),
     "privacy_policy_not_accepted": ErrorSpec(422, N_("You must accept the privacy policy.")),
@@ -62,6 +64,17 @@ ERRORS: dict[str, ErrorSpec] = {
     ),
     "account_not_verified": ErrorSpec(403, N_("This account has not been verified yet.")),
     "account_disabled": ErrorSpec(403, N_("This account is disabled.")),
+    # sessions
+    "device_id_required": ErrorSpec(
+        400, N_("A valid X-Device-ID header is required (1 to 128 letters, digits or . _ : -).")
+    ),
+    "app_id_invalid": ErrorSpec(
+        400, N_("The X-App-ID header is not valid (1 to 64 letters, digits or . _ : -).")
+    ),
+    "refresh_token_invalid": ErrorSpec(
+        401, N_("Your session has expired or is no longer valid. Please sign in again.")
+    ),
+    "session_not_found": ErrorSpec(404, N_("This session does not exist or has already ended.")),
     "credential_unavailable": ErrorSpec(409, N_("This address cannot be used for this account.")),
     # the suite itself
     "internal_error": ErrorSpec(500, N_("Something went wrong on our side. Please try again.")),

@@ -1,5 +1,6 @@
 """Identity's internal API over pooled HTTP, with a short timeout; identity down → 503."""
 
+import logging
 from typing import Any, TypeVar
 
 import aiohttp
@@ -17,6 +18,7 @@ from tessera_shared.contracts.internal import (
 from tessera_shared.errors import ERRORS, TesseraError
 
 T = TypeVar("T")
+log = logging.getLogger("tessera.session.identity")
 _PASSED_ON = ("retry-after",)
 
 
@@ -51,7 +53,9 @@ class IdentityClient:
                 if response.status == 200:
                     return msgspec.json.decode(raw, type=answer)
                 error = _error(raw)
-                if 400 <= response.status < 500 and error in ERRORS:
+                if error == "unauthorized":  # our internal token was refused: misconfiguration
+                    log.error("identity refused the internal token (check INTERNAL_TOKEN)")
+                elif 400 <= response.status < 500 and error in ERRORS:
                     headers = {h: response.headers[h] for h in _PASSED_ON if h in response.headers}
                     raise TesseraError(error, headers=headers)
         except (aiohttp.ClientError, TimeoutError, msgspec.DecodeError):

@@ -40,7 +40,7 @@ class TokenIssuer:
             iat=now,
             exp=now + ttl_s,
             jti=str(uuid.uuid4()),
-            amr=amr,  # type: ignore[arg-type]
+            amr=amr,
             did=device,
             aid=app,
         )

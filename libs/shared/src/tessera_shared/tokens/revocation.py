@@ -1,0 +1,32 @@
+"""Whether an access token's session is still alive: its refresh family exists in Redis.
+
+The session service deletes the family at logout and on reuse detection, so a token stops
+working at once instead of at `exp`. Keys are those of `contracts.tokens.family_key`.
+"""
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from tessera_shared.contracts.tokens import AccessClaims, family_key
+from tessera_shared.errors import TesseraError
+
+# Redis unreachable or too slow: neither active nor revoked, so the caller answers 503.
+_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class RevocationCheck:
+    """Looks up refresh families in the session service's Redis (same `prefix` as the service)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def is_active(self, claims: AccessClaims) -> bool:
+        """Whether the family of `claims` exists; raises `TesseraError("service_unavailable")`."""
+        key = family_key(self._prefix, claims.sub, claims.sid)
+        try:
+            found: int = await self._redis.exists(key)
+        except _UNAVAILABLE as exc:
+            raise TesseraError("service_unavailable") from exc
+        return found == 1

@@ -1,0 +1,109 @@
+"""Offline verification of Tessera access and MFA challenge tokens (see `contracts.tokens`).
+
+The algorithm is pinned to EdDSA whatever the header claims, so neither `alg: none` nor an HMAC
+keyed with the public key passes; the header `typ` keeps access and challenge tokens apart.
+Any refusal is `TesseraError("token_invalid")`, whatever the reason: the caller learns nothing
+a forger could use. The reason is logged at debug level, never the token.
+"""
+
+import logging
+from typing import Any, TypeVar
+
+import jwt
+import msgspec
+
+from tessera_shared.contracts.tokens import (
+    ACCESS_TYPE,
+    ALGORITHM,
+    CHALLENGE_TYPE,
+    AccessClaims,
+    ChallengeClaims,
+)
+from tessera_shared.errors import TesseraError
+from tessera_shared.tokens.bearer import INVALID_TOKEN_CHALLENGE
+from tessera_shared.tokens.jwks import JwksCache
+
+log = logging.getLogger("tessera.tokens")
+
+MAX_TOKEN_LENGTH = 8192
+"""Longer strings are refused before any parsing."""
+MAX_KID_LENGTH = 256
+
+# Checked by PyJWT (presence, then value); the contract's other claims by msgspec.
+_REGISTERED_CLAIMS = ["iss", "aud", "sub", "iat", "exp"]
+
+Claims = TypeVar("Claims", AccessClaims, ChallengeClaims)
+
+
+class _RefusedError(Exception):
+    """Why a token was refused; never leaves this module (logged, not shown)."""
+
+
+def token_invalid() -> TesseraError:
+    """The refusal of a token that is forged, expired, of the wrong type, or whose session ended."""
+    return TesseraError("token_invalid", headers={"www-authenticate": INVALID_TOKEN_CHALLENGE})
+
+
+def _media_type(typ: object) -> str | None:
+    """`typ` compared as RFC 8725 says: case-insensitive, `application/` optional."""
+    if not isinstance(typ, str):
+        return None
+    return typ.lower().removeprefix("application/")
+
+
+class AccessTokenVerifier:
+    """Verifies tokens signed by the session service: signature, type, issuer, audience, times."""
+
+    def __init__(self, jwks: JwksCache, issuer: str, audience: str, leeway_s: float = 10.0) -> None:
+        self._jwks = jwks
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway_s = leeway_s
+
+    async def verify(self, token: str) -> AccessClaims:
+        """The claims of a valid access token (`typ: at+jwt`).
+
+        Raises `TesseraError("token_invalid")`, or `("service_unavailable")` when the key set
+        cannot be fetched. Revocation is `RevocationCheck`'s job.
+        """
+        return await self._verify(token, ACCESS_TYPE, AccessClaims)
+
+    async def verify_challenge(self, token: str) -> ChallengeClaims:
+        """The claims of a valid MFA challenge token (`typ: mfa-challenge+jwt`); as `verify`."""
+        return await self._verify(token, CHALLENGE_TYPE, ChallengeClaims)
+
+    async def _verify(self, token: str, typ: str, claims: type[Claims]) -> Claims:
+        try:
+            kid = _checked_header(token, typ)
+            key = await self._jwks.key(kid)
+            if key is None:
+                raise _RefusedError("unknown kid")
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway_s,
+                options={"require": _REGISTERED_CLAIMS, "strict_aud": True},
+            )
+            return msgspec.convert(payload, claims)
+        except (_RefusedError, jwt.PyJWTError, msgspec.ValidationError) as exc:
+            log.debug("token refused: %s", type(exc).__name__)
+            raise token_invalid() from None
+
+
+def _checked_header(token: str, typ: str) -> str:
+    """The `kid` of a token whose header fits `typ`; raises for anything else."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise _RefusedError("length")
+    header = jwt.get_unverified_header(token)
+    # PyJWT also refuses other algorithms (`algorithms=` is pinned); this says so up front.
+    if header.get("alg") != ALGORITHM:
+        raise _RefusedError("alg")
+    if _media_type(header.get("typ")) != typ:
+        raise _RefusedError("typ")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
+        raise _RefusedError("kid")
+    return kid
