@@ -76,7 +76,7 @@ class TokenIssuer:
     def _verify(self, token: str, typ: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
-            public = self._public[header.get("kid")]
+            public = self._public[str(header.get("kid"))]
             if header.get("typ") != typ:
                 raise ValueError("wrong token type")
             claims: dict[str, Any] = jwt.decode(
