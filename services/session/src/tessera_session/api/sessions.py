@@ -7,7 +7,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from tessera_session.api.client import bearer, client_of, cookie_name
 from tessera_session.config import SessionSettings
@@ -161,7 +161,7 @@ class SessionController(Controller):
 
     @delete("/sessions/{session_id:str}", status_code=204)
     async def end_session(
-        self, request: AnyRequest, session_id: str, sessions: NamedDependency[Sessions]
+        self, request: AnyRequest, session_id: FromPath[str], sessions: NamedDependency[Sessions]
     ) -> None:
         """End one of the user's sessions (its tokens stop working at once)."""
         claims = await sessions.current(bearer(request))
