@@ -69,7 +69,7 @@ ERRORS: dict[str, ErrorSpec] = {
         400, N_("A valid X-Device-ID header is required (1 to 128 letters, digits or . _ : -).")
     ),
     "app_id_invalid": ErrorSpec(
-        400, N_("The X-App-ID header is not valid (1 to 64 letters, digits or . _ : -).")
+        400, N_("The X-App-ID header is not valid (1 to 64 letters, digits, _ or -).")
     ),
     "refresh_token_invalid": ErrorSpec(
         401, N_("Your session has expired or is no longer valid. Please sign in again.")

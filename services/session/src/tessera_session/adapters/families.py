@@ -54,6 +54,7 @@ end
 if now >= tonumber(f[6]) then revoke() return 'expired' end
 if ARGV[1] == f[3] then
   local ttl = math.min(tonumber(ARGV[5]), math.floor((tonumber(f[6]) - now) / 1000))
+  if ttl < 1 then revoke() return 'expired' end
   local history = f[4] and (f[4] .. ' ' .. (f[7] or '')) or (f[7] or '')
   local kept = {}
   for digest in string.gmatch(history, '%S+') do

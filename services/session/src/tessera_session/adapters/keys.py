@@ -48,7 +48,10 @@ def thumbprint(public: Ed25519PublicKey) -> str:
 def generate(folder: Path) -> SigningKey:
     """A new key, written to `folder` (mode 0600)."""
     private = Ed25519PrivateKey.generate()
-    kid = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{thumbprint(private.public_key())[:8]}"
+    # Microseconds in the id: keys made within one second still sort by age.
+    ns = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
+    kid = f"{stamp}.{ns // 1000 % 10**6:06d}Z-{thumbprint(private.public_key())[:8]}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kid}.pem"
     path.write_bytes(

@@ -10,15 +10,17 @@ from tessera_session.service import Client
 from tessera_shared.errors import TesseraError
 
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# App ids name the cookie, so only characters a cookie name keeps as they are.
+_APP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 AnyRequest = Request[object, object, State]
 
 
 def client_of(request: AnyRequest, default_app: str, *, device_required: bool = True) -> Client:
     device = request.headers.get("x-device-id", "").strip()
-    if device_required and not _ID.match(device):
+    if device_required and not _ID.fullmatch(device):
         raise TesseraError("device_id_required")
     app = request.headers.get("x-app-id", "").strip() or default_app
-    if not _ID.match(app) or len(app) > 64:
+    if not _APP.fullmatch(app):
         raise TesseraError("app_id_invalid")
     return Client(
         device_id=device,
@@ -46,4 +48,4 @@ def bearer(request: AnyRequest) -> str:
 
 def cookie_name(base: str, app_id: str) -> str:
     """One cookie per application: `tessera_rt_web-app` for X-App-ID web-app."""
-    return f"{base}_{re.sub(r'[^A-Za-z0-9_-]', '_', app_id)}"
+    return f"{base}_{app_id}"

@@ -48,7 +48,7 @@ def parse(raw: str | None) -> RefreshToken | None:
     if not raw or len(raw) > 200:
         return None
     parts = raw.split(".")
-    if len(parts) != 3 or not _SECRET.match(parts[2]):
+    if len(parts) != 3 or not _SECRET.fullmatch(parts[2]):
         return None
     try:
         user_id, family_id = str(uuid.UUID(parts[0])), str(uuid.UUID(parts[1]))

@@ -1,0 +1,65 @@
+"""Signing keys in a folder: which one signs, what the JWKS publishes."""
+
+import time
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+
+from tessera_session.adapters import keys
+from tessera_session.adapters.keys import KeyRing, generate, load_folder, load_pem
+
+A_SECOND = time.struct_time((2026, 1, 2, 3, 4, 5, 4, 2, 0))
+NEXT_SECOND = time.struct_time((2026, 1, 2, 3, 4, 6, 4, 2, 0))
+
+
+def test_a_generated_key_is_readable_by_its_owner_only(tmp_path):
+    key = generate(tmp_path / "keys")
+
+    path = tmp_path / "keys" / f"{key.kid}.pem"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [k.kid for k in load_folder(tmp_path / "keys")] == [key.kid]
+
+
+def test_a_key_made_a_second_later_signs_and_both_are_published_newest_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(keys.time, "gmtime", lambda *_: A_SECOND)
+    old = generate(tmp_path)
+    monkeypatch.setattr(keys.time, "gmtime", lambda *_: NEXT_SECOND)
+    new = generate(tmp_path)
+
+    ring = KeyRing(load_folder(tmp_path))
+
+    assert ring.current.kid == new.kid
+    published = ring.jwks()["keys"]
+    assert [k["kid"] for k in published] == [new.kid, old.kid]
+    assert all(set(k) == {"kty", "crv", "x", "kid", "alg", "use"} for k in published)
+
+
+def test_the_newest_key_signs_even_when_two_keys_are_made_in_the_same_second(tmp_path, monkeypatch):
+    # Kids are `<timestamp to the second>-<thumbprint>`; within one second, sorting by name
+    # sorts by thumbprint, i.e. at random. Sixteen pairs make a lucky pass negligible.
+    monkeypatch.setattr(keys.time, "gmtime", lambda *_: A_SECOND)
+    current = []
+    for attempt in range(16):
+        folder = tmp_path / str(attempt)
+        generate(folder)
+        newest = generate(folder)
+        current.append(KeyRing(load_folder(folder)).current.kid == newest.kid)
+
+    assert all(current), f"the older key signs in {current.count(False)} of 16 folders"
+
+
+def test_a_key_other_than_ed25519_is_refused():
+    pem = generate_private_key(SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+    with pytest.raises(ValueError, match="Ed25519"):
+        load_pem(pem)
+
+
+def test_a_key_ring_needs_a_key():
+    with pytest.raises(ValueError, match="no signing key"):
+        KeyRing([])
