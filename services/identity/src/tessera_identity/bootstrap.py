@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
-from litestar.datastructures import State
-from litestar.di import Provide
 from nats.js import JetStreamContext
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -28,6 +26,7 @@ from tessera_identity.flows.registration.service import Registration
 from tessera_shared.contracts.streams import ensure_stream
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
+from tessera_shared.http.internal import from_state
 from tessera_shared.nats import NatsConnection
 
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
@@ -107,13 +106,4 @@ def lifespan(settings: IdentitySettings, health: HealthChecks) -> Lifespan:
     return run
 
 
-def state_dependency(name: str) -> Provide:
-    """Hands the flow built in the lifespan to the controllers."""
-
-    def provide(state: State) -> Any:
-        return state[name]
-
-    return Provide(provide, sync_to_thread=False)
-
-
-DEPENDENCIES = {name: state_dependency(name) for name in ("registration", "login", "login_codes")}
+DEPENDENCIES = {name: from_state(name) for name in ("registration", "login", "login_codes")}

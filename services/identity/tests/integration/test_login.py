@@ -1,9 +1,7 @@
 """Signing in through the internal API (password, lockout, login codes), against real servers."""
 
-import asyncio
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -14,6 +12,7 @@ from tessera_identity.adapters.argon2_hasher import Argon2Hasher
 from tessera_identity.app import create_app
 from tessera_identity.flows.login.service import Login
 from tessera_identity.migrate import migrate
+from tessera_shared.testing.parallel import in_parallel
 
 from .conftest import Env, settings_for
 from .test_registration import PASSWORD, register, verify
@@ -52,23 +51,6 @@ def without_request_id(answer: httpx.Response) -> dict[str, Any]:
 
 def other_code(code: str) -> str:
     return "000000" if code != "000000" else "111111"
-
-
-async def in_parallel(
-    client: AsyncTestClient[Any], calls: list[Callable[[httpx.AsyncClient], Awaitable[Any]]]
-) -> list[Any]:
-    """Run `calls` at the same time inside the app's own event loop.
-
-    The litestar test client runs each request to completion in a blocking portal, so
-    `asyncio.gather` over it sends them one after the other; here they really overlap.
-    """
-
-    async def run() -> list[Any]:
-        transport = httpx.ASGITransport(app=client.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            return list(await asyncio.gather(*(call(http) for call in calls)))
-
-    return client.blocking_portal.call(run)
 
 
 # the guard

@@ -29,6 +29,6 @@ def create_app(settings: SessionSettings | None = None) -> Litestar:
         health=health,
         catalogs=[CATALOGS],
         dependencies=DEPENDENCIES,
-        state={"settings": settings, "keys": keys},
+        state={"settings": settings, "keys": keys, "internal_token": settings.internal_token},
         unavailable_when=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError),
     )

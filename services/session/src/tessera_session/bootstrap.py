@@ -3,11 +3,8 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from litestar import Litestar
-from litestar.datastructures import State
-from litestar.di import Provide
 from nats.js import JetStreamContext
 
 from tessera_session.adapters.events import SessionEvents, ensure_session_stream
@@ -20,6 +17,7 @@ from tessera_session.service import Sessions
 from tessera_shared.config import ConfigError
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
+from tessera_shared.http.internal import from_state
 from tessera_shared.nats import NatsConnection
 from tessera_shared.redis import make_redis, ping
 
@@ -78,13 +76,6 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
             await redis.aclose()
 
     return run
-
-
-def from_state(name: str) -> Provide:
-    def provide(state: State) -> Any:
-        return state[name]
-
-    return Provide(provide, sync_to_thread=False)
 
 
 DEPENDENCIES = {name: from_state(name) for name in ("sessions", "settings", "keys")}

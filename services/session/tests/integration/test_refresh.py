@@ -5,6 +5,8 @@ import secrets
 
 import pytest
 
+from tessera_shared.testing.parallel import in_parallel
+
 from .conftest import (
     USERNAME,
     StandInIdentity,
@@ -12,7 +14,6 @@ from .conftest import (
     claims_of,
     digest,
     error_of,
-    in_parallel,
     set_cookie,
 )
 

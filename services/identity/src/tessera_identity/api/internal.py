@@ -1,18 +1,12 @@
 """`/internal/v1/...`: password and code checks for the session service only."""
 
-import hmac
-
-from litestar import Controller, Request, post
-from litestar.connection import ASGIConnection
-from litestar.datastructures import State
+from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 
 from tessera_identity.flows.login.codes import LoginCodes, SendLoginCode
 from tessera_identity.flows.login.service import Login, VerifyPassword
 from tessera_shared.contracts.internal import (
-    INTERNAL_TOKEN_HEADER,
     Account,
     CodeAccepted,
     CodeCheck,
@@ -20,17 +14,7 @@ from tessera_shared.contracts.internal import (
     CodeSent,
     PasswordCheck,
 )
-from tessera_shared.errors import TesseraError
-
-
-def internal_caller(
-    connection: ASGIConnection[object, object, object, State], _: BaseRouteHandler
-) -> None:
-    """Guard: the shared internal credential, compared in constant time."""
-    expected: str = connection.app.state.internal_token
-    given = connection.headers.get(INTERNAL_TOKEN_HEADER, "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise TesseraError("unauthorized")
+from tessera_shared.http.internal import internal_caller
 
 
 class InternalController(Controller):
@@ -67,6 +51,3 @@ class InternalController(Controller):
     ) -> CodeAccepted:
         await login_codes.verify(data.user_id, data.otp)
         return CodeAccepted()
-
-
-__all__ = ["InternalController", "Request"]

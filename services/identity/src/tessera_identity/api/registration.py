@@ -9,7 +9,6 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from tessera_identity.api.request_info import client_ip
 from tessera_identity.domain.credentials import CredentialType
 from tessera_identity.flows.registration.service import (
     InitiateRegistration,
@@ -18,6 +17,7 @@ from tessera_identity.flows.registration.service import (
     ResendCode,
     VerifyRegistration,
 )
+from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.i18n import N_
 

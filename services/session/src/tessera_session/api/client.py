@@ -1,6 +1,5 @@
 """Reading the caller: device and app headers, client IP, user agent, bearer token."""
 
-import ipaddress
 import re
 
 from litestar import Request
@@ -8,6 +7,7 @@ from litestar.datastructures import State
 
 from tessera_session.service import Client
 from tessera_shared.errors import TesseraError
+from tessera_shared.http.internal import client_ip
 
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # App ids name the cookie, so only characters a cookie name keeps as they are.
@@ -28,15 +28,6 @@ def client_of(request: AnyRequest, default_app: str, *, device_required: bool = 
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", "")[:256],
     )
-
-
-def client_ip(request: AnyRequest) -> str:
-    forwarded = request.headers.get("x-forwarded-for", "").split(",", 1)[0].strip()
-    candidate = forwarded or (request.client.host if request.client else "")
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return ""
 
 
 def bearer(request: AnyRequest) -> str:

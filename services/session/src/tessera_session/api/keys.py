@@ -1,21 +1,17 @@
 """`GET /.well-known/jwks.json` and the internal introspection endpoint."""
 
-import hmac
 from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.connection import ASGIConnection
-from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 
 from tessera_session.adapters.keys import KeyRing
 from tessera_session.service import Sessions
-from tessera_shared.contracts.internal import INTERNAL_TOKEN_HEADER
 from tessera_shared.contracts.tokens import AccessClaims
 from tessera_shared.errors import TesseraError
+from tessera_shared.http.internal import internal_caller
 
 
 @get("/.well-known/jwks.json", tags=["keys"])
@@ -32,13 +28,6 @@ class Introspection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     active: bool
     revoked: bool = False
     claims: AccessClaims | None = None
-
-
-def internal_caller(connection: ASGIConnection[Any, Any, Any, State], _: BaseRouteHandler) -> None:
-    expected: str = connection.app.state.settings.internal_token
-    given = connection.headers.get(INTERNAL_TOKEN_HEADER, "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise TesseraError("unauthorized")
 
 
 class IntrospectionController(Controller):
