@@ -1,0 +1,36 @@
+"""One OpenAPI document for the public API, served by the gateway."""
+
+import urllib.request
+
+from .test_foundation import call
+
+
+def test_the_gateway_serves_one_document_with_every_public_route_and_no_internal_one(suite):
+    status, headers, document = call(f"{suite.gateway_url}/openapi.json")
+    assert status == 200
+    assert document["openapi"].startswith("3.1")
+    paths = document["paths"]
+    for public in (
+        "/v1/users/initiate-registration",
+        "/v1/users/verify-registration",
+        "/v1/authenticate",
+        "/v1/refresh-token",
+        "/v1/logout",
+        "/.well-known/jwks.json",
+    ):
+        assert public in paths, public
+    assert not [p for p in paths if p.startswith(("/internal", "/health"))]
+    registration = paths["/v1/users/initiate-registration"]["post"]
+    assert registration["security"] == [{"ApiKey": []}]
+    assert paths["/v1/logout"]["post"]["security"] == [{"BearerToken": []}]
+    body = registration["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][body.rsplit("/", 1)[1]]
+    assert {"credential_type", "credential_value", "password"} <= set(schema["properties"])
+    assert "ErrorBody" in document["components"]["schemas"]
+
+
+def test_the_docs_page_renders_the_document(suite):
+    with urllib.request.urlopen(f"{suite.gateway_url}/docs", timeout=5) as answer:  # noqa: S310
+        page = answer.read().decode()
+    assert answer.headers["content-type"].startswith("text/html")
+    assert 'spec-url="/openapi.json"' in page
