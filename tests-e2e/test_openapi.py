@@ -9,6 +9,7 @@ def test_the_gateway_serves_one_document_with_every_public_route_and_no_internal
     status, headers, document = call(f"{suite.gateway_url}/openapi.json")
     assert status == 200
     assert document["openapi"].startswith("3.1")
+    assert "max-age" in headers["cache-control"]
     paths = document["paths"]
     for public in (
         "/v1/users/initiate-registration",

@@ -28,6 +28,7 @@ from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
 from tessera_shared.http.internal import from_state
 from tessera_shared.nats import NatsConnection
+from tessera_shared.shutdown import within
 
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
 
@@ -98,10 +99,10 @@ def lifespan(settings: IdentitySettings, health: HealthChecks) -> Lifespan:
         try:
             yield
         finally:
-            await relay.stop()
-            await nats.close()
+            await within("outbox relay", relay.stop())
+            await within("nats", nats.close())
             hasher.close()
-            await pool.close()
+            await within("database pool", pool.close(timeout=3))
 
     return run
 

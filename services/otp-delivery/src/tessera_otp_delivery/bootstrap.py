@@ -23,6 +23,7 @@ from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
 from tessera_shared.i18n import SHARED_CATALOGS, Translator
 from tessera_shared.nats import NatsConnection
+from tessera_shared.shutdown import within
 
 CATALOGS = Path(__file__).parent / "locales"
 
@@ -71,8 +72,8 @@ def lifespan(
         try:
             yield
         finally:
-            await worker.stop()
-            await client.close()
-            await connection.close()
+            await within("worker", worker.stop(), seconds=25)
+            await within("http client", client.close())
+            await within("nats", connection.close())
 
     return run

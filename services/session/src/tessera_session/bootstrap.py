@@ -20,6 +20,7 @@ from tessera_shared.http.health import HealthChecks
 from tessera_shared.http.internal import from_state
 from tessera_shared.nats import NatsConnection
 from tessera_shared.redis import make_redis, ping
+from tessera_shared.shutdown import within
 
 
 def load_keys(settings: SessionSettings) -> KeyRing:
@@ -71,9 +72,9 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
         try:
             yield
         finally:
-            await nats.close()
-            await identity.close()
-            await redis.aclose()
+            await within("nats", nats.close())
+            await within("identity client", identity.close())
+            await within("redis", redis.aclose())
 
     return run
 
