@@ -78,6 +78,9 @@ def suite(
                 "TESSERA_OTP_SMS_WEBHOOK_URL": f"{sms.url}/sms",
                 "TESSERA_OTP_SENT_BUCKET": f"e2e_sent_{run_id}",
                 "TESSERA_SESSION_SIGNING_KEYS_DIR": str(log.parent / "keys"),
+                # Every e2e request comes from 127.0.0.1: more than one person's share.
+                "TESSERA_GATEWAY_RATE_LIMIT_AUTH_PER_MINUTE": "100",
+                "TESSERA_GATEWAY_RATE_LIMIT_REGISTRATION_PER_MINUTE": "100",
             },
         )
         subprocess.run(

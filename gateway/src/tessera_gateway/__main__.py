@@ -13,6 +13,7 @@ from tessera_gateway.api_keys import (
 from tessera_gateway.app import NAME
 from tessera_gateway.bootstrap import api_key_store
 from tessera_gateway.config import PREFIX, GatewaySettings, load_settings
+from tessera_gateway.edge import edge_of
 from tessera_shared.serve import load_or_exit, serve
 
 
@@ -20,7 +21,14 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     settings = load_or_exit(NAME, load_settings)
     if args.command in (None, "serve"):
-        serve(NAME, "tessera_gateway.app:create_app", settings, f"{PREFIX}PORT")
+        tls = edge_of(settings, PREFIX).tls
+        serve(
+            NAME,
+            "tessera_gateway.app:create_app",
+            settings,
+            f"{PREFIX}PORT",
+            tls=(tls.cert, tls.key) if tls else None,
+        )
     try:
         status = asyncio.run(_api_keys(settings, args))
     except ApiKeyStoreUnavailableError:

@@ -5,8 +5,12 @@ from pathlib import Path
 from litestar import Litestar
 
 from tessera_gateway.bootstrap import lifespan
-from tessera_gateway.config import GatewaySettings, load_settings
+from tessera_gateway.config import PREFIX, GatewaySettings, load_settings
+from tessera_gateway.cors import cors_middleware
+from tessera_gateway.edge import edge_of
+from tessera_gateway.openapi import docs_page, openapi_document
 from tessera_gateway.proxy import forward
+from tessera_gateway.security_headers import security_headers_middleware
 from tessera_shared.http.app import build_app
 from tessera_shared.http.health import HealthChecks
 
@@ -17,13 +21,19 @@ CATALOGS = Path(__file__).parent / "locales"
 def create_app(settings: GatewaySettings | None = None) -> Litestar:
     settings = settings or load_settings()
     health = HealthChecks()
+    edge = edge_of(settings, PREFIX)
     return build_app(
         name=NAME,
         settings=settings,
         title="Tessera",
-        route_handlers=[forward],
+        route_handlers=[openapi_document, docs_page, forward],
         lifespan=[lifespan(settings, health)],
         health=health,
         catalogs=[CATALOGS],
         request_max_body_size=settings.max_body_bytes,
+        state={"trusted_proxies": edge.trusted_proxies},
+        asgi_middleware=[
+            cors_middleware(edge.cors),
+            security_headers_middleware(edge.trusted_proxies),
+        ],
     )

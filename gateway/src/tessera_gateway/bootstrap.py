@@ -6,11 +6,15 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 
 from tessera_gateway.adapters.api_key_store import RedisApiKeyStore
+from tessera_gateway.adapters.rate_limiter import RedisRateLimiter
 from tessera_gateway.adapters.upstream import make_client, upstream_ready
 from tessera_gateway.config import GatewaySettings
+from tessera_gateway.openapi import OpenApiCache
+from tessera_gateway.throttle import Throttle
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
 from tessera_shared.redis import make_redis, ping
+from tessera_shared.shutdown import within
 from tessera_shared.tokens import AccessTokenVerifier, JwksCache, RevocationCheck
 
 
@@ -26,7 +30,10 @@ def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
         app.state.http = client
         app.state.redis = redis
         app.state.api_keys = RedisApiKeyStore(redis, settings.api_key_prefix)
+        limiter = RedisRateLimiter(redis, settings.rate_limit_prefix)
+        app.state.throttle = Throttle.from_settings(settings, limiter)
         app.state.upstreams = upstreams
+        app.state.openapi = OpenApiCache(client, upstreams)
         # Fetched at the first token, not here: the gateway may start before the session service.
         jwks = JwksCache(settings.session_jwks_url)
         app.state.tokens = AccessTokenVerifier(jwks, settings.token_issuer, settings.token_audience)
@@ -34,9 +41,9 @@ def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
         try:
             yield
         finally:
-            await jwks.aclose()
-            await client.close()
-            await redis.aclose()
+            await within("jwks", jwks.aclose())
+            await within("http client", client.close())
+            await within("redis", redis.aclose())
 
     return run
 

@@ -4,6 +4,8 @@ from typing import Annotated
 
 import msgspec
 
+from tessera_gateway.edge import edge_of
+from tessera_gateway.rate_limits import GROUP_LIST_PATTERN
 from tessera_shared.config import load_config
 from tessera_shared.contracts.tokens import Prefix
 from tessera_shared.settings import Port, ServiceSettings
@@ -32,7 +34,34 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True):
     """`aud` of access tokens: the session service's audience."""
     session_key_prefix: Prefix = "tessera:"
     """The session service's redis_key_prefix: where a session's refresh family lives."""
+    rate_limits_enabled: bool = True
+    """Rate limits per client IP, account, device and API key (`rate_limits.py`), in Redis."""
+    rate_limit_prefix: str = "tessera:rl:"
+    """Prefix of the rate-limit keys in Redis; gateways sharing it share the limits."""
+    rate_limit_auth_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 5
+    """Sign-in routes, per client IP (also the burst: the 6th quick attempt waits)."""
+    rate_limit_registration_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 10
+    """Registration routes, per client IP."""
+    rate_limit_default_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 300
+    """Every other routed path, per client IP."""
+    rate_limit_fail_open_groups: Annotated[str, msgspec.Meta(pattern=GROUP_LIST_PATTERN)] = (
+        "default"
+    )
+    """Route groups (`auth`, `registration`, `default`) let through while Redis is down."""
+    cors_origins: str = ""
+    """Comma-separated browser origins allowed to call the API (`https://app.example.com`);
+    exact matches, `*` refused (credentials are allowed). Empty: no cross-origin browser calls."""
+    cors_max_age_s: Annotated[int, msgspec.Meta(ge=0, le=86400)] = 600
+    """How long browsers may reuse a CORS preflight answer."""
+    trusted_proxies: str = ""
+    """Comma-separated IPs or CIDRs of proxies whose X-Forwarded-For/-Proto are believed."""
+    tls_cert_file: str = ""
+    """PEM certificate chain; with `tls_key_file` the gateway serves HTTPS itself."""
+    tls_key_file: str = ""
+    """PEM private key (unencrypted) of `tls_cert_file`."""
 
 
 def load_settings() -> GatewaySettings:
-    return load_config(GatewaySettings, PREFIX)
+    settings = load_config(GatewaySettings, PREFIX)
+    edge_of(settings, PREFIX)  # CORS, proxies and TLS are checked at start, not at a request
+    return settings

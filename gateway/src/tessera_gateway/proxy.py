@@ -14,7 +14,10 @@ from tessera_gateway.api_keys import (
     ApiKeyVerifier,
     requires_api_key,
 )
+from tessera_gateway.bodies import body_refusal
+from tessera_gateway.client_ip import client_ip_of, scheme_in_scope
 from tessera_gateway.routing import accepts_challenge_token, requires_access_token, resolve
+from tessera_gateway.throttle import rate_limit, with_rate_limit_headers
 from tessera_shared.context import request_id_var
 from tessera_shared.errors import TesseraError
 from tessera_shared.http.errors import error_response
@@ -62,21 +65,30 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     refusal = await api_key_refusal(request, state.api_keys)
     if refusal is not None:
         return error_response(request, refusal).to_asgi_response(app=None, request=request)
+    client_ip = client_ip_of(request, state.trusted_proxies)
+    limited, limit_headers = await rate_limit(request, state.throttle, client_ip)
+    if limited is not None:
+        return error_response(request, limited, headers=limit_headers).to_asgi_response(
+            app=None, request=request
+        )
     token_refused = await token_refusal(request, state.tokens, state.revocations)
     if token_refused is not None:
         return error_response(
             request, token_refused.code, headers=token_refused.headers
         ).to_asgi_response(app=None, request=request)
+    body = await request.body()  # over max_body_bytes: 413, whatever Content-Length claimed
+    if (refused := body_refusal(body, request.headers.get("content-type"))) is not None:
+        return error_response(request, refused).to_asgi_response(app=None, request=request)
     client: aiohttp.ClientSession = state.http
     url = f"{state.upstreams[upstream]}{request.url.path}"
     if request.url.query:
         url = f"{url}?{request.url.query}"
     headers = {k: v for k in FORWARDED_REQUEST_HEADERS if (v := request.headers.get(k))}
     headers["x-request-id"] = request_id_var.get() or ""
-    if request.client:
-        headers["x-forwarded-for"] = request.client.host
+    # Overwritten, never appended: the services must not read what a client wrote there.
+    headers["x-forwarded-for"] = client_ip or "unknown"
+    headers["x-forwarded-proto"] = scheme_in_scope(request.scope, state.trusted_proxies)
     try:
-        body = await request.body()
         async with client.request(request.method, url, data=body, headers=headers) as answer:
             content = await answer.read()
             relayed = [
@@ -91,8 +103,11 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     except (aiohttp.ClientError, asyncio.IncompleteReadError):
         code = "bad_gateway"
     else:
+        relayed = with_rate_limit_headers(relayed, limit_headers)
         return ASGIResponse(body=content, status_code=answer.status, headers=relayed)
-    return error_response(request, code).to_asgi_response(app=None, request=request)
+    return error_response(request, code, headers=limit_headers).to_asgi_response(
+        app=None, request=request
+    )
 
 
 async def api_key_refusal(

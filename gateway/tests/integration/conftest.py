@@ -19,8 +19,8 @@ class Upstream:
     while the app handles a request, so a server on that loop could never answer.
     """
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ready = True
         self.delay = 0.0
@@ -67,7 +67,8 @@ class Upstream:
             raw = key.public_key().public_bytes_raw()
             x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
             keys.append({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA"})
-        return web.json_response({"keys": keys})
+        # As the session service: clients and the gateway's verifier may cache the keys.
+        return web.json_response({"keys": keys}, headers={"cache-control": "public, max-age=300"})
 
     async def _echo(self, request: web.Request) -> web.Response:
         await asyncio.sleep(self.delay)

@@ -94,6 +94,7 @@ def settings(redis_url, prefix, identity_upstream, session_upstream):
         session_jwks_url=f"{session_upstream.url}/.well-known/jwks.json",
         session_key_prefix=prefix,
         upstream_timeout_s=2,
+        rate_limit_prefix=f"{prefix}rl:",
     )
 
 

@@ -27,12 +27,13 @@ def prefix(test_id):
 
 
 @pytest.fixture
-def settings(redis_url, prefix, identity_upstream, session_upstream):
+def settings(redis_url, prefix, test_id, identity_upstream, session_upstream):
     return GatewaySettings(
         redis_url=redis_url,
         identity_url=identity_upstream.url,
         session_url=session_upstream.url,
         api_key_prefix=prefix,
+        rate_limit_prefix=f"t{test_id}:rl:",
     )
 
 
@@ -202,7 +203,11 @@ async def test_a_registration_request_with_a_valid_key_reaches_identity_with_the
     client, store, identity_upstream
 ):
     plain, _ = await store.create("web")
-    answer = await client.post(REGISTRATION, content=b'{"a": 1}', headers={"x-api-key": plain})
+    answer = await client.post(
+        REGISTRATION,
+        content=b'{"a": 1}',
+        headers={"x-api-key": plain, "content-type": "application/json"},
+    )
     assert answer.status_code == 201
     [seen] = identity_upstream.seen
     assert seen.path == REGISTRATION
@@ -224,7 +229,7 @@ async def test_a_key_of_another_prefix_is_not_valid_here(client, redis, identity
 async def test_routes_other_than_registration_need_no_key(
     client, identity_upstream, session_upstream, path, upstream
 ):
-    answer = await client.post(path, content=b"{}")
+    answer = await client.post(path, content=b"{}", headers={"content-type": "application/json"})
     assert answer.status_code == 201
     seen = {"identity": identity_upstream, "session": session_upstream}[upstream].seen
     assert [r.path for r in seen] == [path]

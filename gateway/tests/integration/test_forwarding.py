@@ -15,6 +15,7 @@ def settings(redis_url, test_id, identity_upstream, session_upstream):
         session_url=session_upstream.url,
         upstream_timeout_s=0.5,
         api_key_prefix=f"t{test_id}:apikey:",
+        rate_limit_prefix=f"t{test_id}:rl:",
     )
 
 
@@ -55,7 +56,9 @@ async def test_a_public_request_reaches_its_service_with_body_and_headers(
 
 
 async def test_every_set_cookie_is_relayed_and_internal_headers_are_not(client):
-    answer = await client.post("/v1/authenticate", content=b"{}")
+    answer = await client.post(
+        "/v1/authenticate", content=b"{}", headers={"content-type": "application/json"}
+    )
     assert answer.headers.get_list("set-cookie") == ["a=1; HttpOnly", "b=2; HttpOnly"]
     assert "x-internal-secret" not in answer.headers
 
@@ -79,11 +82,12 @@ async def test_a_slow_service_is_a_localized_504(client, session_upstream):
     assert answer.json()["message"] == "Un servizio interno non ha risposto in tempo."
 
 
-async def test_a_service_that_is_down_is_a_localized_503(redis_url, identity_upstream):
+async def test_a_service_that_is_down_is_a_localized_503(redis_url, test_id, identity_upstream):
     settings = GatewaySettings(
         redis_url=redis_url,
         identity_url=identity_upstream.url,
         session_url=f"http://127.0.0.1:{free_port()}",
+        rate_limit_prefix=f"t{test_id}:rl:",
     )
     async with AsyncTestClient(create_app(settings)) as client:
         answer = await client.post("/v1/authenticate", headers={"accept-language": "fr"})

@@ -75,6 +75,7 @@ def suite_environment(
             "TESSERA_OTP_SUBJECT_PREFIX": subject_prefix,
             "TESSERA_GATEWAY_REDIS_URL": deps.redis_url,
             "TESSERA_GATEWAY_API_KEY_PREFIX": f"{redis_key_prefix}apikey:",
+            "TESSERA_GATEWAY_RATE_LIMIT_PREFIX": f"{redis_key_prefix}rl:",
             "TESSERA_GATEWAY_IDENTITY_URL": f"http://127.0.0.1:{by_name['identity'].port}",
             "TESSERA_GATEWAY_SESSION_URL": f"http://127.0.0.1:{by_name['session'].port}",
             "TESSERA_GATEWAY_SESSION_JWKS_URL": (

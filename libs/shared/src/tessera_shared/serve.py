@@ -4,6 +4,7 @@ import errno
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from granian import Granian
@@ -41,8 +42,18 @@ def ensure_port_free(name: str, host: str, port: int, variable: str) -> None:
             raise SystemExit(1) from None
 
 
-def serve(name: str, factory: str, settings: ServiceSettings, port_variable: str) -> NoReturn:
-    """Run `factory` (`module:function` returning an ASGI app) until SIGINT/SIGTERM."""
+def serve(
+    name: str,
+    factory: str,
+    settings: ServiceSettings,
+    port_variable: str,
+    *,
+    tls: tuple[Path, Path] | None = None,
+) -> NoReturn:
+    """Run `factory` (`module:function` returning an ASGI app) until SIGINT/SIGTERM.
+
+    `tls`: (certificate chain, private key) PEM files to serve HTTPS instead of HTTP.
+    """
     ensure_port_free(name, settings.host, settings.port, port_variable)
     Granian(
         factory,
@@ -54,5 +65,7 @@ def serve(name: str, factory: str, settings: ServiceSettings, port_variable: str
         log_dictconfig=granian_log_config(name, settings.log_level),
         log_access=False,
         workers_kill_timeout=15,  # a worker stuck in shutdown is killed, never left behind
+        ssl_cert=tls[0] if tls else None,
+        ssl_key=tls[1] if tls else None,
     ).serve()
     raise SystemExit(0)

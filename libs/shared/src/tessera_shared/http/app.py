@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ControllerRouterHandler
+from litestar.types import ASGIApp, ControllerRouterHandler
 
 from tessera_shared.http.errors import EXCEPTION_HANDLERS, handle_unavailable
 from tessera_shared.http.health import HealthChecks, health_routes
@@ -34,11 +34,14 @@ def build_app(
     state: dict[str, Any] | None = None,
     dependencies: dict[str, Any] | None = None,
     unavailable_when: tuple[type[Exception], ...] = (),
+    asgi_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
 ) -> Litestar:
     """One litestar app with Tessera's cross-cutting behaviour wired in.
 
     `unavailable_when`: exceptions that mean a dependency is briefly gone (a lost database
     connection); they answer 503 with Retry-After instead of 500.
+    `asgi_middleware`: wrappers around the whole app, first innermost, inside the request id
+    (so their own answers, e.g. CORS preflights, carry one and are logged).
     """
     configure_logging(name, settings.log_level)
     plugins: list[Any] = []
@@ -69,5 +72,8 @@ def build_app(
     )
     # Wrapped around the whole app (like litestar's own CORS), not as route middleware, so
     # 404/405 answers from the router carry a request id and are logged too.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    handler = app.asgi_handler
+    for wrap in asgi_middleware:
+        handler = wrap(handler)
+    app.asgi_handler = request_id_middleware(handler)
     return app

@@ -1,0 +1,64 @@
+"""Headers every gateway answer carries, so browsers neither sniff, frame, refer nor cache it."""
+
+from collections.abc import Callable
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from tessera_gateway.client_ip import TrustedProxies, scheme_in_scope
+from tessera_gateway.routing import canonical
+
+ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+NO_STORE = (b"cache-control", b"no-store")
+HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+# Answers here carry tokens, codes and personal data: never kept by a browser or proxy cache.
+# /.well-known/jwks.json is outside them and keeps the session service's caching.
+NO_STORE_TREES = ("/v1", "/auth")
+
+
+def is_auth_path(path: str) -> bool:
+    """Whether answers on `path` must not be stored by any cache."""
+    path = canonical(path)
+    return any(path == tree or path.startswith(f"{tree}/") for tree in NO_STORE_TREES)
+
+
+def security_headers(
+    path: str, scheme: str, existing: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """`existing` answer headers with ours set (replacing the same names)."""
+    ours = [*ALWAYS]
+    if is_auth_path(path):
+        ours.append(NO_STORE)
+    if scheme == "https":
+        # Only a browser that reached us over HTTPS honours it; over HTTP it would be a lie.
+        ours.append(HSTS)
+    names = {name for name, _ in ours}
+    return [(k, v) for k, v in existing if k.lower() not in names] + ours
+
+
+def security_headers_middleware(trusted: TrustedProxies) -> Callable[[ASGIApp], ASGIApp]:
+    """Wraps an ASGI app so every HTTP answer gets `security_headers`."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            path = scope["path"]
+            scheme = scheme_in_scope(scope, trusted)
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    existing = list(message.get("headers", []))
+                    message["headers"] = security_headers(path, scheme, existing)
+                await send(message)
+
+            await app(scope, receive, send_with_headers)
+
+        return middleware
+
+    return wrap

@@ -1,0 +1,94 @@
+"""Applies the rate limits to one request: its keys, the verdict, and what Redis down means."""
+
+import logging
+from collections.abc import Iterable
+
+from litestar import Request
+from litestar.datastructures import State
+
+from tessera_gateway.api_keys import HEADER as API_KEY_HEADER
+from tessera_gateway.api_keys import key_id_of, requires_api_key
+from tessera_gateway.config import GatewaySettings
+from tessera_gateway.rate_limits import (
+    ACCOUNT_IN_BODY_PATHS,
+    Group,
+    Policy,
+    RateLimiter,
+    RateLimiterUnavailableError,
+    group_of,
+    make_policy,
+    parse_groups,
+    request_keys,
+    username_in,
+)
+from tessera_gateway.routing import canonical
+
+log = logging.getLogger("tessera.gateway.rate_limits")
+
+RATE_LIMIT_HEADERS = frozenset({"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"})
+
+
+class Throttle:
+    """The limiter with the policy and, per group, whether Redis down lets requests pass."""
+
+    def __init__(self, limiter: RateLimiter, policy: Policy, fail_open: frozenset[Group]) -> None:
+        self.limiter = limiter
+        self.policy = policy
+        self.fail_open = fail_open
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings, limiter: RateLimiter) -> "Throttle | None":
+        """None when rate limits are off."""
+        if not settings.rate_limits_enabled:
+            return None
+        policy = make_policy(
+            auth_per_minute=settings.rate_limit_auth_per_minute,
+            registration_per_minute=settings.rate_limit_registration_per_minute,
+            default_per_minute=settings.rate_limit_default_per_minute,
+        )
+        return cls(limiter, policy, parse_groups(settings.rate_limit_fail_open_groups))
+
+
+async def rate_limit(
+    request: Request[object, object, State], throttle: Throttle | None, client_ip: str
+) -> tuple[str | None, dict[str, str]]:
+    """(the error code refusing `request`, or None) and the headers its answer carries.
+
+    Call it after the API-key check: the key id of a keyed route is then a verified one.
+    `client_ip`: the client's address (behind trusted proxies, not theirs), "" when unknown.
+    """
+    if throttle is None:
+        return None, {}
+    path = request.url.path
+    username = None
+    if canonical(path) in ACCOUNT_IN_BODY_PATHS:
+        username = username_in(await request.body())
+    plain_key = request.headers.get(API_KEY_HEADER) if requires_api_key(path) else None
+    keys = request_keys(
+        throttle.policy,
+        path,
+        client_ip,
+        username=username,
+        device_id=request.headers.get("x-device-id"),
+        api_key_id=key_id_of(plain_key) if plain_key else None,
+    )
+    try:
+        decision = await throttle.limiter.check(keys)
+    except RateLimiterUnavailableError:
+        group = group_of(path)
+        if group in throttle.fail_open:
+            log.warning("rate limiter unavailable: %s request let through", group)
+            return None, {}
+        log.warning("rate limiter unavailable: %s request refused", group)
+        return "service_unavailable", {"retry-after": "2"}
+    return (None if decision.allowed else "rate_limited"), decision.headers()
+
+
+def with_rate_limit_headers(
+    relayed: Iterable[tuple[str, str]], headers: dict[str, str]
+) -> list[tuple[str, str]]:
+    """The upstream's headers with the gateway's RateLimit-* in place of any of its own."""
+    if not headers:
+        return list(relayed)
+    kept = [(n, v) for n, v in relayed if n.lower() not in RATE_LIMIT_HEADERS]
+    return kept + [(n, v) for n, v in headers.items() if n in RATE_LIMIT_HEADERS]
