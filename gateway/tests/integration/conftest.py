@@ -3,12 +3,14 @@
 import asyncio
 import base64
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tessera_gateway.config import GatewaySettings
 from tessera_shared.devservers import free_port
 
 
@@ -95,3 +97,24 @@ def session_upstream() -> Iterator[Upstream]:
     upstream.start()
     yield upstream
     upstream.stop()
+
+
+@pytest.fixture
+def gateway_settings(
+    redis_url: str, test_id: str, identity_upstream: Upstream, session_upstream: Upstream
+) -> Callable[..., GatewaySettings]:
+    """Settings of a gateway in front of the stand-ins, isolated by this test's Redis prefixes."""
+
+    def make(**overrides: Any) -> GatewaySettings:
+        values: dict[str, Any] = {
+            "redis_url": redis_url,
+            "identity_url": identity_upstream.url,
+            "session_url": session_upstream.url,
+            "upstream_timeout_s": 0.5,
+            "api_key_prefix": f"t{test_id}:apikey:",
+            "rate_limit_prefix": f"t{test_id}:rl:",
+            **overrides,
+        }
+        return GatewaySettings(**values)
+
+    return make

@@ -5,7 +5,6 @@ from litestar.testing import AsyncTestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from tessera_gateway.app import create_app
-from tessera_gateway.config import GatewaySettings
 
 APP_ORIGIN = "https://app.example.com"
 EVIL_ORIGIN = "https://evil.example"
@@ -28,14 +27,9 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 
 @pytest.fixture
-def settings(redis_url, test_id, identity_upstream, session_upstream):
-    return GatewaySettings(
-        redis_url=redis_url,
-        identity_url=identity_upstream.url,
-        session_url=session_upstream.url,
+def settings(gateway_settings):
+    return gateway_settings(
         upstream_timeout_s=2.0,
-        api_key_prefix=f"t{test_id}:apikey:",
-        rate_limit_prefix=f"t{test_id}:rl:",
         cors_origins=f"{APP_ORIGIN}, http://localhost:3000",
         cors_max_age_s=900,
         trusted_proxies="10.0.0.0/8",

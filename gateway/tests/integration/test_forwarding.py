@@ -8,15 +8,8 @@ from tessera_shared.devservers import free_port
 
 
 @pytest.fixture
-def settings(redis_url, test_id, identity_upstream, session_upstream):
-    return GatewaySettings(
-        redis_url=redis_url,
-        identity_url=identity_upstream.url,
-        session_url=session_upstream.url,
-        upstream_timeout_s=0.5,
-        api_key_prefix=f"t{test_id}:apikey:",
-        rate_limit_prefix=f"t{test_id}:rl:",
-    )
+def settings(gateway_settings):
+    return gateway_settings()
 
 
 @pytest.fixture
