@@ -12,7 +12,8 @@ RUN python -m venv /opt/tessera \
         ./services/otp-delivery ./gateway
 
 FROM python:3.11.14-slim-bookworm
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin tessera
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin tessera \
+ && mkdir /keys && chown tessera /keys  # session signing keys (a volume in docker-compose.yml)
 COPY --from=build /opt/tessera /opt/tessera
 ENV PATH=/opt/tessera/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 USER tessera
