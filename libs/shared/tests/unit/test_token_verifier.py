@@ -211,7 +211,9 @@ async def test_the_type_is_compared_as_a_media_type(verifier):
     assert (await verifier.verify(sign(claims, typ="application/AT+JWT"))).sub == claims["sub"]
 
 
-@pytest.mark.parametrize("claim", [f.name for f in msgspec.structs.fields(AccessClaims)])
+@pytest.mark.parametrize(
+    "claim", [f.name for f in msgspec.structs.fields(AccessClaims) if f.required]
+)
 async def test_a_token_missing_a_claim_is_refused(verifier, claim):
     claims = access_claims()
     del claims[claim]

@@ -20,7 +20,7 @@ ALGORITHM = "EdDSA"
 Amr = Literal["pwd", "otp", "totp", "recovery"]
 
 
-class AccessClaims(msgspec.Struct, frozen=True, kw_only=True):
+class AccessClaims(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     iss: str
     aud: str
     sub: str
@@ -34,9 +34,11 @@ class AccessClaims(msgspec.Struct, frozen=True, kw_only=True):
     """X-Device-ID the session was created for."""
     aid: str
     """X-App-ID the session was created for."""
+    nbf: int | None = None
+    """Not before (RFC 7519); not issued by Tessera, honoured when present."""
 
 
-class ChallengeClaims(msgspec.Struct, frozen=True, kw_only=True):
+class ChallengeClaims(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     iss: str
     aud: str
     sub: str
@@ -46,6 +48,7 @@ class ChallengeClaims(msgspec.Struct, frozen=True, kw_only=True):
     did: str
     aid: str
     mfa_mode: Literal["email", "sms", "totp"]
+    nbf: int | None = None
 
 
 Prefix = Annotated[str, msgspec.Meta(max_length=64)]

@@ -9,9 +9,6 @@ a forger could use. The reason is logged at debug level, never the token.
 import logging
 from typing import Any, TypeVar
 
-import jwt
-import msgspec
-
 from tessera_shared.contracts.tokens import (
     ACCESS_TYPE,
     ALGORITHM,
@@ -20,6 +17,7 @@ from tessera_shared.contracts.tokens import (
     ChallengeClaims,
 )
 from tessera_shared.errors import TesseraError
+from tessera_shared.tokens import jws
 from tessera_shared.tokens.bearer import INVALID_TOKEN_CHALLENGE
 from tessera_shared.tokens.jwks import JwksCache
 
@@ -28,9 +26,6 @@ log = logging.getLogger("tessera.tokens")
 MAX_TOKEN_LENGTH = 8192
 """Longer strings are refused before any parsing."""
 MAX_KID_LENGTH = 256
-
-# Checked by PyJWT (presence, then value); the contract's other claims by msgspec.
-_REGISTERED_CLAIMS = ["iss", "aud", "sub", "iat", "exp"]
 
 Claims = TypeVar("Claims", AccessClaims, ChallengeClaims)
 
@@ -74,36 +69,33 @@ class AccessTokenVerifier:
 
     async def _verify(self, token: str, typ: str, claims: type[Claims]) -> Claims:
         try:
-            kid = _checked_header(token, typ)
+            if not token or len(token) > MAX_TOKEN_LENGTH:
+                raise _RefusedError("length")
+            compact = jws.split(token)
+            kid = checked_kid(compact.header, typ)
             key = await self._jwks.key(kid)
             if key is None:
                 raise _RefusedError("unknown kid")
-            payload: dict[str, Any] = jwt.decode(
-                token,
-                key=key,
-                algorithms=[ALGORITHM],
-                audience=self._audience,
+            return jws.verify(
+                compact,
+                key,
+                claims,
                 issuer=self._issuer,
-                leeway=self._leeway_s,
-                options={"require": _REGISTERED_CLAIMS, "strict_aud": True},
+                audience=self._audience,
+                leeway_s=self._leeway_s,
             )
-            return msgspec.convert(payload, claims)
-        except (_RefusedError, jwt.PyJWTError, msgspec.ValidationError) as exc:
-            log.debug("token refused: %s", type(exc).__name__)
+        except (_RefusedError, jws.JwsError) as exc:
+            log.debug("token refused: %s", exc)
             raise token_invalid() from None
 
 
-def _checked_header(token: str, typ: str) -> str:
-    """The `kid` of a token whose header fits `typ`; raises for anything else."""
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise _RefusedError("length")
-    header = jwt.get_unverified_header(token)
-    # PyJWT also refuses other algorithms (`algorithms=` is pinned); this says so up front.
+def checked_kid(header: dict[str, Any], typ: str) -> str:
+    """The `kid` of a header that fits `typ` and the pinned algorithm; raises otherwise."""
     if header.get("alg") != ALGORITHM:
-        raise _RefusedError("alg")
+        raise jws.JwsError("alg")
     if _media_type(header.get("typ")) != typ:
-        raise _RefusedError("typ")
+        raise jws.JwsError("typ")
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
-        raise _RefusedError("kid")
+        raise jws.JwsError("kid")
     return kid
