@@ -1,0 +1,80 @@
+import base64
+import json
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tessera_shared.contracts.tokens import AccessClaims
+from tessera_shared.tokens import jws
+
+KEY = Ed25519PrivateKey.generate()
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(header: dict[str, object] | None = None, **claims: object) -> str:
+    now = int(time.time())
+    body = {
+        "iss": "tessera",
+        "aud": "tessera",
+        "sub": "u",
+        "sid": "s",
+        "iat": now,
+        "exp": now + 60,
+        "jti": "j",
+        "amr": ["pwd"],
+        "did": "d",
+        "aid": "a",
+        **claims,
+    }
+    head = b64(json.dumps(header or {"alg": "EdDSA", "typ": "at+jwt", "kid": "k"}).encode())
+    payload = b64(json.dumps(body).encode())
+    signature = b64(KEY.sign(f"{head}.{payload}".encode()))
+    return f"{head}.{payload}.{signature}"
+
+
+def check(raw: str, **kwargs: object) -> AccessClaims:
+    options = {"issuer": "tessera", "audience": "tessera", "leeway_s": 10.0, **kwargs}
+    return jws.verify(jws.split(raw), KEY.public_key(), AccessClaims, **options)  # type: ignore[arg-type]
+
+
+def test_a_well_formed_token_gives_its_claims():
+    assert check(token()).sub == "u"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "a.b", "a.b.c.d", "e30=.e30.sig", "e30.e30.s+g", "W10.e30.AA", "!!!.e30.AA"],
+)
+def test_malformed_compact_tokens_are_refused_before_any_crypto(raw):
+    with pytest.raises(jws.JwsError):
+        jws.split(raw)
+
+
+def test_a_changed_payload_breaks_the_signature():
+    head, _, signature = token().split(".")
+    forged = b64(json.dumps({"sub": "admin"}).encode())
+    with pytest.raises(jws.JwsError, match="signature"):
+        check(f"{head}.{forged}.{signature}")
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": int(time.time()) - 60}, "expired"),
+        ({"iat": int(time.time()) + 60}, "future"),
+        ({"nbf": int(time.time()) + 60}, "not valid yet"),
+        ({"aud": "elsewhere"}, "audience"),
+    ],
+)
+def test_claims_outside_their_rules_are_refused(claims, reason):
+    with pytest.raises(jws.JwsError, match=reason):
+        check(token(**claims))
+
+
+def test_only_eddsa_is_accepted_whatever_the_signature():
+    with pytest.raises(jws.JwsError, match="algorithm"):
+        check(token({"alg": "HS256", "typ": "at+jwt", "kid": "k"}))
