@@ -2,7 +2,6 @@
 
 import asyncio
 import base64
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,19 +10,14 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tessera_gateway.config import GatewaySettings
-from tessera_shared.devservers import free_port
+from tessera_shared.testing.threaded_server import ThreadedServer
 
 
-class Upstream:
-    """An HTTP server that records requests and answers as the test configures it.
-
-    It runs on its own thread and event loop: litestar's test client blocks the test's loop
-    while the app handles a request, so a server on that loop could never answer.
-    """
+class Upstream(ThreadedServer):
+    """An HTTP server that records requests and answers as the test configures it."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(port)
         self.ready = True
         self.delay = 0.0
         self.seen: list[web.Request] = []
@@ -31,29 +25,11 @@ class Upstream:
         self.signing_keys: dict[str, Ed25519PrivateKey] = {}
         """Keys whose public halves `GET /.well-known/jwks.json` lists, as the session service."""
         self.jwks_requests = 0
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(10)
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/health/ready", self._ready)
         app.router.add_get("/.well-known/jwks.json", self._jwks)
         app.router.add_route("*", "/{tail:.*}", self._echo)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
     async def _ready(self, request: web.Request) -> web.Response:
         status = 200 if self.ready else 503

@@ -7,7 +7,6 @@ thread and loop, so it keeps answering while the test's loop waits for a request
 
 import asyncio
 import hashlib
-import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -27,7 +26,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from tessera_session.app import create_app
 from tessera_session.config import SessionSettings
-from tessera_shared.devservers.ports import LOOPBACK, free_port
+from tessera_shared.testing.threaded_server import ThreadedServer
 
 INTERNAL_TOKEN = "internal-test-token"
 PASSWORD = "securePassword123!"
@@ -43,23 +42,19 @@ class Call(msgspec.Struct, frozen=True):
     body: dict[str, Any]
 
 
-class StandInIdentity:
+class StandInIdentity(ThreadedServer):
     """Identity's `/internal/v1/password/verify` and `/codes/send`, on a thread of its own.
 
     `mode`: "ok" answers normally, "fail" answers 500, "hang" answers only when stopped.
     """
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
+        super().__init__()
         self.mode: Literal["ok", "fail", "hang"] = "ok"
         self.calls: list[Call] = []
         self._accounts: dict[str, dict[str, str]] = {}
         self._locked: set[str] = set()
-        self._loop = asyncio.new_event_loop()
         self._released = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     def add_user(self, username: str, mfa_mode: str = "none") -> str:
         """An active account signing in with PASSWORD; its user id."""
@@ -78,25 +73,12 @@ class StandInIdentity:
     def calls_to(self, path: str) -> list[Call]:
         return [call for call in self.calls if call.path == path]
 
-    def start(self) -> None:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(10)
+    def before_stop(self) -> None:
+        self.loop.call_soon_threadsafe(self._released.set)
 
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._released.set)
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/internal/v1/password/verify", self._verify_password)
         app.router.add_post("/internal/v1/codes/send", self._send_code)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, LOOPBACK, self.port).start()
 
     async def _received(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
         body: dict[str, Any] = await request.json()

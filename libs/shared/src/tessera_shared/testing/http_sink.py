@@ -10,7 +10,7 @@ import time
 import msgspec
 from aiohttp import web
 
-from tessera_shared.devservers.ports import LOOPBACK, free_port
+from tessera_shared.testing.threaded_server import ThreadedServer
 
 
 class Received(msgspec.Struct, frozen=True):
@@ -21,29 +21,14 @@ class Received(msgspec.Struct, frozen=True):
     form: dict[str, str]
 
 
-class HttpSink:
+class HttpSink(ThreadedServer):
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
+        super().__init__()
         self.status = 200
         """Status to answer with; set 500 to make the provider fail."""
         self.delay_s = 0.0
         self.received: list[Received] = []
         self._changed = threading.Condition()
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(10)
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
 
     def wait_for(self, count: int = 1, within: float = 15.0) -> list[Received]:
         deadline = time.monotonic() + within
@@ -55,12 +40,8 @@ class HttpSink:
                 self._changed.wait(left)
             return list(self.received)
 
-    async def _serve(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._record)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, LOOPBACK, self.port).start()
 
     async def _record(self, request: web.Request) -> web.Response:
         await asyncio.sleep(self.delay_s)
