@@ -19,10 +19,13 @@ from tessera_session.adapters.families import RedisFamilies
 from tessera_session.adapters.identity_client import IdentityClient
 from tessera_session.adapters.keys import KeyRing, generate
 from tessera_session.adapters.tokens import TokenIssuer
+from tessera_session.bootstrap import own_verifier
+from tessera_session.config import SessionSettings
 from tessera_session.service import Client, Sessions
 from tessera_shared.devservers import RedisServer, free_port
 from tessera_shared.nats import NatsConnection
 from tessera_shared.redis import make_redis
+from tessera_shared.tokens.verifier import AccessTokenVerifier
 
 
 async def refreshes(sessions: Sessions, seconds: float, concurrency: int) -> float:
@@ -42,7 +45,9 @@ async def refreshes(sessions: Sessions, seconds: float, concurrency: int) -> flo
     return done / (time.perf_counter() - started)
 
 
-def verifications(issuer: TokenIssuer, seconds: float) -> float:
+async def verifications(
+    issuer: TokenIssuer, verifier: AccessTokenVerifier, seconds: float
+) -> float:
     token = issuer.access(
         user_id=str(uuid.uuid4()),
         family_id=str(uuid.uuid4()),
@@ -54,7 +59,7 @@ def verifications(issuer: TokenIssuer, seconds: float) -> float:
     done = 0
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
-        issuer.verify_access(token)
+        await verifier.verify(token)
         done += 1
     return done / (time.perf_counter() - started)
 
@@ -65,11 +70,15 @@ async def main(seconds: float, concurrency: int) -> None:
     server.start()
     try:
         redis = make_redis(server.url())
-        issuer = TokenIssuer(KeyRing([generate(folder / "keys")]), "tessera", "tessera")
+        keys = KeyRing([generate(folder / "keys")])
+        issuer = TokenIssuer(keys, "tessera", "tessera")
+        settings = SessionSettings(issuer="tessera", audience="tessera")
+        verifier = own_verifier(keys, settings)
         families = RedisFamilies(redis, "bench:", sliding_s=1209600, absolute_s=7776000, grace_s=10)
         sessions = Sessions(
             families,
             issuer,
+            verifier,
             IdentityClient("http://127.0.0.1:9", "unused", 1),
             SessionEvents(NatsConnection("nats://127.0.0.1:9", "bench"), ""),
             access_ttl_s=900,
@@ -78,7 +87,9 @@ async def main(seconds: float, concurrency: int) -> None:
         )
         rate = await refreshes(sessions, seconds, concurrency)
         print(f"refreshes/s     {rate:10.0f}   ({concurrency} concurrent sessions, one process)")
-        print(f"verifications/s {verifications(issuer, seconds):10.0f}   (one core)")
+        print(
+            f"verifications/s {await verifications(issuer, verifier, seconds):10.0f}   (one core)"
+        )
         await redis.aclose()
     finally:
         server.stop()

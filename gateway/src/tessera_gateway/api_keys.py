@@ -15,6 +15,8 @@ from typing import Protocol
 
 import msgspec
 
+from tessera_gateway.routing import canonical
+
 KEY_PREFIX = "tsk_"
 KEY_ID_LENGTH = len(KEY_PREFIX) + 8
 NAME_MAX_LENGTH = 64
@@ -110,5 +112,4 @@ def requires_api_key(path: str) -> bool:
     Empty and `.` segments are dropped first, as the HTTP client drops `.` when forwarding:
     `/v1/users/./initiate-registration` must not slip through without a key.
     """
-    segments = [s for s in path.split("/") if s not in ("", ".")]
-    return "/" + "/".join(segments) in KEYED_PATHS
+    return canonical(path) in KEYED_PATHS

@@ -21,6 +21,8 @@ from tessera_shared.http.internal import from_state
 from tessera_shared.nats import NatsConnection
 from tessera_shared.redis import make_redis, ping
 from tessera_shared.shutdown import within
+from tessera_shared.tokens.jwks import JwksCache
+from tessera_shared.tokens.verifier import AccessTokenVerifier
 
 
 def load_keys(settings: SessionSettings) -> KeyRing:
@@ -37,6 +39,12 @@ def load_keys(settings: SessionSettings) -> KeyRing:
             )
         keys = [generate(folder)]
     return KeyRing(keys)
+
+
+def own_verifier(keys: KeyRing, settings: SessionSettings) -> AccessTokenVerifier:
+    """The shared verifier, over this service's own public keys (no JWKS fetch)."""
+    public = {key.kid: key.private.public_key() for key in keys.keys}
+    return AccessTokenVerifier(JwksCache.from_keys(public), settings.issuer, settings.audience)
 
 
 def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> Lifespan:
@@ -62,6 +70,7 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
         app.state.sessions = Sessions(
             families,
             TokenIssuer(keys, settings.issuer, settings.audience),
+            own_verifier(keys, settings),
             identity,
             SessionEvents(nats, settings.subject_prefix),
             access_ttl_s=settings.access_ttl_s,

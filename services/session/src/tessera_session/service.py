@@ -11,6 +11,7 @@ from tessera_session.domain.refresh import new_family, parse, successor
 from tessera_shared.contracts.internal import CodeRequest, PasswordCheck
 from tessera_shared.contracts.tokens import AccessClaims
 from tessera_shared.errors import TesseraError
+from tessera_shared.tokens.verifier import AccessTokenVerifier, token_invalid
 
 
 class Client(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,6 +41,7 @@ class Sessions:
         self,
         families: RedisFamilies,
         issuer: TokenIssuer,
+        verifier: AccessTokenVerifier,
         identity: IdentityClient,
         events: SessionEvents,
         *,
@@ -49,6 +51,7 @@ class Sessions:
     ) -> None:
         self._families = families
         self.issuer = issuer
+        self._verifier = verifier
         self._identity = identity
         self._events = events
         self._access_ttl_s = access_ttl_s
@@ -139,10 +142,18 @@ class Sessions:
 
     async def current(self, token: str) -> AccessClaims:
         """Claims of a valid, not revoked access token (401 token_invalid otherwise)."""
-        claims = self.issuer.verify_access(token)
-        if not await self._families.is_active(claims.sub, claims.sid):
-            raise TesseraError("token_invalid", headers={"www-authenticate": "Bearer"})
+        claims, active = await self.introspect(token)
+        if claims is None or not active:
+            raise token_invalid()
         return claims
+
+    async def introspect(self, token: str) -> tuple[AccessClaims | None, bool]:
+        """(claims of a validly signed token or None, whether its session is alive)."""
+        try:
+            claims = await self._verifier.verify(token)
+        except TesseraError:
+            return None, False
+        return claims, await self._families.is_active(claims.sub, claims.sid)
 
     def _tokens(
         self, user_id: str, family_id: str, amr: list[str], client: Client, refresh: str

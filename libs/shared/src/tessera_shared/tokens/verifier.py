@@ -72,7 +72,7 @@ class AccessTokenVerifier:
             if not token or len(token) > MAX_TOKEN_LENGTH:
                 raise _RefusedError("length")
             compact = jws.split(token)
-            kid = checked_kid(compact.header, typ)
+            kid = _checked_kid(compact.header, typ)
             key = await self._jwks.key(kid)
             if key is None:
                 raise _RefusedError("unknown kid")
@@ -89,7 +89,7 @@ class AccessTokenVerifier:
             raise token_invalid() from None
 
 
-def checked_kid(header: dict[str, Any], typ: str) -> str:
+def _checked_kid(header: dict[str, Any], typ: str) -> str:
     """The `kid` of a header that fits `typ` and the pinned algorithm; raises otherwise."""
     if header.get("alg") != ALGORITHM:
         raise jws.JwsError("alg")

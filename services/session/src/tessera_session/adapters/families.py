@@ -231,11 +231,14 @@ class RedisFamilies:
     async def sessions(self, user_id: str) -> list[SessionInfo]:
         tag = user_tag(self._prefix, user_id)
         ids = sorted(_text(m) for m in await self._redis.smembers(f"{tag}:families"))
-        sessions = []
+        pipe = self._redis.pipeline(transaction=False)  # one round trip for every family
         for family_id in ids:
-            raw = await self._redis.hgetall(family_key(self._prefix, user_id, family_id))
+            pipe.hgetall(family_key(self._prefix, user_id, family_id))
+        found = await pipe.execute() if ids else []
+        sessions, gone = [], []
+        for family_id, raw in zip(ids, found, strict=True):
             if not raw:
-                await self._redis.srem(f"{tag}:families", family_id)  # expired by TTL
+                gone.append(family_id)  # expired by TTL
                 continue
             f = {_text(k): _text(v) for k, v in raw.items()}
             sessions.append(
@@ -250,6 +253,8 @@ class RedisFamilies:
                     amr=f["amr"],
                 )
             )
+        if gone:
+            await self._redis.srem(f"{tag}:families", *gone)
         return sessions
 
     async def is_active(self, user_id: str, family_id: str) -> bool:

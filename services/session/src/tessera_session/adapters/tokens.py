@@ -1,4 +1,4 @@
-"""Signs and checks the session service's own JWTs (EdDSA, algorithm pinned)."""
+"""Signs the session service's JWTs (EdDSA); they are verified with the shared verifier."""
 
 import time
 import uuid
@@ -15,11 +15,6 @@ from tessera_shared.contracts.tokens import (
     AccessClaims,
     ChallengeClaims,
 )
-from tessera_shared.errors import TesseraError
-from tessera_shared.tokens import jws
-from tessera_shared.tokens.verifier import MAX_TOKEN_LENGTH, checked_kid
-
-LEEWAY_S = 10
 
 
 class TokenIssuer:
@@ -27,8 +22,6 @@ class TokenIssuer:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
-        # Derived once: deriving a public key costs more than verifying a signature.
-        self._public = {k.kid: k.private.public_key() for k in keys.keys}
 
     def access(
         self, *, user_id: str, family_id: str, device: str, app: str, amr: list[str], ttl_s: int
@@ -64,26 +57,6 @@ class TokenIssuer:
             mfa_mode=mfa_mode,  # type: ignore[arg-type]
         )
         return self._sign(msgspec.to_builtins(claims), CHALLENGE_TYPE), claims
-
-    def verify_access(self, token: str) -> AccessClaims:
-        """Claims of a valid access token signed by one of our keys; else 401 token_invalid."""
-        try:
-            if len(token) > MAX_TOKEN_LENGTH:
-                raise jws.JwsError("length")
-            compact = jws.split(token)
-            public = self._public.get(checked_kid(compact.header, ACCESS_TYPE))
-            if public is None:
-                raise jws.JwsError("unknown kid")
-            return jws.verify(
-                compact,
-                public,
-                AccessClaims,
-                issuer=self._issuer,
-                audience=self._audience,
-                leeway_s=LEEWAY_S,
-            )
-        except jws.JwsError:
-            raise TesseraError("token_invalid", headers={"www-authenticate": "Bearer"}) from None
 
     def _sign(self, claims: dict[str, Any], typ: str) -> str:
         key = self._keys.current

@@ -10,7 +10,6 @@ from litestar.params import JSONBody
 from tessera_session.adapters.keys import KeyRing
 from tessera_session.service import Sessions
 from tessera_shared.contracts.tokens import AccessClaims
-from tessera_shared.errors import TesseraError
 from tessera_shared.http.internal import internal_caller
 
 
@@ -40,20 +39,9 @@ class IntrospectionController(Controller):
         self, data: JSONBody[IntrospectRequest], sessions: NamedDependency[Sessions]
     ) -> Introspection:
         """Is this access token valid and its session alive? (RFC 7662 in spirit.)"""
-        try:
-            return Introspection(active=True, claims=await sessions.current(data.token))
-        except TesseraError:
-            pass
-        return (
-            Introspection(active=False, revoked=True)
-            if _signed(sessions, data.token)
-            else (Introspection(active=False))
-        )
-
-
-def _signed(sessions: Sessions, token: str) -> bool:
-    try:
-        sessions.issuer.verify_access(token)
-    except TesseraError:
-        return False
-    return True
+        claims, active = await sessions.introspect(data.token)
+        if claims is None:
+            return Introspection(active=False)
+        if not active:
+            return Introspection(active=False, revoked=True)
+        return Introspection(active=True, claims=claims)
