@@ -2,7 +2,6 @@
 sessions made live by creating their refresh family in real Redis."""
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from tessera_gateway.config import GatewaySettings
 from tessera_shared.contracts.tokens import family_key
 from tessera_shared.devservers import free_port
 from tessera_shared.redis import make_redis
+from tessera_shared.testing.tokens import access_claims, challenge_claims
 
 KID = "k1"
 KEY = Ed25519PrivateKey.generate()
@@ -37,20 +37,7 @@ class Session:
     """A signed-in session: its access token and the Redis key that keeps it alive."""
 
     def __init__(self, prefix: str, **changes: Any) -> None:
-        now = int(time.time())
-        self.claims: dict[str, Any] = {
-            "iss": "tessera",
-            "aud": "tessera",
-            "sub": str(uuid.uuid4()),
-            "sid": str(uuid.uuid4()),
-            "iat": now,
-            "exp": now + 900,
-            "jti": str(uuid.uuid4()),
-            "amr": ["pwd"],
-            "did": "d1",
-            "aid": "a1",
-            **changes,
-        }
+        self.claims = access_claims(**changes)
         self.family = family_key(prefix, self.claims["sub"], self.claims["sid"])
         self.token = sign(self.claims, "at+jwt")
 
@@ -64,19 +51,7 @@ def sign(claims: dict[str, Any], typ: str, key: Ed25519PrivateKey = KEY) -> str:
 
 
 def challenge_token() -> str:
-    now = int(time.time())
-    claims = {
-        "iss": "tessera",
-        "aud": "tessera",
-        "sub": str(uuid.uuid4()),
-        "cid": str(uuid.uuid4()),
-        "iat": now,
-        "exp": now + 300,
-        "did": "d1",
-        "aid": "a1",
-        "mfa_mode": "totp",
-    }
-    return sign(claims, "mfa-challenge+jwt")
+    return sign(challenge_claims(), "mfa-challenge+jwt")
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 import asyncio
 import base64
 import threading
-import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -17,6 +15,7 @@ from tessera_shared.contracts.tokens import AccessClaims, family_key
 from tessera_shared.devservers import free_port
 from tessera_shared.errors import TesseraError
 from tessera_shared.redis import make_redis
+from tessera_shared.testing.tokens import access_claims as token_claims
 from tessera_shared.tokens import AccessTokenVerifier, JwksCache, RevocationCheck
 
 
@@ -79,26 +78,8 @@ class Clock:
         return self.now
 
 
-def claims(**changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    values: dict[str, Any] = {
-        "iss": "tessera",
-        "aud": "tessera",
-        "sub": str(uuid.uuid4()),
-        "sid": str(uuid.uuid4()),
-        "iat": now,
-        "exp": now + 900,
-        "jti": str(uuid.uuid4()),
-        "amr": ["pwd"],
-        "did": "d1",
-        "aid": "a1",
-    }
-    values.update(changes)
-    return values
-
-
 def sign(key: Ed25519PrivateKey, kid: str) -> str:
-    return jwt.encode(claims(), key, algorithm="EdDSA", headers={"kid": kid, "typ": "at+jwt"})
+    return jwt.encode(token_claims(), key, algorithm="EdDSA", headers={"kid": kid, "typ": "at+jwt"})
 
 
 @pytest.fixture
@@ -222,7 +203,7 @@ async def test_a_key_removed_from_the_jwks_stops_verifying_once_the_set_is_old(
 
 
 def access_claims(**changes: Any) -> AccessClaims:
-    return AccessClaims(**claims(**changes))
+    return AccessClaims(**token_claims(**changes))
 
 
 async def test_a_session_is_active_while_its_family_exists(redis_url, test_id):

@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 from typing import Any
 
 import jwt
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tessera_shared.contracts.tokens import AccessClaims, ChallengeClaims
 from tessera_shared.errors import TesseraError
+from tessera_shared.testing.tokens import access_claims, challenge_claims
 from tessera_shared.tokens import AccessTokenVerifier, JwksCache, bearer_token
 from tessera_shared.tokens.jwks import Jwks, ed25519_keys
 
@@ -33,41 +33,6 @@ PUBLIC_RAW = KEY.public_key().public_bytes(
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def access_claims(**changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": str(uuid.uuid4()),
-        "sid": str(uuid.uuid4()),
-        "iat": now,
-        "exp": now + 900,
-        "jti": str(uuid.uuid4()),
-        "amr": ["pwd"],
-        "did": "device-1",
-        "aid": "app-1",
-    }
-    claims.update(changes)
-    return claims
-
-
-def challenge_claims(**changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": str(uuid.uuid4()),
-        "cid": str(uuid.uuid4()),
-        "iat": now,
-        "exp": now + 300,
-        "did": "device-1",
-        "aid": "app-1",
-        "mfa_mode": "totp",
-    }
-    claims.update(changes)
-    return claims
 
 
 def sign(
