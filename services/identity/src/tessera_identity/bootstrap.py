@@ -83,6 +83,7 @@ def lifespan(settings: IdentitySettings, health: HealthChecks) -> Lifespan:
             workers=settings.argon2_workers,
             max_wait_s=settings.argon2_max_wait_s,
         )
+        await hasher.warm()
 
         async def declare(js: JetStreamContext) -> None:
             await ensure_stream(js, settings.stream)

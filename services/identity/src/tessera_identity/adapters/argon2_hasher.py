@@ -40,7 +40,8 @@ class Argon2Hasher:
         self._slots = asyncio.Semaphore(workers)
         self._max_wait_s = max_wait_s
         # Verified against when the username is unknown, so that answer costs the same time.
-        self._dummy = self._hasher.hash("tessera-dummy-password")
+        # Made by `warm()` in the pool, not on the event loop while the service starts.
+        self._dummy: str | None = None
 
     async def hash(self, password: str) -> str:
         return await self._run(self._hasher.hash, password)
@@ -48,8 +49,14 @@ class Argon2Hasher:
     async def verify(self, password_hash: str, password: str) -> bool:
         return await self._run(self._check, password_hash, password)
 
+    async def warm(self) -> None:
+        """Make the dummy hash in the pool (the lifespan calls this before serving)."""
+        if self._dummy is None:
+            self._dummy = await self._run(self._hasher.hash, "tessera-dummy-password")
+
     async def dummy_verify(self, password: str) -> None:
-        await self._run(self._check, self._dummy, password)
+        await self.warm()
+        await self._run(self._check, self._dummy or "", password)
 
     def needs_rehash(self, password_hash: str) -> bool:
         """True when the stored hash is weaker than the configured parameters.
