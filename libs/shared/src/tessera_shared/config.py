@@ -50,3 +50,18 @@ def _explain(error: str, prefix: str) -> str:
     if field:
         return f"{prefix}{field.group(1).upper()} is invalid: {reason}"
     return f"invalid configuration under {prefix}*: {reason}"
+
+
+def require_secrets(
+    settings: msgspec.Struct, prefix: str, dev_values: Mapping[str, str], min_length: int = 32
+) -> None:
+    """In production, refuse a secret left at its development value or shorter than `min_length`."""
+    if getattr(settings, "environment", "") != "production":
+        return
+    for name, dev_value in dev_values.items():
+        value = getattr(settings, name)
+        if value == dev_value or len(value) < min_length:
+            raise ConfigError(
+                f"{prefix}{name.upper()} must be set to a secret of at least {min_length} "
+                "characters in production"
+            )

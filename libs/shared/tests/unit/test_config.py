@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 import msgspec
 import pytest
 
-from tessera_shared.config import ConfigError, load_config
+from tessera_shared.config import ConfigError, load_config, require_secrets
 
 
 class Demo(msgspec.Struct, kw_only=True, frozen=True):
@@ -41,3 +41,19 @@ def test_a_malformed_value_names_the_variable_on_one_line_without_echoing_it(var
     assert message.startswith(f"{variable} is invalid: ")
     assert "\n" not in message
     assert value not in message
+
+
+class Secrets(msgspec.Struct, kw_only=True, frozen=True):
+    environment: str = "development"
+    key: str = "dev-key"
+
+
+@pytest.mark.parametrize("value", ["dev-key", "short"])
+def test_production_refuses_a_development_or_short_secret_naming_the_variable(value):
+    with pytest.raises(ConfigError, match=r"^X_KEY must be set to a secret of at least 32"):
+        require_secrets(Secrets(environment="production", key=value), "X_", {"key": "dev-key"})
+
+
+def test_development_accepts_the_development_secret_and_production_a_real_one():
+    require_secrets(Secrets(), "X_", {"key": "dev-key"})
+    require_secrets(Secrets(environment="production", key="k" * 32), "X_", {"key": "dev-key"})

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import msgspec
 
-from tessera_shared.config import ConfigError, load_config
+from tessera_shared.config import load_config, require_secrets
 from tessera_shared.contracts.streams import OtpStream
 from tessera_shared.settings import Port, ServiceSettings
 
@@ -61,15 +61,7 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
 
 def load_settings() -> IdentitySettings:
     settings = load_config(IdentitySettings, PREFIX)
-    if settings.environment == "production":
-        for name, dev_value in (
-            ("otp_hmac_key", DEV_OTP_KEY),
-            ("internal_token", DEV_INTERNAL_TOKEN),
-        ):
-            value = getattr(settings, name)
-            if value == dev_value or len(value) < 32:
-                raise ConfigError(
-                    f"{PREFIX}{name.upper()} must be set to a secret of at least 32 characters "
-                    "in production"
-                )
+    require_secrets(
+        settings, PREFIX, {"otp_hmac_key": DEV_OTP_KEY, "internal_token": DEV_INTERNAL_TOKEN}
+    )
     return settings

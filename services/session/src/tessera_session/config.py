@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from tessera_shared.config import ConfigError, load_config
+from tessera_shared.config import ConfigError, load_config, require_secrets
 from tessera_shared.settings import Port, ServiceSettings
 
 PREFIX = "TESSERA_SESSION_"
@@ -60,14 +60,9 @@ class SessionSettings(ServiceSettings, kw_only=True, frozen=True):
 
 def load_settings() -> SessionSettings:
     settings = load_config(SessionSettings, PREFIX)
-    if settings.environment == "production":
-        for name, dev in (("internal_token", DEV_INTERNAL_TOKEN), ("refresh_key", DEV_REFRESH_KEY)):
-            value = getattr(settings, name)
-            if value == dev or len(value) < 32:
-                raise ConfigError(
-                    f"{PREFIX}{name.upper()} must be set to a secret of at least 32 characters "
-                    "in production"
-                )
-        if not settings.cookie_secure:
-            raise ConfigError(f"{PREFIX}COOKIE_SECURE cannot be off in production")
+    require_secrets(
+        settings, PREFIX, {"internal_token": DEV_INTERNAL_TOKEN, "refresh_key": DEV_REFRESH_KEY}
+    )
+    if settings.environment == "production" and not settings.cookie_secure:
+        raise ConfigError(f"{PREFIX}COOKIE_SECURE cannot be off in production")
     return settings

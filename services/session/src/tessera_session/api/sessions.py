@@ -113,12 +113,7 @@ class SessionController(Controller):
         """End this session: the family is deleted and its access tokens stop working."""
         claims = await sessions.current(bearer(request))
         await sessions.logout(claims)
-        message = translator_of(request)(request_locale(request), LOGGED_OUT)
-        return Response(
-            LogoutAnswer(message=message),
-            headers={"cache-control": "no-store"},
-            cookies=[_clear(claims.aid, settings)],
-        )
+        return _logged_out(request, claims.aid, settings)
 
     @post("/logout-all", status_code=200)
     async def logout_all(
@@ -130,12 +125,7 @@ class SessionController(Controller):
         """End every session of the user, on every device."""
         claims = await sessions.current(bearer(request))
         await sessions.logout_all(claims.sub)
-        message = translator_of(request)(request_locale(request), LOGGED_OUT)
-        return Response(
-            LogoutAnswer(message=message),
-            headers={"cache-control": "no-store"},
-            cookies=[_clear(claims.aid, settings)],
-        )
+        return _logged_out(request, claims.aid, settings)
 
     @get("/sessions")
     async def list_sessions(
@@ -182,6 +172,18 @@ def _with_cookie(tokens: Tokens, app_id: str, settings: SessionSettings) -> Resp
         access_token=tokens.access_token, expires_in=tokens.expires_in, user_id=tokens.user_id
     )
     return Response(answer, cookies=[cookie], headers={"cache-control": "no-store"})
+
+
+def _logged_out(
+    request: AnyRequest, app_id: str, settings: SessionSettings
+) -> Response[LogoutAnswer]:
+    """The guide's logout answer, localized, clearing this app's refresh cookie."""
+    message = translator_of(request)(request_locale(request), LOGGED_OUT)
+    return Response(
+        LogoutAnswer(message=message),
+        headers={"cache-control": "no-store"},
+        cookies=[_clear(app_id, settings)],
+    )
 
 
 def _clear(app_id: str, settings: SessionSettings) -> Cookie:
