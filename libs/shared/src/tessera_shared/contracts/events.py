@@ -23,6 +23,10 @@ class DeliveryKind(enum.StrEnum):
     REGISTRATION_NOTICE = "registration_notice"
     """Someone tried to register with an address that already has an account."""
     ACCOUNT_LOCKED_NOTICE = "account_locked_notice"
+    SECURITY_CODE = "security_code"
+    """A code confirming a change of the account's sign-in security (MFA off, new recovery codes)."""
+    RECOVERY_CODE_USED_NOTICE = "recovery_code_used_notice"
+    """A recovery code was just used to sign in."""
 
 
 class DeliveryRequested(msgspec.Struct, frozen=True, kw_only=True, tag="delivery.requested"):

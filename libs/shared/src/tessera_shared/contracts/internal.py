@@ -53,3 +53,26 @@ class CodeCheck(msgspec.Struct, frozen=True, kw_only=True):
 
 class CodeAccepted(msgspec.Struct, frozen=True, kw_only=True):
     verified: bool = True
+
+
+class TotpCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """POST /internal/v1/totp/verify: a code from the user's authenticator app.
+
+    200 CodeAccepted; 400 otp_invalid; 409 otp_used (the code's time step was already used);
+    409 totp_not_enabled.
+    """
+
+    user_id: UUID
+    otp: Annotated[str, msgspec.Meta(max_length=32)]
+
+
+class RecoveryCodeUse(msgspec.Struct, frozen=True, kw_only=True):
+    """POST /internal/v1/recovery-codes/use: spends one recovery code (single use).
+
+    200 CodeAccepted; 400 recovery_code_invalid (unknown or already used). The use is audited
+    and the user is notified.
+    """
+
+    user_id: UUID
+    code: Annotated[str, msgspec.Meta(max_length=64)]
+    client_ip: ClientIp = ""

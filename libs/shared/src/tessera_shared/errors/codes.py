@@ -76,6 +76,27 @@ ERRORS: dict[str, ErrorSpec] = {
     ),
     "session_not_found": ErrorSpec(404, N_("This session does not exist or has already ended.")),
     "credential_unavailable": ErrorSpec(409, N_("This address cannot be used for this account.")),
+    # second factor
+    "credential_already_verified": ErrorSpec(
+        409, N_("Your account already has a verified address of this kind.")
+    ),
+    "challenge_invalid": ErrorSpec(
+        401,
+        N_("This sign-in attempt has expired or was already completed. Please sign in again."),
+    ),
+    "recovery_code_invalid": ErrorSpec(
+        400, N_("This recovery code is not valid or has already been used.")
+    ),
+    "mfa_factor_unavailable": ErrorSpec(
+        422, N_("This sign-in method is not set up on your account.")
+    ),
+    "step_up_required": ErrorSpec(
+        403, N_("Please confirm this change with a current code from your second factor.")
+    ),
+    "totp_already_enabled": ErrorSpec(
+        409, N_("An authenticator app is already set up. Remove it before setting up another.")
+    ),
+    "totp_not_enabled": ErrorSpec(409, N_("No authenticator app is set up for this account.")),
     # the suite itself
     "internal_error": ErrorSpec(500, N_("Something went wrong on our side. Please try again.")),
     "bad_gateway": ErrorSpec(502, N_("An internal service answered incorrectly.")),
