@@ -13,7 +13,13 @@ ROUTES: tuple[tuple[str, Upstream], ...] = (
 
 # Routes that act for a signed-in user: each path, and (trees) every path below it.
 ACCESS_TOKEN_PATHS = frozenset(
-    {"/v1/logout", "/v1/logout-all", "/v1/users/credentials", "/v1/users/verify-credential"}
+    {
+        "/v1/logout",
+        "/v1/logout-all",
+        "/v1/users/credentials",
+        "/v1/users/verify-credential",
+        "/v1/users/recovery-codes",
+    }
 )
 ACCESS_TOKEN_TREES = ("/v1/sessions", "/v1/users/me")
 # TOTP setup may happen before the first full sign-in, with the MFA challenge token instead.

@@ -38,6 +38,8 @@ def test_public_paths_map_to_their_service_and_internal_ones_to_none(path, upstr
         "/v1/users/me/password",
         "/v1/users/credentials",
         "/v1/users/verify-credential",
+        "/v1/users/recovery-codes",
+        "/v1/users/me/mfa",
         "/v1/users/totp/setup",
         "/v1/./logout",
         "//v1/sessions//x",

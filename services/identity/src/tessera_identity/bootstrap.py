@@ -19,16 +19,22 @@ from tessera_identity.config import IdentitySettings
 from tessera_identity.domain.code_policy import CodePolicy
 from tessera_identity.domain.lockout import LockoutPolicy
 from tessera_identity.domain.passwords import PasswordPolicy, load_common_passwords
+from tessera_identity.domain.secret_box import SecretBox
 from tessera_identity.flows.codes.service import Codes
+from tessera_identity.flows.credentials.service import Credentials
 from tessera_identity.flows.login.codes import LoginCodes
 from tessera_identity.flows.login.service import Login
+from tessera_identity.flows.mfa.factors import Verifier
+from tessera_identity.flows.mfa.service import Mfa
 from tessera_identity.flows.registration.service import Registration
+from tessera_identity.flows.totp.service import Totp
 from tessera_shared.contracts.streams import ensure_stream
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
 from tessera_shared.http.internal import from_state
 from tessera_shared.nats import NatsConnection
 from tessera_shared.shutdown import within
+from tessera_shared.tokens import AccessTokenVerifier, JwksCache
 
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
 
@@ -63,14 +69,23 @@ def build_flows(settings: IdentitySettings, pool: Pool, hasher: Argon2Hasher) ->
         base_s=settings.lockout_base_s,
         max_s=settings.lockout_max_s,
     )
+    box = SecretBox.from_config(settings.totp_keys)
+    verifier = Verifier(codes, box)
     return {
         "registration": Registration(uow, hasher, PasswordPolicy(common=common), codes, clock),
         "login": Login(uow, hasher, lockout, codes, clock, key),
         "login_codes": LoginCodes(uow, codes, clock),
+        "credentials": Credentials(uow, codes, clock, key),
+        "mfa": Mfa(uow, codes, verifier, clock, key),
+        "totp": Totp(uow, box, verifier, clock, settings.totp_issuer, key),
     }
 
 
-def lifespan(settings: IdentitySettings, health: HealthChecks) -> Lifespan:
+def lifespan(
+    settings: IdentitySettings, health: HealthChecks, jwks: JwksCache | None = None
+) -> Lifespan:
+    """`jwks`: the keys verifying bearer tokens; by default fetched from the session service."""
+
     @asynccontextmanager
     async def run(app: Litestar) -> AsyncIterator[None]:
         pool = make_pool(settings)
@@ -95,11 +110,14 @@ def lifespan(settings: IdentitySettings, health: HealthChecks) -> Lifespan:
         health.add("postgres", lambda: ping(pool))
         health.add("nats", nats.check)
         app.state.internal_token = settings.internal_token
+        keys = jwks or JwksCache(settings.session_jwks_url)
+        app.state.tokens = AccessTokenVerifier(keys, settings.token_issuer, settings.token_audience)
         for name, flow in build_flows(settings, pool, hasher).items():
             app.state[name] = flow
         try:
             yield
         finally:
+            await within("jwks", keys.aclose())
             await within("outbox relay", relay.stop())
             await within("nats", nats.close())
             hasher.close()
@@ -108,4 +126,5 @@ def lifespan(settings: IdentitySettings, health: HealthChecks) -> Lifespan:
     return run
 
 
-DEPENDENCIES = {name: from_state(name) for name in ("registration", "login", "login_codes")}
+FLOWS = ("registration", "login", "login_codes", "credentials", "mfa", "totp")
+DEPENDENCIES = {name: from_state(name) for name in (*FLOWS, "tokens")}

@@ -5,13 +5,16 @@ from typing import Annotated
 
 import msgspec
 
-from tessera_shared.config import load_config, require_secrets
+from tessera_identity.domain.secret_box import SecretBox
+from tessera_shared.config import ConfigError, load_config, require_secrets
 from tessera_shared.contracts.streams import OtpStream
 from tessera_shared.settings import Port, ServiceSettings
 
 PREFIX = "TESSERA_IDENTITY_"
 DEV_OTP_KEY = "dev-only-otp-key-change-me"
 DEV_INTERNAL_TOKEN = "dev-only-internal-token-change-me"
+# base64 of the 32 bytes "dev-only-totp-key-change-me-now!": for laptops; production refuses it.
+DEV_TOTP_KEYS = "dev:ZGV2LW9ubHktdG90cC1rZXktY2hhbmdlLW1lLW5vdyE="
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 
@@ -53,6 +56,14 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
     lockout_max_s: Positive = 3600
     common_passwords_file: str = ""
     """Replace the shipped list of common passwords (one per line)."""
+    session_jwks_url: str = "http://127.0.0.1:8002/.well-known/jwks.json"
+    """The session service's public keys, to verify the bearer tokens of `/v1/users/...`."""
+    token_issuer: str = "tessera"
+    token_audience: str = "tessera"
+    totp_keys: str = DEV_TOTP_KEYS
+    """AES-256-GCM keys sealing TOTP secrets: `id:base64key,...`; the first seals, all open."""
+    totp_issuer: str = "Tessera"
+    """The name authenticator apps show next to the account."""
 
     @property
     def stream(self) -> OtpStream:
@@ -62,6 +73,16 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
 def load_settings() -> IdentitySettings:
     settings = load_config(IdentitySettings, PREFIX)
     require_secrets(
-        settings, PREFIX, {"otp_hmac_key": DEV_OTP_KEY, "internal_token": DEV_INTERNAL_TOKEN}
+        settings,
+        PREFIX,
+        {
+            "otp_hmac_key": DEV_OTP_KEY,
+            "internal_token": DEV_INTERNAL_TOKEN,
+            "totp_keys": DEV_TOTP_KEYS,
+        },
     )
+    try:
+        SecretBox.from_config(settings.totp_keys)
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}TOTP_KEYS is invalid: {exc}") from None
     return settings

@@ -1,11 +1,15 @@
 """The identity app against real PostgreSQL and NATS, isolated per test."""
 
+import base64
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import jwt
 import msgspec
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import AsyncTestClient
 
 from tessera_identity.app import create_app
@@ -13,6 +17,11 @@ from tessera_identity.config import IdentitySettings
 from tessera_identity.migrate import migrate
 from tessera_shared.contracts.events import DeliveryRequested
 from tessera_shared.testing.events import wait_for_event
+from tessera_shared.testing.tokens import access_claims, challenge_claims
+from tessera_shared.tokens import JwksCache
+
+SIGNING_KID = "identity-test-key"
+TEST_TOTP_KEYS = "k1:" + base64.b64encode(b"t" * 32).decode()
 
 
 class Env(msgspec.Struct):
@@ -20,6 +29,39 @@ class Env(msgspec.Struct):
     settings: IdentitySettings
     database_url: str
     nats_url: str
+    signing_key: Ed25519PrivateKey = msgspec.field(default_factory=Ed25519PrivateKey.generate)
+    """Signs the tokens tests send, as the session service would."""
+
+    def access_token(self, user_id: uuid.UUID | str, **changes: Any) -> str:
+        return self._sign(access_claims(sub=str(user_id), **changes), "at+jwt")
+
+    def challenge_token(self, user_id: uuid.UUID | str, mfa_mode: str, **changes: Any) -> str:
+        claims = challenge_claims(sub=str(user_id), mfa_mode=mfa_mode, **changes)
+        return self._sign(claims, "mfa-challenge+jwt")
+
+    def _sign(self, claims: dict[str, Any], typ: str) -> str:
+        headers = {"kid": SIGNING_KID, "typ": typ}
+        return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers=headers)
+
+    def active_user(
+        self, email: str, phone: str | None = None, mfa_mode: str = "none"
+    ) -> uuid.UUID:
+        """An account as verify-registration leaves it (phone: a second verified credential)."""
+        user_id = uuid.uuid4()
+        with self.db() as conn:
+            conn.execute(
+                "INSERT INTO users (id, status, mfa_mode, password_changed_at)"
+                " VALUES (%s, 'active', %s, now())",
+                (user_id, mfa_mode),
+            )
+            for kind, value in (("email", email), ("phone", phone)):
+                if value:
+                    conn.execute(
+                        "INSERT INTO credentials (id, user_id, type, value, verified_at)"
+                        " VALUES (%s, %s, %s, %s, now())",
+                        (uuid.uuid4(), user_id, kind, value),
+                    )
+        return user_id
 
     def db(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.database_url, autocommit=True)
@@ -54,6 +96,7 @@ def settings_for(
         "argon2_time_cost": 1,
         "internal_token": "internal-test-token",
         "otp_hmac_key": "test-otp-key",
+        "totp_keys": TEST_TOTP_KEYS,
         **overrides,
     }
     return IdentitySettings(**values)
@@ -63,5 +106,13 @@ def settings_for(
 async def identity(postgres_url: str, nats_url: str, test_id: str) -> AsyncIterator[Env]:
     migrate(postgres_url)
     settings = settings_for(postgres_url, nats_url, test_id)
-    async with AsyncTestClient(create_app(settings)) as client:
-        yield Env(client=client, settings=settings, database_url=postgres_url, nats_url=nats_url)
+    key = Ed25519PrivateKey.generate()
+    jwks = JwksCache.from_keys({SIGNING_KID: key.public_key()})
+    async with AsyncTestClient(create_app(settings, jwks)) as client:
+        yield Env(
+            client=client,
+            settings=settings,
+            database_url=postgres_url,
+            nats_url=nats_url,
+            signing_key=key,
+        )

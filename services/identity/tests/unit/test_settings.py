@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from tessera_identity.config import PREFIX, IdentitySettings, load_settings
@@ -18,4 +20,15 @@ def test_production_refuses_the_development_secrets(monkeypatch):
     with pytest.raises(ConfigError, match=r"^TESSERA_IDENTITY_OTP_HMAC_KEY must be set"):
         load_settings()
     monkeypatch.setenv("TESSERA_IDENTITY_OTP_HMAC_KEY", "o" * 32)
+    monkeypatch.delenv("TESSERA_IDENTITY_TOTP_KEYS", raising=False)
+    with pytest.raises(ConfigError, match=r"^TESSERA_IDENTITY_TOTP_KEYS must be set"):
+        load_settings()
+    monkeypatch.setenv("TESSERA_IDENTITY_TOTP_KEYS", "k1:" + base64.b64encode(b"t" * 32).decode())
     assert load_settings().environment == "production"
+
+
+def test_malformed_totp_keys_stop_the_start_without_echoing_them(monkeypatch):
+    monkeypatch.setenv("TESSERA_IDENTITY_TOTP_KEYS", "k1:not-a-key-secret")
+    with pytest.raises(ConfigError, match=r"^TESSERA_IDENTITY_TOTP_KEYS is invalid") as refused:
+        load_settings()
+    assert "not-a-key-secret" not in str(refused.value)

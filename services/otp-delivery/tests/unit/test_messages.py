@@ -20,6 +20,7 @@ CODE_KINDS = {
     DeliveryKind.LOGIN_CODE,
     DeliveryKind.CREDENTIAL_CODE,
     DeliveryKind.PASSWORD_RESET_CODE,
+    DeliveryKind.SECURITY_CODE,
 }
 NOTICE_KINDS = set(DeliveryKind) - CODE_KINDS
 EVERY_MESSAGE = [(kind, locale) for kind in DeliveryKind for locale in LOCALES]
@@ -40,7 +41,11 @@ def rendered(
 
 def test_every_kind_has_a_template() -> None:
     assert set(TEMPLATES) == set(DeliveryKind)
-    notices = {DeliveryKind.REGISTRATION_NOTICE, DeliveryKind.ACCOUNT_LOCKED_NOTICE}
+    notices = {
+        DeliveryKind.REGISTRATION_NOTICE,
+        DeliveryKind.ACCOUNT_LOCKED_NOTICE,
+        DeliveryKind.RECOVERY_CODE_USED_NOTICE,
+    }
     assert notices == NOTICE_KINDS
 
 

@@ -32,14 +32,18 @@ class SqlOtps:
             ),
         )
 
-    async def latest_for_update(self, user_id: UUID, purpose: OtpPurpose) -> StoredOtp | None:
-        """The newest code (older ones are dead), locked so parallel guesses count one by one."""
+    async def latest_for_update(
+        self, user_id: UUID, purpose: OtpPurpose, recipient: str | None = None
+    ) -> StoredOtp | None:
+        """The newest code (older ones are dead), locked so parallel guesses count one by one;
+        with `recipient`, the newest sent to that address."""
         async with self._conn.cursor(row_factory=class_row(StoredOtp)) as cur:
             await cur.execute(
                 "SELECT id, code_hash, key_id, attempts, max_attempts, expires_at, consumed_at"
                 " FROM otp_codes WHERE user_id = %s AND purpose = %s"
+                " AND (%s::text IS NULL OR recipient = %s)"
                 " ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
-                (user_id, purpose.value),
+                (user_id, purpose.value, recipient, recipient),
             )
             return await cur.fetchone()
 

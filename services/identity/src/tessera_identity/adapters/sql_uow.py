@@ -8,6 +8,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from tessera_identity.adapters.sql_codes import SqlCodeLedger, SqlOtps
 from tessera_identity.adapters.sql_outbox import SqlOutbox
+from tessera_identity.adapters.sql_second_factors import SqlRecoveryCodes, SqlTotpSecrets
 from tessera_identity.adapters.sql_throttle import SqlAudit, SqlThrottle
 from tessera_identity.adapters.sql_users import SqlUsers
 from tessera_shared.errors import TesseraError
@@ -30,6 +31,8 @@ class SqlUnitOfWork:
         self._outbox = SqlOutbox(conn)
         self._throttle = SqlThrottle(conn)
         self._audit = SqlAudit(conn)
+        self._totp = SqlTotpSecrets(conn)
+        self._recovery = SqlRecoveryCodes(conn)
         return self
 
     @property
@@ -55,6 +58,14 @@ class SqlUnitOfWork:
     @property
     def audit(self) -> SqlAudit:
         return self._audit
+
+    @property
+    def totp(self) -> SqlTotpSecrets:
+        return self._totp
+
+    @property
+    def recovery(self) -> SqlRecoveryCodes:
+        return self._recovery
 
     async def __aexit__(
         self,

@@ -87,13 +87,7 @@ class SqlUsers:
         )
 
     async def activate(self, user_id: UUID, credential_id: UUID, at: datetime) -> None:
-        try:
-            async with self._conn.transaction():
-                await self._conn.execute(
-                    "UPDATE credentials SET verified_at = %s WHERE id = %s", (at, credential_id)
-                )
-        except errors.UniqueViolation as exc:
-            raise CredentialTakenError from exc
+        await self.verify_credential(credential_id, at)
         await self._conn.execute(
             "UPDATE users SET status = 'active', updated_at = %s WHERE id = %s", (at, user_id)
         )
@@ -102,6 +96,47 @@ class SqlUsers:
         await self._conn.execute(
             "UPDATE users SET password_hash = %s, updated_at = now() WHERE id = %s",
             (password_hash, user_id),
+        )
+
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        """The user, row-locked: changes of credentials and MFA of one user run one by one."""
+        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+            await cur.execute(f"{_USER} WHERE u.id = %s FOR UPDATE", (user_id,))
+            return await cur.fetchone()
+
+    async def credentials_of(self, user_id: UUID) -> list[Credential]:
+        async with self._conn.cursor(row_factory=class_row(Credential)) as cur:
+            await cur.execute(
+                "SELECT id, user_id, type, value, verified_at FROM credentials"
+                " WHERE user_id = %s ORDER BY created_at",
+                (user_id,),
+            )
+            return await cur.fetchall()
+
+    async def add_credential(self, credential: Credential) -> None:
+        await self._conn.execute(
+            "INSERT INTO credentials (id, user_id, type, value) VALUES (%s, %s, %s, %s)",
+            (credential.id, credential.user_id, credential.type, credential.value),
+        )
+
+    async def delete_unverified(self, user_id: UUID, kind: str) -> None:
+        await self._conn.execute(
+            "DELETE FROM credentials WHERE user_id = %s AND type = %s AND verified_at IS NULL",
+            (user_id, kind),
+        )
+
+    async def verify_credential(self, credential_id: UUID, at: datetime) -> None:
+        try:
+            async with self._conn.transaction():
+                await self._conn.execute(
+                    "UPDATE credentials SET verified_at = %s WHERE id = %s", (at, credential_id)
+                )
+        except errors.UniqueViolation as exc:
+            raise CredentialTakenError from exc
+
+    async def set_mfa_mode(self, user_id: UUID, mode: str) -> None:
+        await self._conn.execute(
+            "UPDATE users SET mfa_mode = %s, updated_at = now() WHERE id = %s", (mode, user_id)
         )
 
     async def record_login(self, user_id: UUID, at: datetime) -> None:

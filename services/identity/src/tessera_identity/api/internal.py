@@ -6,6 +6,8 @@ from litestar.params import JSONBody
 
 from tessera_identity.flows.login.codes import LoginCodes, SendLoginCode
 from tessera_identity.flows.login.service import Login, VerifyPassword
+from tessera_identity.flows.mfa.service import Mfa
+from tessera_identity.flows.totp.service import Totp
 from tessera_shared.contracts.internal import (
     Account,
     CodeAccepted,
@@ -13,6 +15,8 @@ from tessera_shared.contracts.internal import (
     CodeRequest,
     CodeSent,
     PasswordCheck,
+    RecoveryCodeUse,
+    TotpCheck,
 )
 from tessera_shared.http.internal import internal_caller
 
@@ -50,4 +54,18 @@ class InternalController(Controller):
         self, data: JSONBody[CodeCheck], login_codes: NamedDependency[LoginCodes]
     ) -> CodeAccepted:
         await login_codes.verify(data.user_id, data.otp)
+        return CodeAccepted()
+
+    @post("/totp/verify", status_code=200)
+    async def verify_totp(
+        self, data: JSONBody[TotpCheck], totp: NamedDependency[Totp]
+    ) -> CodeAccepted:
+        await totp.verify(data.user_id, data.otp)
+        return CodeAccepted()
+
+    @post("/recovery-codes/use", status_code=200)
+    async def use_recovery_code(
+        self, data: JSONBody[RecoveryCodeUse], mfa: NamedDependency[Mfa]
+    ) -> CodeAccepted:
+        await mfa.use_recovery_code(data.user_id, data.code, data.client_ip)
         return CodeAccepted()

@@ -17,6 +17,8 @@ class OtpPurpose(enum.StrEnum):
     LOGIN = "login"
     CREDENTIAL = "credential"
     PASSWORD_RESET = "password_reset"
+    STEP_UP = "step_up"
+    """Confirms a change of sign-in security (MFA off, new recovery codes)."""
 
 
 class OtpState(enum.StrEnum):

@@ -90,6 +90,33 @@ TEMPLATES: dict[DeliveryKind, Template] = {
         ),
         N_("%(product)s: too many failed sign-in attempts. Your account is locked for a while."),
     ),
+    DeliveryKind.SECURITY_CODE: Template(
+        N_("Confirm a security change to your %(product)s account"),
+        (
+            N_("Use this code to confirm the change to the sign-in security of your account:"),
+            "%(code)s",
+            N_("The code is valid for %(minutes)s minutes."),
+            N_(
+                "If you did not ask for this change, do not share the code and change your "
+                "password now."
+            ),
+        ),
+        N_("%(code)s is your %(product)s security code. Valid for %(minutes)s min."),
+    ),
+    DeliveryKind.RECOVERY_CODE_USED_NOTICE: Template(
+        N_("A recovery code of your %(product)s account was used"),
+        (
+            N_("One of your recovery codes was just used to sign in to your %(product)s account."),
+            N_(
+                "If it was you, consider generating new recovery codes. If it was not you, change "
+                "your password and generate new recovery codes now."
+            ),
+        ),
+        N_(
+            "%(product)s: a recovery code was just used to sign in. If it was not you, change "
+            "your password and generate new recovery codes now."
+        ),
+    ),
 }
 
 

@@ -26,6 +26,7 @@ CODE_KIND: dict[OtpPurpose, DeliveryKind] = {
     OtpPurpose.LOGIN: DeliveryKind.LOGIN_CODE,
     OtpPurpose.CREDENTIAL: DeliveryKind.CREDENTIAL_CODE,
     OtpPurpose.PASSWORD_RESET: DeliveryKind.PASSWORD_RESET_CODE,
+    OtpPurpose.STEP_UP: DeliveryKind.SECURITY_CODE,
 }
 
 
@@ -124,10 +125,17 @@ class Codes:
         )
 
     async def verdict(
-        self, uow: UnitOfWork, user_id: UUID, purpose: OtpPurpose, entered: str, now: datetime
+        self,
+        uow: UnitOfWork,
+        user_id: UUID,
+        purpose: OtpPurpose,
+        entered: str,
+        now: datetime,
+        recipient: str | None = None,
     ) -> tuple[Verdict, UUID | None]:
-        """Judge `entered` against the newest code; a wrong guess is recorded as spent."""
-        otp = await uow.otps.latest_for_update(user_id, purpose)
+        """Judge `entered` against the newest code (to `recipient`, when given); a wrong guess
+        is recorded as spent."""
+        otp = await uow.otps.latest_for_update(user_id, purpose, recipient)
         if otp is None:
             return Verdict.WRONG, None
         verdict = judge(otp, entered, self._key, now)

@@ -1,0 +1,140 @@
+"""A signed-in user adds an email or phone credential and verifies it with a code.
+
+Verifying the second credential turns 2FA on with its channel (seed 001, Step 4), and the
+first time MFA goes on the user gets recovery codes, shown once.
+"""
+
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from tessera_identity.domain.credentials import CredentialType, normalize
+from tessera_identity.domain.mfa import MfaMode, after_credential_verified, newly_enabled
+from tessera_identity.domain.otp import OtpPurpose, Verdict
+from tessera_identity.domain.registration import AccountStatus
+from tessera_identity.flows.codes.service import Codes, Recipient, channel_for, raise_for
+from tessera_identity.flows.mfa.factors import (
+    ModeChanged,
+    Profile,
+    issue_recovery_codes,
+    profile_for_update,
+)
+from tessera_identity.ports import (
+    Clock,
+    Credential,
+    CredentialTakenError,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from tessera_shared.contracts.events import Channel
+from tessera_shared.errors import TesseraError
+
+
+class AddCredential(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    type: CredentialType
+    value: str
+    client_ip: str
+
+
+class VerifyCredential(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    type: CredentialType
+    otp: str
+    client_ip: str
+
+
+class Credentials:
+    def __init__(
+        self, uow: UnitOfWorkFactory, codes: Codes, clock: Clock, recovery_key: bytes
+    ) -> None:
+        self._uow = uow
+        self._codes = codes
+        self._clock = clock
+        self._recovery_key = recovery_key
+
+    async def add(self, cmd: AddCredential) -> Channel:
+        """A new unverified credential (replacing an unverified one of the same type) and a
+        code sent to it."""
+        address = normalize(cmd.type, cmd.value)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            profile = await profile_for_update(uow, cmd.user_id)
+            if profile is None or profile.user.status != AccountStatus.ACTIVE:
+                raise TesseraError("forbidden")
+            if profile.verified(cmd.type) is not None:
+                raise TesseraError("credential_already_verified")
+            await uow.users.lock_address(cmd.type, address)
+            if await uow.users.verified_owner(cmd.type, address) is not None:
+                raise TesseraError("credential_unavailable")  # another account's; not whose
+            await self._codes.check_caps(uow, address, cmd.client_ip, now)
+            await uow.users.delete_unverified(cmd.user_id, cmd.type)
+            await uow.users.add_credential(
+                Credential(
+                    id=uuid.uuid4(),
+                    user_id=cmd.user_id,
+                    type=cmd.type,
+                    value=address,
+                    verified_at=None,
+                )
+            )
+            channel = channel_for(cmd.type)
+            to = Recipient(
+                user_id=cmd.user_id, channel=channel, address=address, locale=profile.user.locale
+            )
+            await self._codes.issue(uow, to, OtpPurpose.CREDENTIAL, cmd.client_ip, now)
+        return channel
+
+    async def verify(self, cmd: VerifyCredential) -> ModeChanged:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            profile = await profile_for_update(uow, cmd.user_id)
+            pending = next(
+                (
+                    c
+                    for c in (profile.credentials if profile else [])
+                    if c.type == cmd.type and c.verified_at is None
+                ),
+                None,
+            )
+            verdict = Verdict.WRONG
+            if profile is not None and pending is not None:
+                verdict, _ = await self._codes.verdict(
+                    uow, cmd.user_id, OtpPurpose.CREDENTIAL, cmd.otp, now, recipient=pending.value
+                )
+            if verdict is Verdict.ACCEPTED:
+                assert profile is not None and pending is not None  # noqa: PT018
+                return await self._verified(uow, profile, pending, cmd.client_ip, now)
+        raise_for(verdict)  # not accepted: raises, after the spent attempt was committed
+        raise AssertionError(verdict)
+
+    async def _verified(
+        self,
+        uow: UnitOfWork,
+        profile: Profile,
+        pending: Credential,
+        client_ip: str,
+        now: datetime,
+    ) -> ModeChanged:
+        try:
+            await uow.users.verify_credential(pending.id, now)
+        except CredentialTakenError:
+            raise TesseraError("credential_unavailable") from None
+        await uow.audit.record("credential_verified", profile.user.id, pending.type, client_ip)
+        verified = msgspec.structs.replace(pending, verified_at=now)
+        after = msgspec.structs.replace(
+            profile,
+            credentials=[verified if c.id == pending.id else c for c in profile.credentials],
+        )
+        mode = after_credential_verified(profile.mode, after.factors, CredentialType(pending.type))
+        if mode is profile.mode:
+            return ModeChanged(mfa_mode=mode)
+        await uow.users.set_mfa_mode(profile.user.id, mode)
+        await uow.audit.record("mfa_mode_changed", profile.user.id, mode, client_ip)
+        codes = None
+        if newly_enabled(profile.mode, mode) and not await uow.recovery.exist(profile.user.id):
+            codes = await issue_recovery_codes(uow, self._recovery_key, profile.user.id)
+            await uow.audit.record("recovery_codes_generated", profile.user.id, "", client_ip)
+        return ModeChanged(mfa_mode=MfaMode(mode), recovery_codes=codes)

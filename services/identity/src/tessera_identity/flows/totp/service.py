@@ -1,0 +1,144 @@
+"""Authenticator apps (TOTP): set up, confirm with a first code, remove; codes at sign-in.
+
+The secret is sealed with AES-GCM (key id stored, so keys rotate) and bound to its user.
+During a sign-in whose policy requires TOTP, the MFA challenge token may stand in for the
+access token on setup and confirm, but only for a user without any second factor yet, so a
+password alone can never swap an existing factor for the attacker's app.
+"""
+
+from uuid import UUID
+
+import msgspec
+
+from tessera_identity.domain import totp
+from tessera_identity.domain.mfa import MfaMode, after_totp_removed, newly_enabled
+from tessera_identity.domain.secret_box import SecretBox
+from tessera_identity.domain.totp import TotpVerdict
+from tessera_identity.flows.mfa.factors import (
+    TOTP_ERRORS,
+    ModeChanged,
+    Profile,
+    Verifier,
+    issue_recovery_codes,
+    profile_for_update,
+)
+from tessera_identity.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from tessera_shared.errors import TesseraError
+
+
+class Enrolling(msgspec.Struct, frozen=True, kw_only=True):
+    """Who sets up an app: a signed-in user, or one in a sign-in that requires TOTP."""
+
+    user_id: UUID
+    challenge_mode: str | None = None
+    """The `mfa_mode` of the challenge token used instead of an access token."""
+
+
+class TotpEnrollment(msgspec.Struct, frozen=True, kw_only=True):
+    secret: str
+    uri: str
+    qr_code: str
+
+
+class Totp:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        box: SecretBox,
+        verifier: Verifier,
+        clock: Clock,
+        issuer: str,
+        recovery_key: bytes,
+    ) -> None:
+        self._uow = uow
+        self._box = box
+        self._verifier = verifier
+        self._clock = clock
+        self._issuer = issuer
+        self._recovery_key = recovery_key
+
+    async def setup(self, who: Enrolling) -> TotpEnrollment:
+        """A new pending secret (replacing an unconfirmed one)."""
+        async with self._uow() as uow:
+            profile = await self._enrolling(uow, who)
+            if profile.factors.totp:
+                raise TesseraError("totp_already_enabled")
+            secret = totp.new_secret()
+            key_id, sealed = self._box.seal(secret.encode(), who.user_id.bytes)
+            await uow.totp.put_pending(who.user_id, key_id, sealed)
+            contact = await uow.users.contact(who.user_id)
+        uri = totp.provisioning_uri(secret, contact.value if contact else "", self._issuer)
+        return TotpEnrollment(secret=secret, uri=uri, qr_code=totp.qr_svg_data_uri(uri))
+
+    async def confirm(self, who: Enrolling, otp: str, client_ip: str) -> ModeChanged:
+        """The first code turns the app on and makes it the sign-in factor."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            profile = await self._enrolling(uow, who)
+            if profile.totp is None:
+                raise TesseraError("totp_not_enabled")
+            if profile.totp.confirmed_at is not None:
+                raise TesseraError("totp_already_enabled")
+            stored = profile.totp
+            secret = self._box.open(stored.key_id, stored.secret_sealed, who.user_id.bytes)
+            judgement = totp.judge(secret.decode(), otp, now, stored.last_step)
+            if judgement.verdict is not TotpVerdict.ACCEPTED:
+                raise TesseraError(TOTP_ERRORS[judgement.verdict])
+            await uow.totp.confirm(who.user_id, now, judgement.step)
+            await uow.audit.record("totp_enabled", who.user_id, "", client_ip)
+            await uow.users.set_mfa_mode(who.user_id, MfaMode.TOTP)
+            if profile.mode is not MfaMode.TOTP:
+                await uow.audit.record("mfa_mode_changed", who.user_id, MfaMode.TOTP, client_ip)
+            codes = None
+            if newly_enabled(profile.mode, MfaMode.TOTP) and not await uow.recovery.exist(
+                who.user_id
+            ):
+                codes = await issue_recovery_codes(uow, self._recovery_key, who.user_id)
+                await uow.audit.record("recovery_codes_generated", who.user_id, "", client_ip)
+        return ModeChanged(mfa_mode=MfaMode.TOTP, recovery_codes=codes)
+
+    async def remove(self, user_id: UUID, otp: str | None, client_ip: str) -> ModeChanged:
+        """With a current code of the app; the mode falls back (see `after_totp_removed`)."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            profile = await profile_for_update(uow, user_id)
+            if profile is None:
+                raise TesseraError("forbidden")
+            if profile.totp is None or not profile.factors.totp:
+                raise TesseraError("totp_not_enabled")
+            if not otp:
+                raise TesseraError("step_up_required")
+            refused = await self._verifier.totp(uow, profile.totp, otp, now)
+            if refused is not None:
+                raise TesseraError(refused)
+            await uow.totp.delete(user_id)
+            await uow.audit.record("totp_removed", user_id, "", client_ip)
+            without = msgspec.structs.replace(profile, totp=None)
+            mode = after_totp_removed(profile.mode, without.factors)
+            if mode is not profile.mode:
+                await uow.users.set_mfa_mode(user_id, mode)
+                await uow.audit.record("mfa_mode_changed", user_id, mode, client_ip)
+                if mode is MfaMode.NONE:
+                    await uow.recovery.replace(user_id, [])
+        return ModeChanged(mfa_mode=mode)
+
+    async def verify(self, user_id: UUID, otp: str) -> None:
+        """A sign-in's second factor: a fresh code of the confirmed app."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            stored = await uow.totp.get_for_update(user_id)
+            if stored is None or stored.confirmed_at is None:
+                raise TesseraError("totp_not_enabled")
+            refused = await self._verifier.totp(uow, stored, otp, now)
+        if refused is not None:
+            raise TesseraError(refused)
+
+    async def _enrolling(self, uow: UnitOfWork, who: Enrolling) -> Profile:
+        profile = await profile_for_update(uow, who.user_id)
+        if profile is None:
+            raise TesseraError("forbidden")
+        if who.challenge_mode is not None and (
+            who.challenge_mode != MfaMode.TOTP or profile.mode is not MfaMode.NONE
+        ):
+            raise TesseraError("forbidden")
+        return profile
