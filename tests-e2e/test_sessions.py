@@ -27,13 +27,13 @@ def cookie_from(headers: dict[str, str]) -> str:
     return value
 
 
-def authenticate(suite, username: str, password: str = PASSWORD):
+def authenticate(suite, username: str, password: str = PASSWORD, device: dict | None = None):
     body = json.dumps({"username": username, "password": password}).encode()
     return call(
         f"{suite.gateway_url}/v1/authenticate",
         "POST",
         body,
-        **{"Content-Type": "application/json", **DEVICE},
+        **{"Content-Type": "application/json", **(device or DEVICE)},
     )
 
 

@@ -64,6 +64,9 @@ def suite_environment(
             "TESSERA_IDENTITY_NATS_URL": deps.nats_url,
             "TESSERA_IDENTITY_STREAM_NAME": stream_name,
             "TESSERA_IDENTITY_SUBJECT_PREFIX": subject_prefix,
+            "TESSERA_IDENTITY_SESSION_JWKS_URL": (
+                f"http://127.0.0.1:{by_name['session'].port}/.well-known/jwks.json"
+            ),
             "TESSERA_SESSION_REDIS_URL": deps.redis_url,
             "TESSERA_SESSION_REDIS_KEY_PREFIX": redis_key_prefix,
             "TESSERA_SESSION_IDENTITY_URL": f"http://127.0.0.1:{by_name['identity'].port}",

@@ -6,6 +6,7 @@ import redis.exceptions
 from litestar import Litestar
 
 from tessera_session.api.keys import IntrospectionController, jwks
+from tessera_session.api.mfa import MfaController
 from tessera_session.api.sessions import SessionController
 from tessera_session.bootstrap import DEPENDENCIES, lifespan, load_keys
 from tessera_session.config import SessionSettings, load_settings
@@ -24,7 +25,7 @@ def create_app(settings: SessionSettings | None = None) -> Litestar:
         name=NAME,
         settings=settings,
         title="Tessera session",
-        route_handlers=[SessionController, IntrospectionController, jwks],
+        route_handlers=[SessionController, MfaController, IntrospectionController, jwks],
         lifespan=[lifespan(settings, health, keys)],
         health=health,
         catalogs=[CATALOGS],

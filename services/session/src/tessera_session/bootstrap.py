@@ -7,6 +7,7 @@ from pathlib import Path
 from litestar import Litestar
 from nats.js import JetStreamContext
 
+from tessera_session.adapters.challenges import RedisChallenges
 from tessera_session.adapters.events import SessionEvents, ensure_session_stream
 from tessera_session.adapters.families import RedisFamilies
 from tessera_session.adapters.identity_client import IdentityClient
@@ -69,6 +70,7 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
         )
         app.state.sessions = Sessions(
             families,
+            RedisChallenges(redis, settings.redis_key_prefix),
             TokenIssuer(keys, settings.issuer, settings.audience),
             own_verifier(keys, settings),
             identity,
@@ -76,6 +78,7 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
             access_ttl_s=settings.access_ttl_s,
             challenge_ttl_s=settings.challenge_ttl_s,
             refresh_key=settings.refresh_key.encode(),
+            require_totp=settings.require_totp,
         )
         health.add("redis", lambda: ping(redis))
         try:

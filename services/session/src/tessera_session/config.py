@@ -49,6 +49,9 @@ class SessionSettings(ServiceSettings, kw_only=True, frozen=True):
     refresh_key: str = DEV_REFRESH_KEY
     """Secret from which successor refresh tokens are derived."""
     challenge_ttl_s: Seconds = 300
+    """Lifetime of an MFA challenge: its token and its state in Redis."""
+    require_totp: bool = False
+    """Policy: every sign-in needs a second factor; users without one must set up TOTP first."""
     cookie_secure: bool = True
     """Only a local run over plain HTTP turns this off (refused in production)."""
     cookie_samesite: Literal["strict", "lax", "none"] = "strict"

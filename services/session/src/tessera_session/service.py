@@ -1,15 +1,31 @@
-"""Use cases: authenticate, refresh (rotate), logout, list and end sessions."""
+"""Use cases: authenticate, verify the second factor, refresh (rotate), logout, sessions."""
+
+from uuid import UUID
 
 import msgspec
 
+from tessera_session.adapters.challenges import RedisChallenges
 from tessera_session.adapters.events import SessionEvents
 from tessera_session.adapters.families import NewFamily, RedisFamilies, SessionInfo
 from tessera_session.adapters.identity_client import IdentityClient
 from tessera_session.adapters.tokens import TokenIssuer
+from tessera_session.domain.challenge import (
+    ChallengeState,
+    Factor,
+    factor_of,
+    mfa_step,
+    spends_attempt,
+)
 from tessera_session.domain.family import Rotation
 from tessera_session.domain.refresh import new_family, parse, successor
-from tessera_shared.contracts.internal import CodeRequest, PasswordCheck
-from tessera_shared.contracts.tokens import AccessClaims
+from tessera_shared.contracts.internal import (
+    CodeCheck,
+    CodeRequest,
+    PasswordCheck,
+    RecoveryCodeUse,
+    TotpCheck,
+)
+from tessera_shared.contracts.tokens import AccessClaims, ChallengeClaims
 from tessera_shared.errors import TesseraError
 from tessera_shared.tokens.verifier import AccessTokenVerifier, token_invalid
 
@@ -34,12 +50,14 @@ class MfaRequired(msgspec.Struct, frozen=True, kw_only=True):
     mfa_mode: str
     challenge_token: str
     user_id: str
+    totp_setup_required: bool = False
 
 
 class Sessions:
     def __init__(
         self,
         families: RedisFamilies,
+        challenges: RedisChallenges,
         issuer: TokenIssuer,
         verifier: AccessTokenVerifier,
         identity: IdentityClient,
@@ -48,8 +66,10 @@ class Sessions:
         access_ttl_s: int,
         challenge_ttl_s: int,
         refresh_key: bytes,
+        require_totp: bool = False,
     ) -> None:
         self._families = families
+        self._challenges = challenges
         self.issuer = issuer
         self._verifier = verifier
         self._identity = identity
@@ -57,6 +77,7 @@ class Sessions:
         self._access_ttl_s = access_ttl_s
         self._challenge_ttl_s = challenge_ttl_s
         self._refresh_key = refresh_key
+        self._require_totp = require_totp
 
     async def authenticate(
         self, username: str, password: str, client: Client
@@ -65,22 +86,76 @@ class Sessions:
             PasswordCheck(username=username, password=password, client_ip=client.ip)
         )
         user_id = str(account.user_id)
-        if account.mfa_mode != "none":
-            challenge, _ = self.issuer.challenge(
-                user_id=user_id,
-                device=client.device_id,
-                app=client.app_id,
-                mfa_mode=account.mfa_mode,
-                ttl_s=self._challenge_ttl_s,
+        step = mfa_step(account.mfa_mode, require_totp=self._require_totp)
+        if step is None:
+            return await self.start(user_id, ["pwd"], client)
+        challenge, claims = self.issuer.challenge(
+            user_id=user_id,
+            device=client.device_id,
+            app=client.app_id,
+            mfa_mode=step.mfa_mode,
+            ttl_s=self._challenge_ttl_s,
+        )
+        # The state first: a code must never be sent for a challenge that cannot be completed.
+        await self._challenges.open(user_id, claims.cid, self._challenge_ttl_s)
+        if step.mfa_mode in ("email", "sms"):
+            await self._identity.send_code(
+                CodeRequest(user_id=account.user_id, client_ip=client.ip)
             )
-            if account.mfa_mode in ("email", "sms"):
-                await self._identity.send_code(
-                    CodeRequest(user_id=account.user_id, client_ip=client.ip)
-                )
-            return MfaRequired(
-                mfa_mode=account.mfa_mode, challenge_token=challenge, user_id=user_id
-            )
-        return await self.start(user_id, ["pwd"], client)
+        return MfaRequired(
+            mfa_mode=step.mfa_mode,
+            challenge_token=challenge,
+            user_id=user_id,
+            totp_setup_required=step.totp_setup_required,
+        )
+
+    async def verify_second_factor(
+        self, challenge_token: str, code: str, *, recovery: bool, client: Client
+    ) -> Tokens:
+        """The full session for a challenge and its second factor (a code, or a recovery code).
+
+        401 challenge_invalid for a challenge that is forged, expired, of another device or
+        app, used or exhausted; identity's refusals (otp_invalid, recovery_code_invalid, ...)
+        pass through and spend the attempt; identity down (503) does not.
+        """
+        claims = await self._open_challenge(challenge_token, client)
+        if await self._challenges.reserve(claims.sub, claims.cid) is not ChallengeState.OPEN:
+            raise TesseraError("challenge_invalid")
+        factor = factor_of(claims.mfa_mode, recovery=recovery)
+        try:
+            await self._check(factor, UUID(claims.sub), code, client)
+        except TesseraError as refusal:
+            if spends_attempt(refusal.code):
+                await self._challenges.wrong(claims.sub, claims.cid)
+            else:
+                await self._challenges.release(claims.sub, claims.cid)
+            raise
+        # Only one caller deletes the key: two parallel correct codes get one session.
+        if await self._challenges.complete(claims.sub, claims.cid) is not ChallengeState.COMPLETED:
+            raise TesseraError("challenge_invalid")
+        return await self.start(claims.sub, ["pwd", factor.value], client)
+
+    async def _open_challenge(self, token: str, client: Client) -> ChallengeClaims:
+        """Claims of a validly signed, unexpired challenge token issued to this device and app."""
+        try:
+            claims = await self._verifier.verify_challenge(token)
+        except TesseraError as refusal:
+            if refusal.code != "token_invalid":
+                raise
+            raise TesseraError("challenge_invalid") from None
+        if (claims.did, claims.aid) != (client.device_id, client.app_id):
+            raise TesseraError("challenge_invalid")
+        return claims
+
+    async def _check(self, factor: Factor, user_id: UUID, code: str, client: Client) -> None:
+        """Ask identity; raises its refusal (TesseraError) unless the code is right."""
+        if factor is Factor.RECOVERY:
+            use = RecoveryCodeUse(user_id=user_id, code=code, client_ip=client.ip)
+            await self._identity.use_recovery_code(use)
+        elif factor is Factor.TOTP:
+            await self._identity.verify_totp(TotpCheck(user_id=user_id, otp=code))
+        else:
+            await self._identity.verify_code(CodeCheck(user_id=user_id, otp=code))
 
     async def start(self, user_id: str, amr: list[str], client: Client) -> Tokens:
         """A new family for this device+app (replacing the previous one) and its tokens."""

@@ -21,6 +21,8 @@ import nats
 import pytest
 import redis
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import AsyncTestClient
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
@@ -33,6 +35,10 @@ PASSWORD = "securePassword123!"
 LOCKED_RETRY_AFTER = "120"
 USERNAME = "jane.smith@example.com"
 INTERNAL = {"x-internal-token": INTERNAL_TOKEN}
+LOGIN_CODE = "246810"
+"""The email/SMS login code the stand-in accepts (unless `login_codes` says otherwise)."""
+TOTP_CODE = "135791"
+"""The authenticator code the stand-in accepts, once per user (its time step is then used)."""
 
 
 class Call(msgspec.Struct, frozen=True):
@@ -43,17 +49,25 @@ class Call(msgspec.Struct, frozen=True):
 
 
 class StandInIdentity(ThreadedServer):
-    """Identity's `/internal/v1/password/verify` and `/codes/send`, on a thread of its own.
+    """Identity's internal API on a thread of its own: password, login codes, TOTP, recovery.
 
     `mode`: "ok" answers normally, "fail" answers 500, "hang" answers only when stopped.
+    `refusal`, when set, is the (status, code) every code check answers instead; `check_delay_s`
+    holds each code check that long, so parallel requests overlap in the session service.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.mode: Literal["ok", "fail", "hang"] = "ok"
+        self.refusal: tuple[int, str] | None = None
+        self.check_delay_s = 0.0
         self.calls: list[Call] = []
+        self.login_codes: dict[str, str] = {}
+        """Login code per user id; LOGIN_CODE for users not listed."""
         self._accounts: dict[str, dict[str, str]] = {}
         self._locked: set[str] = set()
+        self._totp_used: set[str] = set()
+        self._recovery: dict[str, set[str]] = {}
         self._released = asyncio.Event()
 
     def add_user(self, username: str, mfa_mode: str = "none") -> str:
@@ -70,6 +84,10 @@ class StandInIdentity(ThreadedServer):
     def lock(self, username: str) -> None:
         self._locked.add(username)
 
+    def give_recovery_codes(self, user_id: str, *codes: str) -> None:
+        """Recovery codes of the user; each is accepted once."""
+        self._recovery.setdefault(user_id, set()).update(codes)
+
     def calls_to(self, path: str) -> list[Call]:
         return [call for call in self.calls if call.path == path]
 
@@ -79,6 +97,9 @@ class StandInIdentity(ThreadedServer):
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/internal/v1/password/verify", self._verify_password)
         app.router.add_post("/internal/v1/codes/send", self._send_code)
+        app.router.add_post("/internal/v1/codes/verify", self._verify_code)
+        app.router.add_post("/internal/v1/totp/verify", self._verify_totp)
+        app.router.add_post("/internal/v1/recovery-codes/use", self._use_recovery_code)
 
     async def _received(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
         body: dict[str, Any] = await request.json()
@@ -109,6 +130,47 @@ class StandInIdentity(ThreadedServer):
         if refused is not None:
             return refused
         return web.json_response({"channel": "email", "expires_in_s": 600})
+
+    async def _verify_code(self, request: web.Request) -> web.Response:
+        body, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        if body["otp"] != self.login_codes.get(body["user_id"], LOGIN_CODE):
+            return _error(400, "otp_invalid")
+        return _accepted()
+
+    async def _verify_totp(self, request: web.Request) -> web.Response:
+        body, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        if body["otp"] != TOTP_CODE:
+            return _error(400, "otp_invalid")
+        if body["user_id"] in self._totp_used:
+            return _error(409, "otp_used")
+        self._totp_used.add(body["user_id"])
+        return _accepted()
+
+    async def _use_recovery_code(self, request: web.Request) -> web.Response:
+        body, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        unused = self._recovery.get(body["user_id"], set())
+        if body["code"] not in unused:
+            return _error(400, "recovery_code_invalid")
+        unused.remove(body["code"])
+        return _accepted()
+
+    async def _checked(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
+        """Like `_received`, and answers `refusal` when one is set."""
+        body, refused = await self._received(request)
+        await asyncio.sleep(self.check_delay_s)
+        if refused is None and self.refusal is not None:
+            refused = _error(*self.refusal)
+        return body, refused
+
+
+def _accepted() -> web.Response:
+    return web.json_response({"verified": True})
 
 
 def _error(status: int, code: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -183,6 +245,31 @@ class Env(msgspec.Struct):
     async def sessions(self, access_token: str) -> httpx.Response:
         return await self.client.get("/v1/sessions", headers=bearer(access_token))
 
+    async def challenge(self, username: str, device: str = "device-1", app: str = "web") -> str:
+        """The challenge token of a password sign-in that needs the second factor."""
+        answer = await self.authenticate(username, device=device, app=app)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["mfa_required"] is True, answer.text
+        token: str = answer.json()["challenge_token"]
+        return token
+
+    async def verify_2fa(
+        self,
+        challenge: str | None,
+        body: dict[str, Any],
+        device: str | None = "device-1",
+        app: str | None = "web",
+        **headers: str,
+    ) -> httpx.Response:
+        sent = dict(headers)
+        if challenge is not None:
+            sent["x-mfa-challenge"] = challenge
+        if device is not None:
+            sent["x-device-id"] = device
+        if app is not None:
+            sent["x-app-id"] = app
+        return await self.client.post("/v1/verify-2FA", json=body, headers=sent)
+
     # reading Redis
 
     def family(self, user_id: str, sid: str) -> dict[str, str]:
@@ -191,6 +278,15 @@ class Env(msgspec.Struct):
 
     def family_ttl(self, user_id: str, sid: str) -> int:
         return int(self.reader.ttl(f"{self.settings.redis_key_prefix}{{u:{user_id}}}:fam:{sid}"))
+
+    def challenge_key(self, challenge: str) -> str:
+        """The Redis key holding the state of this challenge token."""
+        claims = claims_of(challenge)
+        return f"{self.settings.redis_key_prefix}{{u:{claims['sub']}}}:mfa:{claims['cid']}"
+
+    def challenge_state(self, challenge: str) -> dict[str, str]:
+        """`{wrong, pending}` of an open challenge, `{}` once it is gone."""
+        return self.reader.hgetall(self.challenge_key(challenge))
 
     def keys(self, user_id: str | None = None) -> list[str]:
         """This test's keys (of one user, when given)."""
@@ -262,6 +358,14 @@ def claims_of(token: str) -> dict[str, Any]:
     """The claims of a JWT, unverified."""
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     return claims
+
+
+def signing_key(keys_dir: Path) -> tuple[str, Ed25519PrivateKey]:
+    """The newest key the app signs with (kid = file name), read from its folder."""
+    path = sorted(keys_dir.glob("*.pem"))[-1]
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(private, Ed25519PrivateKey)
+    return path.stem, private
 
 
 def bearer(token: str) -> dict[str, str]:

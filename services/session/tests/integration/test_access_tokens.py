@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -23,6 +22,7 @@ from .conftest import (
     bearer,
     claims_of,
     error_of,
+    signing_key,
 )
 
 
@@ -33,14 +33,6 @@ def b64(data: bytes) -> str:
 def unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
     """`header.payload` of a JWT, to sign by hand."""
     return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
-
-
-def signing_key(keys_dir: Path) -> tuple[str, Ed25519PrivateKey]:
-    """The newest key the app signs with (kid = file name), read from its folder."""
-    path = sorted(keys_dir.glob("*.pem"))[-1]
-    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    assert isinstance(private, Ed25519PrivateKey)
-    return path.stem, private
 
 
 # keys

@@ -197,7 +197,6 @@ async def test_a_user_with_mfa_gets_a_challenge_and_no_session(session, mfa_mode
     assert set(body) == {"mfa_required", "mfa_mode", "challenge_token", "user_id"}
     assert (body["mfa_required"], body["mfa_mode"], body["user_id"]) == (True, mfa_mode, user_id)
     assert "set-cookie" not in answer.headers
-    assert session.keys() == []
     sent = session.identity.calls_to(SEND_CODE)
     assert len(sent) == codes_sent
     if sent:
@@ -215,5 +214,9 @@ async def test_a_user_with_mfa_gets_a_challenge_and_no_session(session, mfa_mode
         mfa_mode,
     )
     assert claims["exp"] - claims["iat"] == 300
+    # No session yet: only the challenge's own state, living as long as its token.
+    prefix = session.settings.redis_key_prefix
+    assert session.keys() == [f"{prefix}{{u:{user_id}}}:mfa:{claims['cid']}"]
+    assert 290 < session.reader.ttl(session.keys()[0]) <= 300
     refused = await session.sessions(challenge)
     assert error_of(refused) == (401, "token_invalid")

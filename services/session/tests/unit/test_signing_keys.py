@@ -1,5 +1,6 @@
 """Signing keys in a folder: which one signs, what the JWKS publishes."""
 
+import calendar
 import time
 
 import pytest
@@ -39,6 +40,10 @@ def test_the_newest_key_signs_even_when_two_keys_are_made_in_the_same_second(tmp
     # Kids are `<timestamp to the second>-<thumbprint>`; within one second, sorting by name
     # sorts by thumbprint, i.e. at random. Sixteen pairs make a lucky pass negligible.
     monkeypatch.setattr(keys.time, "gmtime", lambda *_: A_SECOND)
+    # The clock ticks inside that one second; the real one could wrap to the next second's
+    # microseconds while gmtime stays frozen, and the test would fail for a reason of its own.
+    ticks = iter(range(calendar.timegm(A_SECOND) * 10**9, 10**20, 1000))
+    monkeypatch.setattr(keys.time, "time_ns", lambda: next(ticks))
     current = []
     for attempt in range(16):
         folder = tmp_path / str(attempt)

@@ -24,7 +24,7 @@ class DeliveryKind(enum.StrEnum):
     """Someone tried to register with an address that already has an account."""
     ACCOUNT_LOCKED_NOTICE = "account_locked_notice"
     SECURITY_CODE = "security_code"
-    """A code confirming a change of the account's sign-in security (MFA off, new recovery codes)."""
+    """A code confirming a change of sign-in security (MFA off, new recovery codes)."""
     RECOVERY_CODE_USED_NOTICE = "recovery_code_used_notice"
     """A recovery code was just used to sign in."""
 

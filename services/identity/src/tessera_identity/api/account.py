@@ -121,7 +121,6 @@ def mfa_answer(changed: ModeChanged) -> MfaAnswer:
 class AccountController(Controller):
     path = "/v1/users"
     tags = ("account",)
-    security = [{"bearer": []}]  # noqa: RUF012 - litestar reads the class attribute
     guards = (signed_in,)
 
     @post("/credentials", status_code=200)

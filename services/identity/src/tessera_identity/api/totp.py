@@ -37,7 +37,6 @@ class TotpCode(msgspec.Struct, frozen=True, kw_only=True):
 class TotpController(Controller):
     path = "/v1/users/totp"
     tags = ("account",)
-    security = [{"bearer": []}]  # noqa: RUF012 - litestar reads the class attribute
 
     @post("/setup", status_code=200, guards=[enrolling])
     async def setup(

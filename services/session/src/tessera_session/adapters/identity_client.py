@@ -14,6 +14,8 @@ from tessera_shared.contracts.internal import (
     CodeRequest,
     CodeSent,
     PasswordCheck,
+    RecoveryCodeUse,
+    TotpCheck,
 )
 from tessera_shared.errors import ERRORS, TesseraError
 
@@ -41,6 +43,13 @@ class IdentityClient:
 
     async def verify_code(self, check: CodeCheck) -> CodeAccepted:
         return await self._post("/internal/v1/codes/verify", check, CodeAccepted)
+
+    async def verify_totp(self, check: TotpCheck) -> CodeAccepted:
+        return await self._post("/internal/v1/totp/verify", check, CodeAccepted)
+
+    async def use_recovery_code(self, use: RecoveryCodeUse) -> CodeAccepted:
+        """Spends the code in identity (single use); a refusal is 400 recovery_code_invalid."""
+        return await self._post("/internal/v1/recovery-codes/use", use, CodeAccepted)
 
     async def _post(self, path: str, body: msgspec.Struct, answer: type[T]) -> T:
         if self._client is None:

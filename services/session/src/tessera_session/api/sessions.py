@@ -5,17 +5,18 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from msgspec import UNSET, UnsetType
 
 from tessera_session.api.client import bearer, client_of, cookie_name
+from tessera_session.api.tokens import TokenAnswer, cleared_cookie, with_cookie
 from tessera_session.config import SessionSettings
-from tessera_session.service import MfaRequired, Sessions, Tokens
+from tessera_session.service import MfaRequired, Sessions
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.i18n import N_
 
-REFRESH_PATH = "/v1/refresh-token"
 LOGGED_OUT = N_("Logged out successfully")
 AnyRequest = Request[object, object, State]
 
@@ -26,19 +27,16 @@ class Credentials(msgspec.Struct, frozen=True, kw_only=True):
     password: Annotated[str, msgspec.Meta(max_length=1024)]
 
 
-class TokenAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    access_token: str
-    expires_in: int
-    """Seconds until the access token expires."""
-    user_id: str
-
-
 class MfaAnswer(msgspec.Struct, frozen=True, kw_only=True):
     mfa_required: Literal[True] = True
     mfa_mode: str
+    """`email` or `sms` (a code was sent there), or `totp` (the authenticator app)."""
     challenge_token: str
     """Pre-auth only: send it as X-MFA-Challenge to /v1/verify-2FA."""
     user_id: str
+    totp_setup_required: bool | UnsetType = UNSET
+    """Present (true) only when policy requires TOTP and the user has none yet: set it up with
+    the challenge token as Bearer on /v1/users/totp/setup and /confirm, then verify-2FA."""
 
 
 class LogoutAnswer(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,9 +84,10 @@ class SessionController(Controller):
                 mfa_mode=outcome.mfa_mode,
                 challenge_token=outcome.challenge_token,
                 user_id=outcome.user_id,
+                totp_setup_required=True if outcome.totp_setup_required else UNSET,
             )
             return Response(answer, headers={"cache-control": "no-store"})
-        tokens = _with_cookie(outcome, client.app_id, settings)
+        tokens = with_cookie(outcome, client.app_id, settings)
         return tokens  # type: ignore[return-value]
 
     @post("/refresh-token", status_code=200)
@@ -101,7 +100,7 @@ class SessionController(Controller):
         """Rotate the refresh cookie of this app and device; a new access token."""
         client = client_of(request, settings.default_app_id)
         raw = request.cookies.get(cookie_name(settings.cookie_name, client.app_id))
-        return _with_cookie(await sessions.refresh(raw, client), client.app_id, settings)
+        return with_cookie(await sessions.refresh(raw, client), client.app_id, settings)
 
     @post("/logout", status_code=200)
     async def logout(
@@ -158,22 +157,6 @@ class SessionController(Controller):
         await sessions.end(claims.sub, session_id)
 
 
-def _with_cookie(tokens: Tokens, app_id: str, settings: SessionSettings) -> Response[TokenAnswer]:
-    cookie = Cookie(
-        key=cookie_name(settings.cookie_name, app_id),
-        value=tokens.refresh_token,
-        max_age=settings.refresh_ttl_s,
-        path=REFRESH_PATH,
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite=settings.cookie_samesite,
-    )
-    answer = TokenAnswer(
-        access_token=tokens.access_token, expires_in=tokens.expires_in, user_id=tokens.user_id
-    )
-    return Response(answer, cookies=[cookie], headers={"cache-control": "no-store"})
-
-
 def _logged_out(
     request: AnyRequest, app_id: str, settings: SessionSettings
 ) -> Response[LogoutAnswer]:
@@ -182,17 +165,5 @@ def _logged_out(
     return Response(
         LogoutAnswer(message=message),
         headers={"cache-control": "no-store"},
-        cookies=[_clear(app_id, settings)],
-    )
-
-
-def _clear(app_id: str, settings: SessionSettings) -> Cookie:
-    return Cookie(
-        key=cookie_name(settings.cookie_name, app_id),
-        value="",
-        max_age=0,
-        path=REFRESH_PATH,
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite=settings.cookie_samesite,
+        cookies=[cleared_cookie(app_id, settings)],
     )

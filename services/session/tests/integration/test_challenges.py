@@ -1,0 +1,123 @@
+"""The challenge adapter against real Redis: the transitions of `domain/challenge.py`, and races."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from tessera_session.adapters.challenges import RedisChallenges
+from tessera_session.domain.challenge import MAX_WRONG_CODES, ChallengeState
+
+OPEN, GONE, EXHAUSTED = ChallengeState.OPEN, ChallengeState.GONE, ChallengeState.EXHAUSTED
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def challenges(redis_client: Redis, test_id: str) -> RedisChallenges:
+    return RedisChallenges(redis_client, f"t{test_id}:")
+
+
+def ids() -> tuple[str, str]:
+    return str(uuid.uuid4()), str(uuid.uuid4())
+
+
+async def test_an_opened_challenge_lives_as_long_as_its_token_and_a_check_keeps_that_ttl(
+    challenges, redis_client
+):
+    user, cid = ids()
+
+    await challenges.open(user, cid, 300)
+    await challenges.reserve(user, cid)
+    await challenges.wrong(user, cid)
+
+    key = challenges.key(user, cid)
+    assert key.endswith(f"{{u:{user}}}:mfa:{cid}")
+    assert await redis_client.hgetall(key) == {"wrong": "1", "pending": "0"}
+    assert 290 < await redis_client.ttl(key) <= 300
+
+
+async def test_the_fifth_wrong_code_exhausts_the_challenge_and_deletes_it(challenges, redis_client):
+    user, cid = ids()
+    await challenges.open(user, cid, 300)
+
+    outcomes = []
+    for _ in range(MAX_WRONG_CODES):
+        assert await challenges.reserve(user, cid) is OPEN
+        outcomes.append(await challenges.wrong(user, cid))
+
+    assert outcomes == [OPEN] * (MAX_WRONG_CODES - 1) + [EXHAUSTED]
+    assert not await redis_client.exists(challenges.key(user, cid))
+    assert await challenges.reserve(user, cid) is GONE
+    assert await challenges.complete(user, cid) is GONE
+
+
+async def test_parallel_reservations_never_exceed_the_attempt_limit(challenges):
+    user, cid = ids()
+    await challenges.open(user, cid, 300)
+
+    taken = await asyncio.gather(*(challenges.reserve(user, cid) for _ in range(20)))
+
+    assert taken.count(OPEN) == MAX_WRONG_CODES
+    assert taken.count(EXHAUSTED) == 20 - MAX_WRONG_CODES
+    # Checks that could not be made are given back, and the attempts can be used again.
+    await asyncio.gather(*(challenges.release(user, cid) for _ in range(MAX_WRONG_CODES)))
+    assert await challenges.reserve(user, cid) is OPEN
+
+
+async def test_a_released_attempt_costs_nothing(challenges, redis_client):
+    user, cid = ids()
+    await challenges.open(user, cid, 300)
+
+    for _ in range(3 * MAX_WRONG_CODES):
+        assert await challenges.reserve(user, cid) is OPEN
+        await challenges.release(user, cid)
+
+    assert await redis_client.hgetall(challenges.key(user, cid)) == {"wrong": "0", "pending": "0"}
+
+
+async def test_of_parallel_completions_exactly_one_gets_the_challenge(challenges, redis_client):
+    user, cid = ids()
+    await challenges.open(user, cid, 300)
+
+    done = await asyncio.gather(*(challenges.complete(user, cid) for _ in range(10)))
+
+    assert done.count(ChallengeState.COMPLETED) == 1
+    assert done.count(GONE) == 9
+    assert not await redis_client.exists(challenges.key(user, cid))
+
+
+async def test_no_operation_brings_back_a_challenge_that_is_gone(challenges, redis_client):
+    user, cid = ids()
+
+    assert await challenges.reserve(user, cid) is GONE
+    assert await challenges.wrong(user, cid) is GONE
+    await challenges.release(user, cid)
+    assert await challenges.complete(user, cid) is GONE
+
+    # A key without TTL would live forever: none may be created for an unknown challenge.
+    assert not await redis_client.exists(challenges.key(user, cid))
+
+
+async def test_a_challenge_completed_while_a_wrong_code_was_in_flight_stays_gone(
+    challenges, redis_client
+):
+    user, cid = ids()
+    await challenges.open(user, cid, 300)
+    await challenges.reserve(user, cid)
+    await challenges.reserve(user, cid)
+
+    assert await challenges.complete(user, cid) is ChallengeState.COMPLETED
+    assert await challenges.wrong(user, cid) is GONE
+    await challenges.release(user, cid)
+
+    assert not await redis_client.exists(challenges.key(user, cid))
