@@ -170,6 +170,10 @@ def test_with_an_authenticator_app_sign_in_needs_a_fresh_totp_code(suite):
     assert len(body["recovery_codes"]) == 10
 
     challenge = challenge_for(suite, address, "totp")
+    # The gateway lets the challenge token through on the setup route (and only there);
+    # identity lets it enrol only a user without a second factor.
+    status, _, body = send(suite, "POST", "/v1/users/totp/setup", challenge)
+    assert (status, body["code"]) == (403, "forbidden")
     status, _, body = verify_2fa(suite, challenge, {"otp": app.now()})
     assert (status, body["code"]) == (409, "otp_used")  # the step that confirmed the app
     code = app.at(time.time() + 30)  # the next step, inside the ±1 window
