@@ -27,6 +27,10 @@ class DeliveryKind(enum.StrEnum):
     """A code confirming a change of sign-in security (MFA off, new recovery codes)."""
     RECOVERY_CODE_USED_NOTICE = "recovery_code_used_notice"
     """A recovery code was just used to sign in."""
+    PASSWORD_CHANGED_NOTICE = "password_changed_notice"
+    """The password was just changed or reset; every other session was ended."""
+    EMAIL_CHANGE_NOTICE = "email_change_notice"
+    """Sent to the old address: a change of the account's email to another address began."""
 
 
 class DeliveryRequested(msgspec.Struct, frozen=True, kw_only=True, tag="delivery.requested"):

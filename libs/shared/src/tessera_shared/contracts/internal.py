@@ -76,3 +76,21 @@ class RecoveryCodeUse(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID
     code: Annotated[str, msgspec.Meta(max_length=64)]
     client_ip: ClientIp = ""
+    disable_mfa: bool = False
+    """`/auth/recover-mfa`: the code also turns MFA off (the person lost their factor)."""
+
+
+class SessionsRevocation(msgspec.Struct, frozen=True, kw_only=True):
+    """POST /internal/v1/sessions/revoke on the session service, called by identity.
+
+    Ends every session (refresh family) of the user at once, except `keep_session` (the one
+    that changed its own password). Answers 200 `SessionsRevoked`.
+    """
+
+    user_id: UUID
+    keep_session: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class SessionsRevoked(msgspec.Struct, frozen=True, kw_only=True):
+    revoked: int
+    """How many sessions ended."""
