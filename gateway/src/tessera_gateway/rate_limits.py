@@ -41,20 +41,30 @@ GROUPS: tuple[Group, ...] = get_args(Group)
 _NAME = "|".join(GROUPS)
 GROUP_LIST_PATTERN = rf"^\s*(({_NAME})\s*(,\s*({_NAME})\s*)*)?$"
 
-# Routes where passwords and codes can be guessed; `/auth` is the cookie surface. Refresh is not
-# here: its 256-bit tokens cannot be guessed, and several tabs of one browser refresh at once.
-AUTH_PATHS = frozenset({"/v1/authenticate", "/v1/verify-2FA"})
-AUTH_TREES = ("/auth",)
+# Routes where passwords and codes can be guessed. Refresh is not here: its 256-bit tokens
+# cannot be guessed, and several tabs of one browser refresh at once.
+AUTH_PATHS = frozenset(
+    {
+        "/v1/authenticate",
+        "/v1/verify-2FA",
+        "/auth/login",
+        "/auth/verify-mfa",
+        "/auth/recover-mfa",
+        "/auth/reset-password",
+    }
+)
 # Registration sends codes (email, SMS: they cost money) to any address.
 REGISTRATION_PATHS = frozenset(
     {
         "/v1/users/initiate-registration",
         "/v1/users/verify-registration",
         "/v1/users/resend-code",
+        "/auth/register",
+        "/auth/request-reset-password",
     }
 )
-# Routes whose JSON body names the account (`username`), for the per-account key.
-ACCOUNT_IN_BODY_PATHS = frozenset({"/v1/authenticate"})
+# Routes whose JSON body names the account, for the per-account key: the field that does.
+ACCOUNT_IN_BODY: dict[str, str] = {"/v1/authenticate": "username", "/auth/login": "email"}
 
 UNKNOWN_IP = "unknown"
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
@@ -129,7 +139,7 @@ def parse_groups(text: str) -> frozenset[Group]:
 
 def group_of(path: str) -> Group:
     path = canonical(path)
-    if path in AUTH_PATHS or any(path == t or path.startswith(f"{t}/") for t in AUTH_TREES):
+    if path in AUTH_PATHS:
         return "auth"
     if path in REGISTRATION_PATHS:
         return "registration"
@@ -176,17 +186,13 @@ def device_bucket(device_id: str) -> str | None:
     return _digest(device_id) if device_id else None
 
 
-class _SignIn(msgspec.Struct):
-    username: object = None
+_OBJECT = msgspec.json.Decoder(dict[str, object])
 
 
-_SIGN_IN = msgspec.json.Decoder(_SignIn)
-
-
-def username_in(body: bytes) -> str | None:
-    """The `username` of a JSON object body; None when absent, not text, or no JSON at all."""
+def username_in(body: bytes, field: str = "username") -> str | None:
+    """The account `field` of a JSON object body; None when absent, not text, or no JSON."""
     try:
-        username = _SIGN_IN.decode(body).username
+        username = _OBJECT.decode(body).get(field)
     except msgspec.DecodeError:  # also ValidationError: not an object
         return None
     return username if isinstance(username, str) else None

@@ -9,6 +9,13 @@ ROUTES: tuple[tuple[str, Upstream], ...] = (
     ("/v1/users/", "identity"),
     ("/v1/", "session"),
     ("/.well-known/jwks.json", "session"),
+    # The /auth surface (guides 002, 003): sign-in and sessions in session, the rest identity.
+    ("/auth/login", "session"),
+    ("/auth/logout", "session"),
+    ("/auth/validate-session", "session"),
+    ("/auth/verify-mfa", "session"),
+    ("/auth/recover-mfa", "session"),
+    ("/auth/", "identity"),
 )
 
 # Routes that act for a signed-in user: each path, and (trees) every path below it.
@@ -19,11 +26,16 @@ ACCESS_TOKEN_PATHS = frozenset(
         "/v1/users/credentials",
         "/v1/users/verify-credential",
         "/v1/users/recovery-codes",
+        "/auth/logout",
+        "/auth/validate-session",
+        "/auth/update-user",
+        "/auth/update-email",
+        "/auth/enable-mfa",
     }
 )
-ACCESS_TOKEN_TREES = ("/v1/sessions", "/v1/users/me")
+ACCESS_TOKEN_TREES = ("/v1/sessions", "/v1/users/me", "/auth/otp")
 # TOTP setup may happen before the first full sign-in, with the MFA challenge token instead.
-CHALLENGE_TOKEN_TREES = ("/v1/users/totp",)
+CHALLENGE_TOKEN_TREES = ("/v1/users/totp", "/auth/otp/methods/totp", "/auth/otp/code")
 
 
 def resolve(path: str) -> Upstream | None:

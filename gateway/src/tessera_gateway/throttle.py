@@ -10,7 +10,7 @@ from tessera_gateway.api_keys import HEADER as API_KEY_HEADER
 from tessera_gateway.api_keys import key_id_of, requires_api_key
 from tessera_gateway.config import GatewaySettings
 from tessera_gateway.rate_limits import (
-    ACCOUNT_IN_BODY_PATHS,
+    ACCOUNT_IN_BODY,
     Group,
     Policy,
     RateLimiter,
@@ -61,8 +61,8 @@ async def rate_limit(
         return None, {}
     path = request.url.path
     username = None
-    if canonical(path) in ACCOUNT_IN_BODY_PATHS:
-        username = username_in(await request.body())
+    if (field := ACCOUNT_IN_BODY.get(canonical(path))) is not None:
+        username = username_in(await request.body(), field)
     plain_key = request.headers.get(API_KEY_HEADER) if requires_api_key(path) else None
     keys = request_keys(
         throttle.policy,

@@ -20,6 +20,16 @@ from tessera_gateway.routing import (
         ("/v1/users/../../internal/x", None),
         ("/", None),
         ("/v2/anything", None),
+        ("/auth/login", "session"),
+        ("/auth/login/refresh", "session"),
+        ("/auth/logout", "session"),
+        ("/auth/validate-session", "session"),
+        ("/auth/verify-mfa", "session"),
+        ("/auth/recover-mfa", "session"),
+        ("/auth/register", "identity"),
+        ("/auth/update-user", "identity"),
+        ("/auth/otp/methods/sms", "identity"),
+        ("/auth/../internal/v1/x", None),
     ],
 )
 def test_public_paths_map_to_their_service_and_internal_ones_to_none(path, upstream):
@@ -44,6 +54,13 @@ def test_public_paths_map_to_their_service_and_internal_ones_to_none(path, upstr
         "/v1/./logout",
         "//v1/sessions//x",
         "/v1/users/./me/.",
+        "/auth/logout",
+        "/auth/validate-session",
+        "/auth/update-user",
+        "/auth/update-email",
+        "/auth/enable-mfa",
+        "/auth/otp/code",
+        "/auth/otp/methods/totp",
     ],
 )
 def test_routes_acting_for_a_user_need_a_bearer_token_however_they_are_spelled(path):
@@ -65,6 +82,13 @@ def test_routes_acting_for_a_user_need_a_bearer_token_however_they_are_spelled(p
         "/.well-known/jwks.json",
         "/health/ready",
         "/",
+        "/auth/login",
+        "/auth/login/refresh",
+        "/auth/register",
+        "/auth/verify-mfa",
+        "/auth/recover-mfa",
+        "/auth/request-reset-password",
+        "/auth/reset-password",
     ],
 )
 def test_public_routes_need_no_bearer_token(path):
@@ -84,6 +108,11 @@ def test_public_routes_need_no_bearer_token(path):
         ("/v1/users/credentials", False),
         ("/v1/users/totpx", False),
         ("/v1/authenticate", False),
+        ("/auth/otp/methods/totp", True),
+        ("/auth/otp/code", True),
+        ("/auth/otp/methods/sms", False),
+        ("/auth/enable-mfa", False),
+        ("/auth/validate-session", False),
     ],
 )
 def test_only_totp_setup_routes_take_a_challenge_token(path, accepted):

@@ -45,6 +45,8 @@ def test_every_kind_has_a_template() -> None:
         DeliveryKind.REGISTRATION_NOTICE,
         DeliveryKind.ACCOUNT_LOCKED_NOTICE,
         DeliveryKind.RECOVERY_CODE_USED_NOTICE,
+        DeliveryKind.PASSWORD_CHANGED_NOTICE,
+        DeliveryKind.EMAIL_CHANGE_NOTICE,
     }
     assert notices == NOTICE_KINDS
 

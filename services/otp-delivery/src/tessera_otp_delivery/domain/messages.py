@@ -117,6 +117,41 @@ TEMPLATES: dict[DeliveryKind, Template] = {
             "your password and generate new recovery codes now."
         ),
     ),
+    DeliveryKind.PASSWORD_CHANGED_NOTICE: Template(
+        N_("Your %(product)s password was changed"),
+        (
+            N_(
+                "The password of your %(product)s account was just changed or reset, and all "
+                "other sessions were signed out."
+            ),
+            N_(
+                "If it was you, there is nothing more to do. If it was not you, reset your "
+                'password now with "Forgot password" and contact support.'
+            ),
+        ),
+        N_(
+            "%(product)s: your password was just changed. If it was not you, reset it now with "
+            '"Forgot password" and contact support.'
+        ),
+    ),
+    DeliveryKind.EMAIL_CHANGE_NOTICE: Template(
+        N_("A change of your %(product)s email address was requested"),
+        (
+            N_(
+                "Someone asked to change the email address of your %(product)s account from this "
+                "address to another one."
+            ),
+            N_(
+                "If it was you, confirm the change with the code sent to the new address. If it "
+                "was not you, change your password now: the address only changes once the code "
+                "sent to the new address is entered."
+            ),
+        ),
+        N_(
+            "%(product)s: someone asked to change the email address of your account. If it was "
+            "not you, change your password now."
+        ),
+    ),
 }
 
 
