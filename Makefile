@@ -42,7 +42,7 @@ lint: $(STAMP) ## ruff lint, format check and mypy (strict) on every package
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/shared/src services/identity/src services/session/src \
-		services/otp-delivery/src gateway/src tools
+		services/otp-delivery/src gateway/src tools benchmarks
 
 format: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

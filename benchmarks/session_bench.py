@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+from tessera_session.adapters.challenges import RedisChallenges
 from tessera_session.adapters.events import SessionEvents
 from tessera_session.adapters.families import RedisFamilies
 from tessera_session.adapters.identity_client import IdentityClient
@@ -77,6 +78,7 @@ async def main(seconds: float, concurrency: int) -> None:
         families = RedisFamilies(redis, "bench:", sliding_s=1209600, absolute_s=7776000, grace_s=10)
         sessions = Sessions(
             families,
+            RedisChallenges(redis, "bench:"),
             issuer,
             verifier,
             IdentityClient("http://127.0.0.1:9", "unused", 1),

@@ -81,6 +81,9 @@ def suite(
                 # Every e2e request comes from 127.0.0.1: more than one person's share.
                 "TESSERA_GATEWAY_RATE_LIMIT_AUTH_PER_MINUTE": "100",
                 "TESSERA_GATEWAY_RATE_LIMIT_REGISTRATION_PER_MINUTE": "100",
+                "TESSERA_IDENTITY_CODES_PER_IP_PER_HOUR": "1000",
+                # GET /auth/otp/code right after the method sent its first code.
+                "TESSERA_IDENTITY_RESEND_COOLDOWN_S": "0",
             },
         )
         subprocess.run(

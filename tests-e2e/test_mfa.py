@@ -53,6 +53,14 @@ def next_sms_code(suite, number: str, seen: int, within: float = 20.0) -> str:
     raise AssertionError(f"no new SMS to {number}")
 
 
+def email_code(suite, address: str, nth: int, within: float = 20.0) -> str:
+    """The code of the `nth` email (1-based) to `address`."""
+    message = suite.mail.wait_for(to=address, count=nth, timeout=within)[nth - 1]
+    found = CODE.search(message.get_body(preferencelist=("plain",)).get_content())
+    assert found, message
+    return found.group(1)
+
+
 def verify_2fa(suite, challenge: str, body: dict, **headers: str):
     return call(
         f"{suite.gateway_url}/v1/verify-2FA",

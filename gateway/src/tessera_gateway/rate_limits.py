@@ -53,12 +53,15 @@ AUTH_PATHS = frozenset(
         "/auth/reset-password",
     }
 )
-# Registration sends codes (email, SMS: they cost money) to any address.
+# Registration and password reset send codes (email, SMS: they cost money) to any address.
+# Only registration needs an API key (`api_keys.KEYED_PATHS`); reset counts per client IP.
 REGISTRATION_PATHS = frozenset(
     {
         "/v1/users/initiate-registration",
         "/v1/users/verify-registration",
         "/v1/users/resend-code",
+        "/v1/users/password-reset/request",
+        "/v1/users/password-reset/confirm",
         "/auth/register",
         "/auth/request-reset-password",
     }

@@ -1,5 +1,7 @@
 import pytest
 
+from tessera_gateway.api_keys import requires_api_key
+from tessera_gateway.rate_limits import group_of, make_policy, request_keys
 from tessera_gateway.routing import (
     accepts_challenge_token,
     canonical,
@@ -123,3 +125,26 @@ def test_canonical_paths_drop_empty_and_dot_segments_only():
     assert canonical("//v1/./users//me/.") == "/v1/users/me"
     assert canonical("/v1/users/../me") == "/v1/users/../me"
     assert canonical("") == "/"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/users/password-reset/request", "/v1/users/password-reset/confirm"],
+)
+def test_password_reset_goes_to_identity_without_token_or_api_key_and_counts_as_registration(
+    path,
+):
+    assert resolve(path) == "identity"
+    assert not requires_access_token(path)
+    assert not requires_api_key(path)
+    assert group_of(path) == "registration"
+    keys = request_keys(make_policy(), path, "203.0.113.7", username="ann@example.com")
+    assert [k.suffix for k in keys] == ["registration:ip:203.0.113.7"]
+
+
+@pytest.mark.parametrize("path", ["/v1/users/me", "/v1/users/me/password"])
+def test_the_profile_and_password_change_need_an_access_token_and_no_challenge_token(path):
+    assert resolve(path) == "identity"
+    assert requires_access_token(path)
+    assert not accepts_challenge_token(path)
+    assert group_of(path) == "default"

@@ -67,6 +67,7 @@ def suite_environment(
             "TESSERA_IDENTITY_SESSION_JWKS_URL": (
                 f"http://127.0.0.1:{by_name['session'].port}/.well-known/jwks.json"
             ),
+            "TESSERA_IDENTITY_SESSION_URL": f"http://127.0.0.1:{by_name['session'].port}",
             "TESSERA_SESSION_REDIS_URL": deps.redis_url,
             "TESSERA_SESSION_REDIS_KEY_PREFIX": redis_key_prefix,
             "TESSERA_SESSION_IDENTITY_URL": f"http://127.0.0.1:{by_name['identity'].port}",

@@ -62,17 +62,22 @@ def test_a_changed_payload_breaks_the_signature():
 
 
 @pytest.mark.parametrize(
-    ("claims", "reason"),
+    ("claim", "offset_s", "reason"),
     [
-        ({"exp": int(time.time()) - 60}, "expired"),
-        ({"iat": int(time.time()) + 60}, "future"),
-        ({"nbf": int(time.time()) + 60}, "not valid yet"),
-        ({"aud": "elsewhere"}, "audience"),
+        ("exp", -60, "expired"),
+        ("iat", 60, "future"),
+        ("nbf", 60, "not valid yet"),
     ],
 )
-def test_claims_outside_their_rules_are_refused(claims, reason):
+def test_times_outside_their_rules_are_refused(claim, offset_s, reason):
+    # Relative to when the test runs, not when it was collected: a long run must not matter.
     with pytest.raises(jws.JwsError, match=reason):
-        check(token(**claims))
+        check(token(**{claim: int(time.time()) + offset_s}))
+
+
+def test_another_audience_is_refused():
+    with pytest.raises(jws.JwsError, match="audience"):
+        check(token(aud="elsewhere"))
 
 
 def test_only_eddsa_is_accepted_whatever_the_signature():

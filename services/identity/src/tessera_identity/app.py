@@ -7,7 +7,12 @@ import psycopg_pool
 from litestar import Litestar
 
 from tessera_identity.api.account import AccountController
+from tessera_identity.api.auth_account import AuthAccountController
+from tessera_identity.api.auth_otp import AuthOtpController
+from tessera_identity.api.email_change import EmailChangeController
 from tessera_identity.api.internal import InternalController
+from tessera_identity.api.password import PasswordChangeController, PasswordResetController
+from tessera_identity.api.profile import update_profile
 from tessera_identity.api.registration import RegistrationController
 from tessera_identity.api.totp import TotpController
 from tessera_identity.bootstrap import DEPENDENCIES, lifespan
@@ -32,6 +37,12 @@ def create_app(settings: IdentitySettings | None = None, jwks: JwksCache | None 
             RegistrationController,
             AccountController,
             TotpController,
+            PasswordResetController,
+            PasswordChangeController,
+            update_profile,
+            EmailChangeController,
+            AuthAccountController,
+            AuthOtpController,
             InternalController,
         ],
         lifespan=[lifespan(settings, health, jwks)],

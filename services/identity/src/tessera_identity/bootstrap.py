@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from tessera_identity.adapters.argon2_hasher import Argon2Hasher
 from tessera_identity.adapters.outbox_relay import OutboxRelay
 from tessera_identity.adapters.postgres import make_pool, ping
+from tessera_identity.adapters.session_client import SessionClient
 from tessera_identity.adapters.sql_uow import SqlUnitOfWork
 from tessera_identity.clock import SystemClock
 from tessera_identity.config import IdentitySettings
@@ -22,12 +23,16 @@ from tessera_identity.domain.passwords import PasswordPolicy, load_common_passwo
 from tessera_identity.domain.secret_box import SecretBox
 from tessera_identity.flows.codes.service import Codes
 from tessera_identity.flows.credentials.service import Credentials
+from tessera_identity.flows.email_change.service import EmailChange
 from tessera_identity.flows.login.codes import LoginCodes
 from tessera_identity.flows.login.service import Login
 from tessera_identity.flows.mfa.factors import Verifier
 from tessera_identity.flows.mfa.service import Mfa
+from tessera_identity.flows.password.service import Passwords
+from tessera_identity.flows.profile.service import Profiles
 from tessera_identity.flows.registration.service import Registration
 from tessera_identity.flows.totp.service import Totp
+from tessera_identity.ports import SessionRevoker
 from tessera_shared.contracts.streams import ensure_stream
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
@@ -39,7 +44,9 @@ from tessera_shared.tokens import AccessTokenVerifier, JwksCache
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
 
 
-def build_flows(settings: IdentitySettings, pool: Pool, hasher: Argon2Hasher) -> dict[str, Any]:
+def build_flows(
+    settings: IdentitySettings, pool: Pool, hasher: Argon2Hasher, sessions: SessionRevoker
+) -> dict[str, Any]:
     """Every use case, wired to the real adapters."""
     clock = SystemClock()
     key = settings.otp_hmac_key.encode()
@@ -58,6 +65,7 @@ def build_flows(settings: IdentitySettings, pool: Pool, hasher: Argon2Hasher) ->
     common = load_common_passwords(
         Path(settings.common_passwords_file) if settings.common_passwords_file else None
     )
+    password_policy = PasswordPolicy(common=common)
 
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(pool)
@@ -72,12 +80,15 @@ def build_flows(settings: IdentitySettings, pool: Pool, hasher: Argon2Hasher) ->
     box = SecretBox.from_config(settings.totp_keys)
     verifier = Verifier(codes, box)
     return {
-        "registration": Registration(uow, hasher, PasswordPolicy(common=common), codes, clock),
+        "registration": Registration(uow, hasher, password_policy, codes, clock),
         "login": Login(uow, hasher, lockout, codes, clock, key),
         "login_codes": LoginCodes(uow, codes, clock),
         "credentials": Credentials(uow, codes, clock, key),
         "mfa": Mfa(uow, codes, verifier, clock, key),
         "totp": Totp(uow, box, verifier, clock, settings.totp_issuer, key),
+        "email_change": EmailChange(uow, codes, clock),
+        "passwords": Passwords(uow, hasher, password_policy, lockout, codes, sessions, clock, key),
+        "profiles": Profiles(uow),
     }
 
 
@@ -112,12 +123,16 @@ def lifespan(
         app.state.internal_token = settings.internal_token
         keys = jwks or JwksCache(settings.session_jwks_url)
         app.state.tokens = AccessTokenVerifier(keys, settings.token_issuer, settings.token_audience)
-        for name, flow in build_flows(settings, pool, hasher).items():
+        sessions = SessionClient(
+            settings.session_url, settings.internal_token, settings.session_timeout_s
+        )
+        for name, flow in build_flows(settings, pool, hasher, sessions).items():
             app.state[name] = flow
         try:
             yield
         finally:
             await within("jwks", keys.aclose())
+            await within("session client", sessions.close())
             await within("outbox relay", relay.stop())
             await within("nats", nats.close())
             hasher.close()
@@ -126,5 +141,15 @@ def lifespan(
     return run
 
 
-FLOWS = ("registration", "login", "login_codes", "credentials", "mfa", "totp")
+FLOWS = (
+    "registration",
+    "login",
+    "login_codes",
+    "credentials",
+    "mfa",
+    "totp",
+    "email_change",
+    "passwords",
+    "profiles",
+)
 DEPENDENCIES = {name: from_state(name) for name in (*FLOWS, "tokens")}

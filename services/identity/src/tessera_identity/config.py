@@ -58,6 +58,10 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
     """Replace the shipped list of common passwords (one per line)."""
     session_jwks_url: str = "http://127.0.0.1:8002/.well-known/jwks.json"
     """The session service's public keys, to verify the bearer tokens of `/v1/users/...`."""
+    session_url: str = "http://127.0.0.1:8002"
+    """The session service's internal API, to end sessions after a password change or reset."""
+    session_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    """Longest wait for the session service; then the change is refused with 503."""
     token_issuer: str = "tessera"
     token_audience: str = "tessera"
     totp_keys: str = DEV_TOTP_KEYS

@@ -18,6 +18,8 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     locale: str
     password_hash: str | None
     mfa_mode: str
+    name: str | None = None
+    """Display name the person chose; None when not given."""
 
 
 class Credential(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,6 +28,17 @@ class Credential(msgspec.Struct, frozen=True, kw_only=True):
     type: str
     value: str
     verified_at: datetime | None
+    sign_in_unverified: bool = False
+    """An /auth registration's email: signs in before it is verified."""
+
+
+class Activity(msgspec.Struct, frozen=True, kw_only=True):
+    """When the account was made, last signed in (and from what), and last changed password."""
+
+    created_at: datetime
+    last_login_at: datetime | None
+    last_login_device: str
+    password_changed_at: datetime | None
 
 
 class NewOtp(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,12 +75,24 @@ class Users(Protocol):
     async def add_pending(self, user: User, credential: Credential) -> None: ...
     async def activate(self, user_id: UUID, credential_id: UUID, at: datetime) -> None: ...
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None: ...
-    async def record_login(self, user_id: UUID, at: datetime) -> None: ...
+    async def replace_password(self, user_id: UUID, password_hash: str, at: datetime) -> None:
+        """A new password chosen by the person (reset or change): `password_changed_at` moves."""
+        ...
+
+    async def set_profile(self, user_id: UUID, name: str | None, locale: str) -> None: ...
+    async def record_login(self, user_id: UUID, at: datetime, device: str = "") -> None: ...
+    async def unverified_sign_in_owner(self, kind: str, value: str) -> User | None: ...
+    async def activity(self, user_id: UUID) -> Activity: ...
+    async def add_active_unverified(self, user: User, credential: Credential) -> None: ...
     async def contact(self, user_id: UUID) -> Credential | None: ...
     async def get_for_update(self, user_id: UUID) -> User | None: ...
     async def credentials_of(self, user_id: UUID) -> list[Credential]: ...
     async def add_credential(self, credential: Credential) -> None: ...
-    async def delete_unverified(self, user_id: UUID, kind: str) -> None: ...
+    async def delete_unverified(self, user_id: UUID, kind: str) -> None:
+        """Unverified credentials of `kind` that cannot sign in (pending additions, changes)."""
+        ...
+
+    async def delete_credential(self, credential_id: UUID) -> None: ...
     async def verify_credential(self, credential_id: UUID, at: datetime) -> None:
         """Raises CredentialTakenError when another account verified the address first."""
         ...
@@ -120,6 +145,9 @@ class Throttle(Protocol):
         self, scope: Scope, subject: str, ip: str, policy: LockoutPolicy
     ) -> Reservation: ...
     async def clear(self, scope: Scope, subject: str, ip: str) -> None: ...
+    async def release(self, subject: str) -> None:
+        """Forget every counter and lock of `subject` (all scopes, all IPs)."""
+        ...
 
 
 class Audit(Protocol):
@@ -167,3 +195,12 @@ class PasswordHasher(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class SessionRevoker(Protocol):
+    """The session service's revocation; raises TesseraError("service_unavailable") when it
+    cannot be sure the sessions ended."""
+
+    async def revoke(self, user_id: UUID, *, keep_session: str | None = None) -> int:
+        """End every session of the user except `keep_session`; how many ended."""
+        ...

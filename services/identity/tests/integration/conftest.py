@@ -3,8 +3,10 @@
 import base64
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import argon2
 import jwt
 import msgspec
 import psycopg
@@ -21,6 +23,7 @@ from tessera_shared.testing.tokens import access_claims, challenge_claims
 from tessera_shared.tokens import JwksCache
 
 SIGNING_KID = "identity-test-key"
+CHEAP_ARGON2 = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 TEST_TOTP_KEYS = "k1:" + base64.b64encode(b"t" * 32).decode()
 
 
@@ -44,15 +47,21 @@ class Env(msgspec.Struct):
         return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers=headers)
 
     def active_user(
-        self, email: str, phone: str | None = None, mfa_mode: str = "none"
+        self,
+        email: str | None,
+        phone: str | None = None,
+        mfa_mode: str = "none",
+        password: str | None = None,
     ) -> uuid.UUID:
-        """An account as verify-registration leaves it (phone: a second verified credential)."""
+        """An account as verify-registration leaves it (phone: a second verified credential;
+        without `password` it cannot sign in)."""
         user_id = uuid.uuid4()
+        password_hash = CHEAP_ARGON2.hash(password) if password else None
         with self.db() as conn:
             conn.execute(
-                "INSERT INTO users (id, status, mfa_mode, password_changed_at)"
-                " VALUES (%s, 'active', %s, now())",
-                (user_id, mfa_mode),
+                "INSERT INTO users (id, status, mfa_mode, password_hash, password_changed_at)"
+                " VALUES (%s, 'active', %s, %s, now())",
+                (user_id, mfa_mode, password_hash),
             )
             for kind, value in (("email", email), ("phone", phone)):
                 if value:
@@ -102,17 +111,26 @@ def settings_for(
     return IdentitySettings(**values)
 
 
-@pytest.fixture
-async def identity(postgres_url: str, nats_url: str, test_id: str) -> AsyncIterator[Env]:
-    migrate(postgres_url)
-    settings = settings_for(postgres_url, nats_url, test_id)
+@asynccontextmanager
+async def running(
+    database_url: str, nats_url: str, test_id: str, **overrides: Any
+) -> AsyncIterator[Env]:
+    """The identity app with this test's settings (and `overrides`), trusting a test key."""
+    migrate(database_url)
+    settings = settings_for(database_url, nats_url, test_id, **overrides)
     key = Ed25519PrivateKey.generate()
     jwks = JwksCache.from_keys({SIGNING_KID: key.public_key()})
     async with AsyncTestClient(create_app(settings, jwks)) as client:
         yield Env(
             client=client,
             settings=settings,
-            database_url=postgres_url,
+            database_url=database_url,
             nats_url=nats_url,
             signing_key=key,
         )
+
+
+@pytest.fixture
+async def identity(postgres_url: str, nats_url: str, test_id: str) -> AsyncIterator[Env]:
+    async with running(postgres_url, nats_url, test_id) as env:
+        yield env

@@ -252,3 +252,21 @@ async def test_new_recovery_codes_need_a_fresh_code_and_replace_the_old_set(iden
         "/internal/v1/recovery-codes/use", json=use, headers=INTERNAL
     )
     assert accepted.status_code == 200
+
+
+async def test_a_recovery_code_for_a_lost_factor_turns_mfa_off_and_removes_the_app(identity):
+    user_id, _, codes = await with_sms_mfa(identity)
+    identity.execute(
+        "INSERT INTO totp_secrets (user_id, key_id, secret_sealed, confirmed_at)"
+        " VALUES (%s, 'k1', %s, now())",
+        user_id,
+        b"x" * 40,
+    )
+    use = {"user_id": str(user_id), "code": codes[0], "disable_mfa": True}
+    answer = await identity.client.post(
+        "/internal/v1/recovery-codes/use", json=use, headers=INTERNAL
+    )
+    assert answer.status_code == 200
+    assert identity.scalar("SELECT mfa_mode FROM users WHERE id = %s", user_id) == "none"
+    assert identity.scalar("SELECT count(*) FROM totp_secrets WHERE user_id = %s", user_id) == 0
+    assert identity.scalar("SELECT count(*) FROM recovery_codes WHERE user_id = %s", user_id) == 0

@@ -5,7 +5,9 @@ from pathlib import Path
 import redis.exceptions
 from litestar import Litestar
 
-from tessera_session.api.keys import IntrospectionController, jwks
+from tessera_session.api.auth_surface import AuthController
+from tessera_session.api.internal import InternalController
+from tessera_session.api.keys import jwks
 from tessera_session.api.mfa import MfaController
 from tessera_session.api.sessions import SessionController
 from tessera_session.bootstrap import DEPENDENCIES, lifespan, load_keys
@@ -25,7 +27,13 @@ def create_app(settings: SessionSettings | None = None) -> Litestar:
         name=NAME,
         settings=settings,
         title="Tessera session",
-        route_handlers=[SessionController, MfaController, IntrospectionController, jwks],
+        route_handlers=[
+            SessionController,
+            MfaController,
+            AuthController,
+            InternalController,
+            jwks,
+        ],
         lifespan=[lifespan(settings, health, keys)],
         health=health,
         catalogs=[CATALOGS],

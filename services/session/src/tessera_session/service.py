@@ -1,4 +1,5 @@
-"""Use cases: authenticate, verify the second factor, refresh (rotate), logout, sessions."""
+"""Use cases: authenticate, verify the second factor, recover, refresh (rotate), logout, sessions,
+revocation for identity. Both HTTP surfaces (/v1 and /auth) call these same functions."""
 
 from uuid import UUID
 
@@ -34,6 +35,8 @@ class Client(msgspec.Struct, frozen=True, kw_only=True):
     """Who is calling: the device and app headers, and where from."""
 
     device_id: str
+    """X-Device-ID; "" when the caller named none, which only the /auth body routes allow for
+    refresh and verify: the device is then the family's or the challenge's own (`did`)."""
     app_id: str
     ip: str
     user_agent: str
@@ -83,7 +86,12 @@ class Sessions:
         self, username: str, password: str, client: Client
     ) -> Tokens | MfaRequired:
         account = await self._identity.verify_password(
-            PasswordCheck(username=username, password=password, client_ip=client.ip)
+            PasswordCheck(
+                username=username,
+                password=password,
+                client_ip=client.ip,
+                user_agent=client.user_agent,
+            )
         )
         user_id = str(account.user_id)
         step = mfa_step(account.mfa_mode, require_totp=self._require_totp)
@@ -118,12 +126,26 @@ class Sessions:
         app, used or exhausted; identity's refusals (otp_invalid, recovery_code_invalid, ...)
         pass through and spend the attempt; identity down (503) does not.
         """
+        return await self._second_factor(
+            challenge_token, code, client, recovery=recovery, disable_mfa=False
+        )
+
+    async def recover(self, challenge_token: str, recovery_code: str, client: Client) -> Tokens:
+        """As `verify_second_factor` with a recovery code, which also turns the account's MFA
+        off (the person lost their factor); the session's amr is ["pwd", "recovery"]."""
+        return await self._second_factor(
+            challenge_token, recovery_code, client, recovery=True, disable_mfa=True
+        )
+
+    async def _second_factor(
+        self, challenge_token: str, code: str, client: Client, *, recovery: bool, disable_mfa: bool
+    ) -> Tokens:
         claims = await self._open_challenge(challenge_token, client)
         if await self._challenges.reserve(claims.sub, claims.cid) is not ChallengeState.OPEN:
             raise TesseraError("challenge_invalid")
         factor = factor_of(claims.mfa_mode, recovery=recovery)
         try:
-            await self._check(factor, UUID(claims.sub), code, client)
+            await self._check(factor, UUID(claims.sub), code, client, disable_mfa=disable_mfa)
         except TesseraError as refusal:
             if spends_attempt(refusal.code):
                 await self._challenges.wrong(claims.sub, claims.cid)
@@ -133,24 +155,36 @@ class Sessions:
         # Only one caller deletes the key: two parallel correct codes get one session.
         if await self._challenges.complete(claims.sub, claims.cid) is not ChallengeState.COMPLETED:
             raise TesseraError("challenge_invalid")
-        return await self.start(claims.sub, ["pwd", factor.value], client)
+        # The session is for the device the challenge was issued to (equal to the caller's
+        # X-Device-ID when one was sent; the only source when none was).
+        bound = msgspec.structs.replace(client, device_id=claims.did)
+        return await self.start(claims.sub, ["pwd", factor.value], bound)
 
     async def _open_challenge(self, token: str, client: Client) -> ChallengeClaims:
-        """Claims of a validly signed, unexpired challenge token issued to this device and app."""
+        """Claims of a validly signed, unexpired challenge token issued to this device and app.
+
+        An unnamed device ("") stands for the challenge's own; a named one must be it. The app
+        always must be the challenge's (a missing X-App-ID is the default app).
+        """
         try:
             claims = await self._verifier.verify_challenge(token)
         except TesseraError as refusal:
             if refusal.code != "token_invalid":
                 raise
             raise TesseraError("challenge_invalid") from None
-        if (claims.did, claims.aid) != (client.device_id, client.app_id):
+        device = client.device_id or claims.did
+        if (claims.did, claims.aid) != (device, client.app_id):
             raise TesseraError("challenge_invalid")
         return claims
 
-    async def _check(self, factor: Factor, user_id: UUID, code: str, client: Client) -> None:
+    async def _check(
+        self, factor: Factor, user_id: UUID, code: str, client: Client, *, disable_mfa: bool
+    ) -> None:
         """Ask identity; raises its refusal (TesseraError) unless the code is right."""
         if factor is Factor.RECOVERY:
-            use = RecoveryCodeUse(user_id=user_id, code=code, client_ip=client.ip)
+            use = RecoveryCodeUse(
+                user_id=user_id, code=code, client_ip=client.ip, disable_mfa=disable_mfa
+            )
             await self._identity.use_recovery_code(use)
         elif factor is Factor.TOTP:
             await self._identity.verify_totp(TotpCheck(user_id=user_id, otp=code))
@@ -175,11 +209,16 @@ class Sessions:
         return self._tokens(user_id, token.family_id, amr, client, str(token))
 
     async def refresh(self, raw: str | None, client: Client) -> Tokens:
+        """Rotate a refresh token of this device and app (an unnamed device: the family's own).
+
+        401 refresh_token_invalid for anything but the current token (or the previous one
+        within the grace window); an older one revokes the family and emits reuse_detected.
+        """
         token = parse(raw)
         if token is None:
             raise TesseraError("refresh_token_invalid")
         next_token = successor(token, self._refresh_key)
-        outcome = await self._families.rotate(
+        rotated = await self._families.rotate(
             user_id=token.user_id,
             family_id=token.family_id,
             presented=token.digest,
@@ -189,24 +228,29 @@ class Sessions:
             ip=client.ip,
             user_agent=client.user_agent,
         )
-        if outcome is Rotation.REUSE:
+        if rotated.outcome is Rotation.REUSE:
             await self._events.reuse_detected(
                 user_id=token.user_id,
                 family_id=token.family_id,
-                device_id=client.device_id,
+                device_id=rotated.device_id,
                 app_id=client.app_id,
                 ip=client.ip,
             )
-        if not outcome.succeeded:
+        if not rotated.outcome.succeeded:
             raise TesseraError("refresh_token_invalid")
-        amr = (await self._families.amr(token.user_id, token.family_id)).split()
-        return self._tokens(token.user_id, token.family_id, amr, client, str(next_token))
+        bound = msgspec.structs.replace(client, device_id=rotated.device_id)
+        return self._tokens(token.user_id, token.family_id, rotated.amr, bound, str(next_token))
 
     async def logout(self, claims: AccessClaims) -> None:
         await self._families.delete(claims.sub, claims.sid)
 
     async def logout_all(self, user_id: str) -> int:
         return await self._families.delete_all(user_id)
+
+    async def revoke(self, user_id: str, keep_session: str | None) -> int:
+        """End every session of the user but `keep_session` (identity, after a password
+        change or reset); how many ended. Their access tokens stop working at once."""
+        return await self._families.delete_all(user_id, keep=keep_session)
 
     async def sessions_of(self, user_id: str) -> list[SessionInfo]:
         return await self._families.sessions(user_id)

@@ -68,6 +68,8 @@ class StandInIdentity(ThreadedServer):
         self._locked: set[str] = set()
         self._totp_used: set[str] = set()
         self._recovery: dict[str, set[str]] = {}
+        self.mfa_turned_off: list[str] = []
+        """User ids whose MFA a recovery code with `disable_mfa` turned off, in order."""
         self._released = asyncio.Event()
 
     def add_user(self, username: str, mfa_mode: str = "none") -> str:
@@ -158,6 +160,11 @@ class StandInIdentity(ThreadedServer):
         if body["code"] not in unused:
             return _error(400, "recovery_code_invalid")
         unused.remove(body["code"])
+        if body.get("disable_mfa", False):
+            self.mfa_turned_off.append(body["user_id"])
+            for account in self._accounts.values():
+                if account["user_id"] == body["user_id"]:
+                    account["mfa_mode"] = "none"
         return _accepted()
 
     async def _checked(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
@@ -185,6 +192,18 @@ class Login(msgspec.Struct):
     """Value of the refresh cookie."""
     user_id: str
     sid: str
+
+
+class AuthLogin(msgspec.Struct):
+    """Tokens of an /auth answer (login, verify-mfa, recover-mfa, refresh)."""
+
+    answer: httpx.Response
+    id_token: str
+    refresh_token: str
+    user_id: str
+    sid: str
+    device: str
+    """The access token's `did`: the X-Device-ID sent, or the one the service assigned."""
 
 
 class Env(msgspec.Struct):
@@ -269,6 +288,35 @@ class Env(msgspec.Struct):
         if app is not None:
             sent["x-app-id"] = app
         return await self.client.post("/v1/verify-2FA", json=body, headers=sent)
+
+    # the /auth surface (camelCase, tokens in the body)
+
+    async def auth(self, path: str, body: Any = None, **headers: str) -> httpx.Response:
+        """POST /auth/<path> with `body` as JSON (none when None) and `headers`."""
+        sent = {name.replace("_", "-"): value for name, value in headers.items()}
+        if body is None:
+            return await self.client.post(f"/auth/{path}", headers=sent)
+        return await self.client.post(f"/auth/{path}", json=body, headers=sent)
+
+    async def auth_login(self, email: str, password: str = PASSWORD, **headers: str) -> AuthLogin:
+        answer = await self.auth("login", {"email": email, "password": password}, **headers)
+        assert answer.status_code == 200, answer.text
+        return self.auth_login_of(answer)
+
+    def auth_login_of(self, answer: httpx.Response) -> AuthLogin:
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert set(body) == {"idToken", "refreshToken"}, body
+        claims = claims_of(body["idToken"])
+        user_id, sid, _ = body["refreshToken"].split(".")
+        assert (claims["sub"], claims["sid"]) == (user_id, sid)
+        return AuthLogin(answer, body["idToken"], body["refreshToken"], user_id, sid, claims["did"])
+
+    async def auth_refresh(self, refresh_token: str, **headers: str) -> httpx.Response:
+        return await self.auth("login/refresh", {"refreshToken": refresh_token}, **headers)
+
+    async def validate(self, id_token: str) -> httpx.Response:
+        return await self.client.get("/auth/validate-session", headers=bearer(id_token))
 
     # reading Redis
 

@@ -92,7 +92,12 @@ async def test_authenticate_answers_the_tokens_and_sets_a_locked_down_refresh_co
     assert secret not in stored
     assert cookie.value not in stored
     [call] = session.identity.calls_to(VERIFY)
-    assert call.body == {"username": USERNAME, "password": PASSWORD, "client_ip": ""}
+    assert call.body == {
+        "username": USERNAME,
+        "password": PASSWORD,
+        "client_ip": "",
+        "user_agent": "testclient",
+    }
     assert call.headers["x-internal-token"] == INTERNAL_TOKEN
 
 

@@ -115,7 +115,12 @@ async def test_a_recovery_code_completes_the_sign_in_once_and_is_refused_the_sec
     assert answer.status_code == 200, answer.text
     assert claims_of(answer.json()["access_token"])["amr"] == ["pwd", "recovery"]
     [use] = session.identity.calls_to(USE_RECOVERY)
-    assert use.body == {"user_id": user_id, "code": "abcd-efgh-ijkl", "client_ip": ""}
+    assert use.body == {
+        "user_id": user_id,
+        "code": "abcd-efgh-ijkl",
+        "client_ip": "",
+        "disable_mfa": False,
+    }
     assert session.identity.calls_to(VERIFY_CODE) == session.identity.calls_to(VERIFY_TOTP) == []
 
     second = await session.challenge(USERNAME)

@@ -22,6 +22,8 @@ class PasswordCheck(msgspec.Struct, frozen=True, kw_only=True):
     """E-mail address or phone number, as the person typed it."""
     password: Text
     client_ip: ClientIp = ""
+    user_agent: Annotated[str, msgspec.Meta(max_length=256)] = ""
+    """Of the signing-in client, kept as the account's last device."""
 
 
 class Account(msgspec.Struct, frozen=True, kw_only=True):

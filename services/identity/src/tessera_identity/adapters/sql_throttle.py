@@ -63,6 +63,14 @@ class SqlThrottle:
             (scope.value, subject, ip),
         )
 
+    async def release(self, subject: str) -> None:
+        # A password reset proves the owner: locks and counts from every IP end with it.
+        # Every scope named, so the primary key (scope, subject, ip) finds the rows.
+        await self._conn.execute(
+            "DELETE FROM login_throttle WHERE scope = ANY(%s) AND subject = %s",
+            ([scope.value for scope in Scope], subject),
+        )
+
 
 class SqlAudit:
     def __init__(self, conn: AsyncConnection[Any]) -> None:

@@ -7,9 +7,9 @@ from uuid import UUID
 from psycopg import AsyncConnection, errors
 from psycopg.rows import class_row
 
-from tessera_identity.ports import Credential, CredentialTakenError, User
+from tessera_identity.ports import Activity, Credential, CredentialTakenError, User
 
-_USER = "SELECT u.id, u.status, u.locale, u.password_hash, u.mfa_mode FROM users u"
+_USER = "SELECT u.id, u.status, u.locale, u.password_hash, u.mfa_mode, u.name FROM users u"
 
 
 class SqlUsers:
@@ -57,16 +57,54 @@ class SqlUsers:
             return await cur.fetchone()
 
     async def login_candidate(self, kind: str, value: str) -> User | None:
-        """The account this username signs in to: the verified owner, else the newest pending."""
+        """The account this username signs in to: the verified owner, else an /auth account
+        whose address is not verified yet, else the newest pending registration."""
         async with self._conn.cursor(row_factory=class_row(User)) as cur:
             await cur.execute(
                 f"{_USER} JOIN credentials c ON c.user_id = u.id"
                 " WHERE c.type = %s AND c.value = %s"
-                "   AND (c.verified_at IS NOT NULL OR u.status = 'pending')"
-                " ORDER BY c.verified_at IS NULL, u.created_at DESC LIMIT 1",
+                "   AND (c.verified_at IS NOT NULL OR c.sign_in_unverified"
+                "        OR u.status = 'pending')"
+                " ORDER BY c.verified_at IS NULL, NOT c.sign_in_unverified, u.created_at DESC"
+                " LIMIT 1",
                 (kind, value),
             )
             return await cur.fetchone()
+
+    async def activity(self, user_id: UUID) -> Activity:
+        async with self._conn.cursor(row_factory=class_row(Activity)) as cur:
+            await cur.execute(
+                "SELECT created_at, last_login_at, last_login_device, password_changed_at"
+                " FROM users WHERE id = %s",
+                (user_id,),
+            )
+            found = await cur.fetchone()
+        assert found is not None  # asked only for a user just loaded in this transaction
+        return found
+
+    async def unverified_sign_in_owner(self, kind: str, value: str) -> User | None:
+        """The /auth account signing in with this address before verifying it, if any."""
+        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+            await cur.execute(
+                f"{_USER} JOIN credentials c ON c.user_id = u.id"
+                " WHERE c.type = %s AND c.value = %s AND c.verified_at IS NULL"
+                "   AND c.sign_in_unverified",
+                (kind, value),
+            )
+            return await cur.fetchone()
+
+    async def add_active_unverified(self, user: User, credential: Credential) -> None:
+        """An account active at once whose address signs in before it is verified (/auth)."""
+        await self._conn.execute(
+            "INSERT INTO users (id, status, locale, password_hash, password_changed_at)"
+            " VALUES (%s, 'active', %s, %s, now())",
+            (user.id, user.locale, user.password_hash),
+        )
+        await self._conn.execute(
+            "INSERT INTO credentials (id, user_id, type, value, sign_in_unverified)"
+            " VALUES (%s, %s, %s, %s, true)",
+            (credential.id, credential.user_id, credential.type, credential.value),
+        )
 
     async def delete_pending_with(self, kind: str, value: str) -> None:
         await self._conn.execute(
@@ -98,6 +136,19 @@ class SqlUsers:
             (password_hash, user_id),
         )
 
+    async def replace_password(self, user_id: UUID, password_hash: str, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE users SET password_hash = %s, password_changed_at = %s, updated_at = %s"
+            " WHERE id = %s",
+            (password_hash, at, at, user_id),
+        )
+
+    async def set_profile(self, user_id: UUID, name: str | None, locale: str) -> None:
+        await self._conn.execute(
+            "UPDATE users SET name = %s, locale = %s, updated_at = now() WHERE id = %s",
+            (name, locale, user_id),
+        )
+
     async def get_for_update(self, user_id: UUID) -> User | None:
         """The user, row-locked: changes of credentials and MFA of one user run one by one."""
         async with self._conn.cursor(row_factory=class_row(User)) as cur:
@@ -107,8 +158,8 @@ class SqlUsers:
     async def credentials_of(self, user_id: UUID) -> list[Credential]:
         async with self._conn.cursor(row_factory=class_row(Credential)) as cur:
             await cur.execute(
-                "SELECT id, user_id, type, value, verified_at FROM credentials"
-                " WHERE user_id = %s ORDER BY created_at",
+                "SELECT id, user_id, type, value, verified_at, sign_in_unverified"
+                " FROM credentials WHERE user_id = %s ORDER BY created_at",
                 (user_id,),
             )
             return await cur.fetchall()
@@ -121,9 +172,13 @@ class SqlUsers:
 
     async def delete_unverified(self, user_id: UUID, kind: str) -> None:
         await self._conn.execute(
-            "DELETE FROM credentials WHERE user_id = %s AND type = %s AND verified_at IS NULL",
+            "DELETE FROM credentials WHERE user_id = %s AND type = %s AND verified_at IS NULL"
+            " AND NOT sign_in_unverified",
             (user_id, kind),
         )
+
+    async def delete_credential(self, credential_id: UUID) -> None:
+        await self._conn.execute("DELETE FROM credentials WHERE id = %s", (credential_id,))
 
     async def verify_credential(self, credential_id: UUID, at: datetime) -> None:
         try:
@@ -139,5 +194,8 @@ class SqlUsers:
             "UPDATE users SET mfa_mode = %s, updated_at = now() WHERE id = %s", (mode, user_id)
         )
 
-    async def record_login(self, user_id: UUID, at: datetime) -> None:
-        await self._conn.execute("UPDATE users SET last_login_at = %s WHERE id = %s", (at, user_id))
+    async def record_login(self, user_id: UUID, at: datetime, device: str = "") -> None:
+        await self._conn.execute(
+            "UPDATE users SET last_login_at = %s, last_login_device = %s WHERE id = %s",
+            (at, device[:256], user_id),
+        )

@@ -78,6 +78,8 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID
     status: str
     locale: str
+    name: str | None
+    """Display name (`PATCH /v1/users/me`); null when not given."""
     mfa_mode: str
     available_mfa_modes: list[str]
     """What `PUT /v1/users/me/mfa` accepts for this user."""
@@ -91,7 +93,7 @@ class MfaChoice(msgspec.Struct, frozen=True, kw_only=True):
     """A current code of the present factor; required to turn MFA off."""
 
 
-class MfaAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class MfaModeAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     mfa_mode: str
     recovery_codes: list[str] | None = None
     """Only when MFA was just turned on for the first time (shown once)."""
@@ -114,8 +116,8 @@ class RecoveryCodes(msgspec.Struct, frozen=True, kw_only=True):
     """Ten new single-use codes; the previous set no longer works. Shown once."""
 
 
-def mfa_answer(changed: ModeChanged) -> MfaAnswer:
-    return MfaAnswer(mfa_mode=changed.mfa_mode, recovery_codes=changed.recovery_codes)
+def mfa_answer(changed: ModeChanged) -> MfaModeAnswer:
+    return MfaModeAnswer(mfa_mode=changed.mfa_mode, recovery_codes=changed.recovery_codes)
 
 
 class AccountController(Controller):
@@ -182,6 +184,7 @@ class AccountController(Controller):
             user_id=seen.user_id,
             status=seen.status,
             locale=seen.locale,
+            name=seen.name,
             mfa_mode=seen.mfa_mode,
             available_mfa_modes=seen.available_modes,
             credentials=[
@@ -205,7 +208,7 @@ class AccountController(Controller):
         request: AnyRequest,
         data: JSONBody[MfaChoice],
         mfa: NamedDependency[Mfa],
-    ) -> MfaAnswer:
+    ) -> MfaModeAnswer:
         """Choose the second factor among those the user has; `none` needs a current code."""
         user_id = user_of(request)
         changed = await mfa.set_mode(

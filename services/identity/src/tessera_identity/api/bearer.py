@@ -39,6 +39,7 @@ async def signed_in(connection: Connection, _: BaseRouteHandler) -> None:
     token, verifier = _token(connection)
     claims = await verifier.verify(token)
     connection.state.caller = Enrolling(user_id=_user_id(claims.sub))
+    connection.state.session_id = claims.sid
 
 
 async def enrolling(connection: Connection, _: BaseRouteHandler) -> None:
@@ -64,3 +65,9 @@ def caller(connection: Connection) -> Enrolling:
 
 def user_of(connection: Connection) -> UUID:
     return caller(connection).user_id
+
+
+def session_of(connection: Connection) -> str:
+    """The caller's session (`sid` of the access token `signed_in` let in)."""
+    sid: str = connection.state.session_id
+    return sid

@@ -31,7 +31,12 @@ class InternalController(Controller):
         self, data: JSONBody[PasswordCheck], login: NamedDependency[Login]
     ) -> Account:
         result = await login.verify_password(
-            VerifyPassword(username=data.username, password=data.password, client_ip=data.client_ip)
+            VerifyPassword(
+                username=data.username,
+                password=data.password,
+                client_ip=data.client_ip,
+                user_agent=data.user_agent,
+            )
         )
         return Account(
             user_id=result.user_id,
@@ -67,5 +72,7 @@ class InternalController(Controller):
     async def use_recovery_code(
         self, data: JSONBody[RecoveryCodeUse], mfa: NamedDependency[Mfa]
     ) -> CodeAccepted:
-        await mfa.use_recovery_code(data.user_id, data.code, data.client_ip)
+        await mfa.use_recovery_code(
+            data.user_id, data.code, data.client_ip, disable_mfa=data.disable_mfa
+        )
         return CodeAccepted()

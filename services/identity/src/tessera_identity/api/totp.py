@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from tessera_identity.api.account import MfaAnswer, mfa_answer
+from tessera_identity.api.account import MfaModeAnswer, mfa_answer
 from tessera_identity.api.bearer import caller, enrolling, signed_in, user_of
 from tessera_identity.flows.totp.service import Totp
 from tessera_shared.http.internal import client_ip
@@ -56,7 +56,7 @@ class TotpController(Controller):
         request: AnyRequest,
         data: JSONBody[TotpCode],
         totp: NamedDependency[Totp],
-    ) -> MfaAnswer:
+    ) -> MfaModeAnswer:
         """Turn the app on with its first code; it becomes the sign-in factor (`totp`)."""
         return mfa_answer(await totp.confirm(caller(request), data.otp, client_ip(request)))
 
@@ -65,7 +65,7 @@ class TotpController(Controller):
         self,
         request: AnyRequest,
         totp: NamedDependency[Totp],
-    ) -> MfaAnswer:
+    ) -> MfaModeAnswer:
         """Remove the app, confirmed by a current code of it in the `X-OTP` header."""
         user_id = user_of(request)
         otp = request.headers.get("x-otp", "")[:32] or None

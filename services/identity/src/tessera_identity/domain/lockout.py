@@ -1,6 +1,8 @@
 """Failed-password lockout: limits and growing lock durations. Pure."""
 
 import enum
+import hashlib
+import hmac
 
 import msgspec
 
@@ -34,3 +36,9 @@ class Reservation(msgspec.Struct, frozen=True):
     allowed: bool
     retry_after_s: int = 0
     newly_locked: bool = False
+
+
+def subject_of(key: bytes, kind: str, username: str) -> str:
+    """The keyed hash counters are kept under (`kind:username`, as sign-in counts them): what
+    strangers type is never stored in clear."""
+    return hmac.new(key, f"{kind}:{username}".encode(), hashlib.sha256).hexdigest()

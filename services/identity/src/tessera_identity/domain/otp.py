@@ -19,6 +19,8 @@ class OtpPurpose(enum.StrEnum):
     PASSWORD_RESET = "password_reset"
     STEP_UP = "step_up"
     """Confirms a change of sign-in security (MFA off, new recovery codes)."""
+    EMAIL_CHANGE = "email_change"
+    """Sent to the new address of an email change; entering it completes the change."""
 
 
 class OtpState(enum.StrEnum):

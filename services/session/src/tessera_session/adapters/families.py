@@ -10,7 +10,11 @@ Key layout (P = TESSERA_SESSION_REDIS_KEY_PREFIX, U = user id):
 
 `current`/`previous`/`history` hold SHA-256 digests of refresh secrets, never the secrets.
 Times are milliseconds since the epoch. A family key exists exactly while the session is
-alive; verifiers treat a missing key as a revoked `sid`.
+alive; verifiers treat a missing key as a revoked `sid`. A family's device and app never
+change (a new login makes a new family), so the `dev:` key of a family follows from its hash.
+
+Scripts: create (replacing the device+app's family), rotate, delete one, and delete all of a
+user's families but one (`keep`: identity's revocation after a password change).
 """
 
 import time
@@ -39,22 +43,27 @@ redis.call('EXPIRE', KEYS[2], ARGV[4])
 return old or false
 """
 
-# ARGV: presented, successor, now_ms, grace_ms, sliding_s, device, app, ip, user_agent, history_n
+# KEYS: family, families. ARGV: presented, successor, now_ms, grace_ms, sliding_s, device, app,
+# ip, user_agent, history_n, tag. An empty device (never stored: families are made for a named
+# or assigned device) matches the family's own one; the app must always match.
+# Answers {outcome, the family's device, its amr}.
 _ROTATE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
 local f = redis.call('HMGET', KEYS[1], 'device_id', 'app_id', 'current', 'previous',
-                      'rotated_at', 'absolute_exp', 'history', 'family_id')
-if f[1] ~= ARGV[6] or f[2] ~= ARGV[7] then return 'mismatch' end
+                      'rotated_at', 'absolute_exp', 'history', 'family_id', 'amr')
+if not f[1] then return {'unknown', '', ''} end
+if (ARGV[6] ~= '' and f[1] ~= ARGV[6]) or f[2] ~= ARGV[7] then return {'mismatch', '', ''} end
+local dev = ARGV[11] .. ':dev:' .. f[1] .. ':' .. f[2]
 local now = tonumber(ARGV[3])
 local function revoke()
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], f[8])
-  if redis.call('GET', KEYS[3]) == f[8] then redis.call('DEL', KEYS[3]) end
+  if redis.call('GET', dev) == f[8] then redis.call('DEL', dev) end
 end
-if now >= tonumber(f[6]) then revoke() return 'expired' end
+local function answer(outcome) return {outcome, f[1], f[9] or ''} end
+if now >= tonumber(f[6]) then revoke() return answer('expired') end
 if ARGV[1] == f[3] then
   local ttl = math.min(tonumber(ARGV[5]), math.floor((tonumber(f[6]) - now) / 1000))
-  if ttl < 1 then revoke() return 'expired' end
+  if ttl < 1 then revoke() return answer('expired') end
   local history = f[4] and (f[4] .. ' ' .. (f[7] or '')) or (f[7] or '')
   local kept = {}
   for digest in string.gmatch(history, '%S+') do
@@ -64,17 +73,17 @@ if ARGV[1] == f[3] then
              'last_used_at', ARGV[3], 'ip', ARGV[8], 'user_agent', ARGV[9],
              'history', table.concat(kept, ' '))
   redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[3], ttl)
-  return 'rotated'
+  redis.call('EXPIRE', dev, ttl)
+  return answer('rotated')
 end
 if ARGV[1] == f[4] and ARGV[2] == f[3] and now - tonumber(f[5]) <= tonumber(ARGV[4]) then
-  return 'replayed'
+  return answer('replayed')
 end
 if ARGV[1] == f[4] or string.find(' ' .. (f[7] or '') .. ' ', ' ' .. ARGV[1] .. ' ', 1, true) then
   revoke()
-  return 'reuse'
+  return answer('reuse')
 end
-return 'unknown'
+return {'unknown', '', ''}
 """
 
 _DELETE = """
@@ -87,16 +96,22 @@ if redis.call('GET', dev) == f[1] then redis.call('DEL', dev) end
 return 1
 """
 
+# KEYS: families. ARGV: tag, the family id to keep ('' for none). Answers how many ended.
 _DELETE_ALL = """
-local ids = redis.call('SMEMBERS', KEYS[1])
-for _, id in ipairs(ids) do
-  local fam = ARGV[1] .. ':fam:' .. id
-  local f = redis.call('HMGET', fam, 'device_id', 'app_id')
-  if f[1] then redis.call('DEL', ARGV[1] .. ':dev:' .. f[1] .. ':' .. f[2]) end
-  redis.call('DEL', fam)
+local ended = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if id ~= ARGV[2] then
+    local fam = ARGV[1] .. ':fam:' .. id
+    local f = redis.call('HMGET', fam, 'device_id', 'app_id')
+    if f[1] then
+      local dev = ARGV[1] .. ':dev:' .. f[1] .. ':' .. f[2]
+      if redis.call('GET', dev) == id then redis.call('DEL', dev) end
+      ended = ended + redis.call('DEL', fam)
+    end
+    redis.call('SREM', KEYS[1], id)
+  end
 end
-redis.call('DEL', KEYS[1])
-return #ids
+return ended
 """
 
 
@@ -109,6 +124,14 @@ class NewFamily(msgspec.Struct, frozen=True, kw_only=True):
     ip: str
     user_agent: str
     digest: str
+
+
+class Rotated(msgspec.Struct, frozen=True, kw_only=True):
+    outcome: Rotation
+    device_id: str
+    """The family's device ("" when the family is unknown or another device's or app's)."""
+    amr: list[str]
+    """The methods of the sign-in that started the family."""
 
 
 class SessionInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -197,9 +220,11 @@ class RedisFamilies:
         app: str,
         ip: str,
         user_agent: str,
-    ) -> Rotation:
-        outcome = await self._rotate(
-            keys=self._keys(user_id, family_id, device, app),
+    ) -> Rotated:
+        """One atomic rotation step; `device` "" accepts the family's own device (not its app)."""
+        tag = user_tag(self._prefix, user_id)
+        outcome, stored_device, amr = await self._rotate(
+            keys=[family_key(self._prefix, user_id, family_id), f"{tag}:families"],
             args=[
                 presented,
                 successor,
@@ -211,22 +236,24 @@ class RedisFamilies:
                 ip,
                 user_agent,
                 HISTORY,
+                tag,
             ],
         )
-        return Rotation(outcome.decode() if isinstance(outcome, bytes) else outcome)
-
-    async def amr(self, user_id: str, family_id: str) -> str:
-        value = await self._redis.hget(family_key(self._prefix, user_id, family_id), "amr")
-        return _text(value) if value else "pwd"
+        return Rotated(
+            outcome=Rotation(_text(outcome)),
+            device_id=_text(stored_device),
+            amr=_text(amr).split() or ["pwd"],
+        )
 
     async def delete(self, user_id: str, family_id: str) -> bool:
         tag = user_tag(self._prefix, user_id)
         keys = [family_key(self._prefix, user_id, family_id), f"{tag}:families"]
         return bool(await self._delete(keys=keys, args=[tag]))
 
-    async def delete_all(self, user_id: str) -> int:
+    async def delete_all(self, user_id: str, keep: str | None = None) -> int:
+        """End every family of the user except `keep`, atomically; how many ended."""
         tag = user_tag(self._prefix, user_id)
-        return int(await self._delete_all(keys=[f"{tag}:families"], args=[tag]))
+        return int(await self._delete_all(keys=[f"{tag}:families"], args=[tag, keep or ""]))
 
     async def sessions(self, user_id: str) -> list[SessionInfo]:
         tag = user_tag(self._prefix, user_id)

@@ -1,6 +1,8 @@
 """Reading the caller: device and app headers, client IP, user agent, bearer token."""
 
 import re
+import secrets
+from typing import Literal
 
 from litestar import Request
 from litestar.datastructures import State
@@ -13,11 +15,20 @@ _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # App ids name the cookie, so only characters a cookie name keeps as they are.
 _APP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 AnyRequest = Request[object, object, State]
+ASSIGNED_DEVICE_PREFIX = "auto-"
+
+NoDevice = Literal["refuse", "unnamed", "assign"]
+"""What a request without X-Device-ID means: `refuse` it (400 device_id_required, the /v1
+routes); an `unnamed` device ("": the family's or the challenge's own is used); or `assign` a
+fresh random one (a native /auth login: its own family, never replacing another device's)."""
 
 
-def client_of(request: AnyRequest, default_app: str, *, device_required: bool = True) -> Client:
+def client_of(request: AnyRequest, default_app: str, *, no_device: NoDevice = "refuse") -> Client:
+    """The caller; an X-Device-ID or X-App-ID that is sent must be valid, whatever `no_device`."""
     device = request.headers.get("x-device-id", "").strip()
-    if device_required and not _ID.fullmatch(device):
+    if not device and no_device == "assign":
+        device = assigned_device()
+    elif (device or no_device == "refuse") and not _ID.fullmatch(device):
         raise TesseraError("device_id_required")
     app = request.headers.get("x-app-id", "").strip() or default_app
     if not _APP.fullmatch(app):
@@ -28,6 +39,11 @@ def client_of(request: AnyRequest, default_app: str, *, device_required: bool = 
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", "")[:256],
     )
+
+
+def assigned_device() -> str:
+    """A device id for a login that named none: `auto-` and 128 random bits in hex."""
+    return ASSIGNED_DEVICE_PREFIX + secrets.token_hex(16)
 
 
 def bearer(request: AnyRequest) -> str:

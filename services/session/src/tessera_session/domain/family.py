@@ -13,7 +13,8 @@ Race contract: any number of concurrent refreshes presenting the same current to
 the grace window all succeed and all receive Tn+1 (derived, so identical); the family is never
 revoked by honest concurrency. A token that was never issued for the family is refused without
 revoking it, so a forged cookie cannot end someone else's session. A device or app different
-from the family's is refused and nothing rotates.
+from the family's is refused and nothing rotates. A caller that names no device (the /auth body
+refresh without X-Device-ID) is taken to be the family's own device; the app must still match.
 """
 
 import enum

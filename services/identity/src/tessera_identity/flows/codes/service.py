@@ -27,6 +27,7 @@ CODE_KIND: dict[OtpPurpose, DeliveryKind] = {
     OtpPurpose.CREDENTIAL: DeliveryKind.CREDENTIAL_CODE,
     OtpPurpose.PASSWORD_RESET: DeliveryKind.PASSWORD_RESET_CODE,
     OtpPurpose.STEP_UP: DeliveryKind.SECURITY_CODE,
+    OtpPurpose.EMAIL_CHANGE: DeliveryKind.CREDENTIAL_CODE,
 }
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import msgspec
 
-from tessera_identity.domain.credentials import CredentialType, normalize
+from tessera_identity.domain.credentials import CredentialType, normalize, normalize_phone
 from tessera_identity.domain.mfa import MfaMode, after_credential_verified, newly_enabled
 from tessera_identity.domain.otp import OtpPurpose, Verdict
 from tessera_identity.domain.registration import AccountStatus
@@ -37,6 +37,8 @@ class AddCredential(msgspec.Struct, frozen=True, kw_only=True):
     type: CredentialType
     value: str
     client_ip: str
+    region: str | None = None
+    """ISO 3166 country a phone number without `+` is read in (guide 003's `country`)."""
 
 
 class VerifyCredential(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,16 +57,26 @@ class Credentials:
         self._clock = clock
         self._recovery_key = recovery_key
 
+    @property
+    def code_ttl_s(self) -> int:
+        return self._codes.policy.ttl_s
+
     async def add(self, cmd: AddCredential) -> Channel:
         """A new unverified credential (replacing an unverified one of the same type) and a
         code sent to it."""
-        address = normalize(cmd.type, cmd.value)
+        if cmd.type is CredentialType.PHONE and cmd.region:
+            address = normalize_phone(cmd.value, cmd.region)
+        else:
+            address = normalize(cmd.type, cmd.value)
         now = self._clock.now()
         async with self._uow() as uow:
             profile = await profile_for_update(uow, cmd.user_id)
             if profile is None or profile.user.status != AccountStatus.ACTIVE:
                 raise TesseraError("forbidden")
-            if profile.verified(cmd.type) is not None:
+            if any(
+                c.type == cmd.type and (c.verified_at or c.sign_in_unverified)
+                for c in profile.credentials
+            ):
                 raise TesseraError("credential_already_verified")
             await uow.users.lock_address(cmd.type, address)
             if await uow.users.verified_owner(cmd.type, address) is not None:
@@ -85,6 +97,30 @@ class Credentials:
                 user_id=cmd.user_id, channel=channel, address=address, locale=profile.user.locale
             )
             await self._codes.issue(uow, to, OtpPurpose.CREDENTIAL, cmd.client_ip, now)
+        return channel
+
+    async def resend(self, user_id: UUID, kind: CredentialType, client_ip: str) -> Channel:
+        """A new code for the user's unverified credential of `kind` (guide 003's
+        `GET /auth/otp/code`); 422 when there is none, 409 when it is verified already."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            profile = await profile_for_update(uow, user_id)
+            if profile is None:
+                raise TesseraError("forbidden")
+            if profile.verified(kind) is not None:
+                raise TesseraError("credential_already_verified")
+            pending = next(
+                (c for c in profile.credentials if c.type == kind and c.verified_at is None), None
+            )
+            if pending is None:
+                raise TesseraError("mfa_factor_unavailable")
+            await self._codes.check_cooldown(uow, pending.value, now)
+            await self._codes.check_caps(uow, pending.value, client_ip, now)
+            channel = channel_for(kind)
+            to = Recipient(
+                user_id=user_id, channel=channel, address=pending.value, locale=profile.user.locale
+            )
+            await self._codes.issue(uow, to, OtpPurpose.CREDENTIAL, client_ip, now)
         return channel
 
     async def verify(self, cmd: VerifyCredential) -> ModeChanged:

@@ -26,6 +26,7 @@ class VerifyPassword(msgspec.Struct, frozen=True, kw_only=True):
     username: str
     password: str
     client_ip: str
+    user_agent: str = ""
 
 
 class LoginResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,7 +97,7 @@ class Login:
                 await uow.throttle.clear(Scope.ACCOUNT, subject, "")
                 await uow.audit.record("login_succeeded", owner.id, subject, cmd.client_ip)
                 if owner.status == AccountStatus.ACTIVE:
-                    await uow.users.record_login(owner.id, now)
+                    await uow.users.record_login(owner.id, now, cmd.user_agent)
                 if upgraded:
                     await uow.users.set_password_hash(owner.id, upgraded)
         if not correct or owner is None:

@@ -20,7 +20,14 @@ from tessera_identity.flows.mfa.factors import (
     issue_recovery_codes,
     profile_for_update,
 )
-from tessera_identity.ports import Clock, Credential, StoredTotp, UnitOfWork, UnitOfWorkFactory
+from tessera_identity.ports import (
+    Activity,
+    Clock,
+    Credential,
+    StoredTotp,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from tessera_shared.contracts.events import DeliveryKind
 from tessera_shared.errors import TesseraError
 
@@ -36,10 +43,12 @@ class Overview(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID
     status: str
     locale: str
+    name: str | None = None
     mfa_mode: str
     credentials: list[Credential]
     totp: StoredTotp | None
     available_modes: list[str]
+    activity: Activity
 
 
 class Mfa:
@@ -60,14 +69,17 @@ class Mfa:
     async def overview(self, user_id: UUID) -> Overview:
         async with self._uow() as uow:
             profile = await _profile(uow, user_id)
+            activity = await uow.users.activity(user_id)
         return Overview(
             user_id=profile.user.id,
             status=profile.user.status,
             locale=profile.user.locale,
+            name=profile.user.name,
             mfa_mode=profile.user.mfa_mode,
             credentials=profile.credentials,
             totp=profile.totp,
             available_modes=sorted(available(profile.factors)),
+            activity=activity,
         )
 
     async def set_mode(self, cmd: SetMfaMode) -> ModeChanged:
@@ -141,8 +153,14 @@ class Mfa:
             raise TesseraError(refused)
         return codes
 
-    async def use_recovery_code(self, user_id: UUID, code: str, client_ip: str) -> None:
-        """Spends one recovery code (second factor of a sign-in); audited, the user notified."""
+    async def use_recovery_code(
+        self, user_id: UUID, code: str, client_ip: str, *, disable_mfa: bool = False
+    ) -> None:
+        """Spends one recovery code (second factor of a sign-in); audited, the user notified.
+
+        `disable_mfa` (guide 002's recover-mfa: the factor was lost): MFA goes off, the app and
+        the remaining recovery codes are removed; the person sets up a new factor later.
+        """
         now = self._clock.now()
         digest = recovery.digest(self._recovery_key, user_id, code)
         async with self._uow() as uow:
@@ -150,6 +168,11 @@ class Mfa:
             if user is None or not await uow.recovery.use(user_id, digest, now):
                 raise TesseraError("recovery_code_invalid")
             await uow.audit.record("recovery_code_used", user_id, "", client_ip)
+            if disable_mfa:
+                await uow.totp.delete(user_id)
+                await uow.recovery.replace(user_id, [])
+                await uow.users.set_mfa_mode(user_id, MfaMode.NONE)
+                await uow.audit.record("mfa_mode_changed", user_id, MfaMode.NONE, client_ip)
             contact = await uow.users.contact(user_id)
             if contact is not None:
                 to = Recipient(

@@ -69,6 +69,17 @@ class Registration:
         self._clock = clock
 
     async def initiate(self, cmd: InitiateRegistration) -> RegistrationStarted:
+        """A pending account and a registration code; verify-registration activates it."""
+        return await self._register(cmd, AccountStatus.PENDING)
+
+    async def register_active(self, cmd: InitiateRegistration) -> RegistrationStarted:
+        """The /auth surface's registration (guide 003): the account is active at once and
+        signs in with its address before verifying it; a code to verify it is sent anyway."""
+        return await self._register(cmd, AccountStatus.ACTIVE)
+
+    async def _register(
+        self, cmd: InitiateRegistration, status: AccountStatus
+    ) -> RegistrationStarted:
         _require_consent(cmd)
         check_password(cmd.password, self._passwords)
         address = normalize(cmd.credential_type, cmd.credential_value)
@@ -80,6 +91,9 @@ class Registration:
             await uow.users.lock_address(cmd.credential_type, address)
             await self._codes.check_caps(uow, address, cmd.client_ip, now)
             owner = await uow.users.verified_owner(cmd.credential_type, address)
+            if owner is None and status is AccountStatus.ACTIVE:
+                # One account at most signs in with an address nobody verified yet.
+                owner = await uow.users.unverified_sign_in_owner(cmd.credential_type, address)
             if owner is not None:
                 to = Recipient(
                     user_id=owner.id, channel=channel, address=address, locale=owner.locale
@@ -91,24 +105,28 @@ class Registration:
                 return RegistrationStarted(user_id=uuid.uuid4(), channel=channel)
             await uow.users.delete_pending_with(cmd.credential_type, address)
             user_id = uuid.uuid4()
-            await uow.users.add_pending(
-                User(
-                    id=user_id,
-                    status=AccountStatus.PENDING,
-                    locale=cmd.locale,
-                    password_hash=password_hash,
-                    mfa_mode="none",
-                ),
-                Credential(
-                    id=uuid.uuid4(),
-                    user_id=user_id,
-                    type=cmd.credential_type,
-                    value=address,
-                    verified_at=None,
-                ),
+            user = User(
+                id=user_id,
+                status=status,
+                locale=cmd.locale,
+                password_hash=password_hash,
+                mfa_mode="none",
             )
+            credential = Credential(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                type=cmd.credential_type,
+                value=address,
+                verified_at=None,
+            )
+            if status is AccountStatus.PENDING:
+                await uow.users.add_pending(user, credential)
+                purpose = OtpPurpose.REGISTRATION
+            else:
+                await uow.users.add_active_unverified(user, credential)
+                purpose = OtpPurpose.CREDENTIAL
             to = Recipient(user_id=user_id, channel=channel, address=address, locale=cmd.locale)
-            await self._codes.issue(uow, to, OtpPurpose.REGISTRATION, cmd.client_ip, now)
+            await self._codes.issue(uow, to, purpose, cmd.client_ip, now)
         return RegistrationStarted(user_id=user_id, channel=channel)
 
     async def verify(self, cmd: VerifyRegistration) -> None:

@@ -1,0 +1,133 @@
+"""Changing the account's email: a code to the new address, a notice to the old one.
+
+pending (an unverified email credential beside the current one, a code sent to it) →
+changed (the code entered: the new address is verified, the old one deleted and can no longer
+sign in). A new request replaces a pending one; the code's lifetime bounds the pending state.
+"""
+
+import uuid
+from uuid import UUID
+
+import msgspec
+
+from tessera_identity.domain.credentials import CredentialType, normalize_email
+from tessera_identity.domain.otp import OtpPurpose, Verdict
+from tessera_identity.domain.registration import AccountStatus
+from tessera_identity.flows.codes.service import Codes, Recipient, raise_for
+from tessera_identity.flows.mfa.factors import Profile, profile_for_update
+from tessera_identity.ports import (
+    Clock,
+    Credential,
+    CredentialTakenError,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from tessera_shared.contracts.events import DeliveryKind
+from tessera_shared.errors import TesseraError
+
+
+class RequestEmailChange(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    new_email: str
+    client_ip: str
+
+
+class ConfirmEmailChange(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    otp: str
+    client_ip: str
+
+
+def current_email(profile: Profile) -> Credential | None:
+    """The address the account signs in with: verified, or an /auth one not verified yet."""
+    return next(
+        (
+            c
+            for c in profile.credentials
+            if c.type == CredentialType.EMAIL and (c.verified_at or c.sign_in_unverified)
+        ),
+        None,
+    )
+
+
+def pending_change(profile: Profile) -> Credential | None:
+    return next(
+        (
+            c
+            for c in profile.credentials
+            if c.type == CredentialType.EMAIL and not c.verified_at and not c.sign_in_unverified
+        ),
+        None,
+    )
+
+
+class EmailChange:
+    def __init__(self, uow: UnitOfWorkFactory, codes: Codes, clock: Clock) -> None:
+        self._uow = uow
+        self._codes = codes
+        self._clock = clock
+
+    async def request(self, cmd: RequestEmailChange) -> None:
+        address = normalize_email(cmd.new_email)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            profile = await _active(uow, cmd.user_id)
+            current = current_email(profile)
+            if current is not None and current.value == address:
+                raise TesseraError("credential_already_verified")
+            await uow.users.lock_address(CredentialType.EMAIL, address)
+            if await uow.users.verified_owner(CredentialType.EMAIL, address) is not None:
+                raise TesseraError("credential_unavailable")  # another account's; not whose
+            await self._codes.check_caps(uow, address, cmd.client_ip, now)
+            await uow.users.delete_unverified(cmd.user_id, CredentialType.EMAIL)
+            await uow.users.add_credential(
+                Credential(
+                    id=uuid.uuid4(),
+                    user_id=cmd.user_id,
+                    type=CredentialType.EMAIL,
+                    value=address,
+                    verified_at=None,
+                )
+            )
+            locale = profile.user.locale
+            to_new = Recipient(user_id=cmd.user_id, channel="email", address=address, locale=locale)
+            await self._codes.issue(uow, to_new, OtpPurpose.EMAIL_CHANGE, cmd.client_ip, now)
+            if current is not None:
+                to_old = Recipient(
+                    user_id=cmd.user_id, channel="email", address=current.value, locale=locale
+                )
+                await self._codes.send(
+                    uow, to_old, DeliveryKind.EMAIL_CHANGE_NOTICE, cmd.client_ip, now, counted=False
+                )
+
+    async def confirm(self, cmd: ConfirmEmailChange) -> str:
+        """The new address, once the code sent to it was entered."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            profile = await _active(uow, cmd.user_id)
+            pending = pending_change(profile)
+            verdict = Verdict.WRONG
+            if pending is not None:
+                verdict, _ = await self._codes.verdict(
+                    uow, cmd.user_id, OtpPurpose.EMAIL_CHANGE, cmd.otp, now, recipient=pending.value
+                )
+            if verdict is Verdict.ACCEPTED:
+                assert pending is not None
+                old = current_email(profile)
+                if old is not None:
+                    await uow.users.delete_credential(old.id)
+                try:
+                    await uow.users.verify_credential(pending.id, now)
+                except CredentialTakenError:
+                    raise TesseraError("credential_unavailable") from None
+                await uow.audit.record("email_changed", cmd.user_id, "email", cmd.client_ip)
+                return pending.value
+        raise_for(verdict)  # not accepted: raises, after the spent attempt was committed
+        raise AssertionError(verdict)
+
+
+async def _active(uow: UnitOfWork, user_id: UUID) -> Profile:
+    profile = await profile_for_update(uow, user_id)
+    if profile is None or profile.user.status != AccountStatus.ACTIVE:
+        raise TesseraError("forbidden")
+    return profile

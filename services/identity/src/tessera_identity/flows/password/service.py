@@ -1,0 +1,254 @@
+"""A forgotten password reset with a code to the address, and a signed-in change.
+
+Reset: requested (a code to the address the person typed) → completed (that code entered with a
+new password); the code's lifetime and attempt limit bound the requested state (`OtpState`).
+Neither step tells whether an account exists: the request always answers alike and sends only
+to a real account (within the hourly caps, silently), and every refusal of the code is
+`otp_invalid`, since distinct ones (used up, expired) would only ever come from a real account.
+
+Both end the user's sessions through the session service (a change keeps the caller's own)
+*before* the new password is committed, as the last step of the same unit of work: when the
+session service cannot confirm, the answer is 503 and nothing changed (a reset's code still
+works). The other order could leave a stolen session alive with the password already replaced.
+"""
+
+import contextlib
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from tessera_identity.domain.account import may_reset_password
+from tessera_identity.domain.credentials import CredentialType
+from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope, subject_of
+from tessera_identity.domain.otp import OtpPurpose, Verdict
+from tessera_identity.domain.passwords import PasswordPolicy, check_password, normalize_password
+from tessera_identity.domain.registration import AccountStatus
+from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
+from tessera_identity.flows.login.service import _parse_username as parse_username
+from tessera_identity.ports import (
+    Clock,
+    Credential,
+    CredentialTakenError,
+    PasswordHasher,
+    SessionRevoker,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    User,
+)
+from tessera_shared.contracts.events import DeliveryKind
+from tessera_shared.errors import TesseraError
+
+
+class RequestPasswordReset(msgspec.Struct, frozen=True, kw_only=True):
+    username: str
+    """Email address or phone number, as typed (read like a sign-in username)."""
+    client_ip: str
+
+
+class ResetPassword(msgspec.Struct, frozen=True, kw_only=True):
+    username: str
+    otp: str
+    new_password: str
+    client_ip: str
+
+
+class ChangePassword(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    current_password: str
+    new_password: str
+    client_ip: str
+    keep_session: str | None = None
+    """The caller's own session (`sid` of its access token): every other one ends."""
+
+
+class _Target(msgspec.Struct, frozen=True, kw_only=True):
+    """The account a reset is for and the credential its code goes to."""
+
+    user: User
+    credential: Credential
+    usernames: list[Credential]
+    """Every credential the account signs in with, whose lockout a reset clears."""
+
+
+class Passwords:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        policy: PasswordPolicy,
+        lockout: LockoutPolicy,
+        codes: Codes,
+        sessions: SessionRevoker,
+        clock: Clock,
+        subject_key: bytes,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._policy = policy
+        self._lockout = lockout
+        self._codes = codes
+        self._sessions = sessions
+        self._clock = clock
+        self._subject_key = subject_key
+
+    async def request_reset(self, cmd: RequestPasswordReset) -> None:
+        """A reset code to the address, when it signs in to an active account; else nothing.
+
+        Never raises for a well-formed request, whatever the address: the answer must not
+        tell whether an account exists, nor whether its caps are reached.
+        """
+        kind, address = parse_username(cmd.username)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            target = await _target(uow, kind, address)
+            if target is None:
+                return  # only look-ups: nothing is sent or recorded for a stranger's typing
+            await uow.users.lock_address(kind, address)
+            try:
+                await self._codes.check_caps(uow, address, cmd.client_ip, now)
+            except TesseraError as refusal:
+                if refusal.code != "too_many_codes":
+                    raise
+                return
+            to = Recipient(
+                user_id=target.user.id,
+                channel=channel_for(kind),
+                address=address,
+                locale=target.user.locale,
+            )
+            await self._codes.issue(uow, to, OtpPurpose.PASSWORD_RESET, cmd.client_ip, now)
+
+    async def reset(self, cmd: ResetPassword) -> None:
+        """Replace the password with the code sent to `username`; every session ends.
+
+        422 for a new password against the policy (before anything is looked up), 400
+        `otp_invalid` for any refusal of the code, 503 when the sessions could not be ended.
+        """
+        check_password(cmd.new_password, self._policy)
+        kind, address = parse_username(cmd.username)
+        # Hashed before anything is looked up: an unknown username costs the same argon2 time.
+        password_hash = await self._hasher.hash(normalize_password(cmd.new_password))
+        now = self._clock.now()
+        accepted = False
+        async with self._uow() as uow:
+            target = await _target(uow, kind, address)
+            if target is not None:
+                await uow.users.get_for_update(target.user.id)  # one change of a user at a time
+                verdict, _ = await self._codes.verdict(
+                    uow, target.user.id, OtpPurpose.PASSWORD_RESET, cmd.otp, now, recipient=address
+                )
+                accepted = verdict is Verdict.ACCEPTED
+                if accepted:
+                    await self._complete_reset(uow, target, password_hash, cmd.client_ip, now)
+        if not accepted:  # after the unit of work: the spent attempt stays counted
+            raise TesseraError("otp_invalid")
+
+    async def _complete_reset(
+        self, uow: UnitOfWork, target: _Target, password_hash: str, client_ip: str, now: datetime
+    ) -> None:
+        user, credential = target.user, target.credential
+        await uow.users.replace_password(user.id, password_hash, now)
+        if credential.verified_at is None:
+            # The code reached this address: it is the person's. Unless another account
+            # verified it in the meantime; the reset itself still stands.
+            with contextlib.suppress(CredentialTakenError):
+                await uow.users.verify_credential(credential.id, now)
+        for username in target.usernames:
+            await uow.throttle.release(subject_of(self._subject_key, username.type, username.value))
+        await uow.audit.record("password_reset", user.id, credential.type, client_ip)
+        await self._notify_changed(uow, user, client_ip, now)
+        await self._sessions.revoke(user.id)  # last: its refusal rolls all of the above back
+
+    async def change(self, cmd: ChangePassword) -> None:
+        """Replace the password of a signed-in user who knows the current one; every other
+        session ends.
+
+        422 for a new password against the policy, 401 `invalid_credentials` for a wrong
+        current one (counted like sign-in failures: 423 `account_locked` after too many), 503
+        when the sessions could not be ended.
+        """
+        check_password(cmd.new_password, self._policy)
+        # Counted per user, apart from sign-in: a stolen access token cannot lock the owner out
+        # of signing in, and guesses through this route have their own limit.
+        subject = subject_of(self._subject_key, "user", str(cmd.user_id))
+        async with self._uow() as uow:  # committed before the check: parallel guesses see it
+            user = await uow.users.get(cmd.user_id)
+            if user is None or user.status != AccountStatus.ACTIVE:
+                raise TesseraError("forbidden")
+            reservation = await self._reserve(uow, subject, cmd.client_ip)
+            if not reservation.allowed:
+                await uow.audit.record("password_change_failed", user.id, "locked", cmd.client_ip)
+        if not reservation.allowed:
+            retry_after = str(reservation.retry_after_s)
+            raise TesseraError("account_locked", headers={"retry-after": retry_after})
+
+        correct = user.password_hash is not None and await self._hasher.verify(
+            user.password_hash, normalize_password(cmd.current_password)
+        )
+        new_hash = await self._hasher.hash(normalize_password(cmd.new_password)) if correct else ""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            current = await uow.users.get_for_update(user.id)
+            # A reset or change since the check makes the checked password stale: refused too.
+            if not correct or current is None or current.password_hash != user.password_hash:
+                correct = False
+                await uow.audit.record(
+                    "password_change_failed", user.id, "wrong_password", cmd.client_ip
+                )
+            else:
+                await uow.users.replace_password(user.id, new_hash, now)
+                await uow.throttle.release(subject)
+                await uow.audit.record("password_changed", user.id, "", cmd.client_ip)
+                await self._notify_changed(uow, user, cmd.client_ip, now)
+                await self._sessions.revoke(user.id, keep_session=cmd.keep_session)
+        if not correct:
+            raise TesseraError("invalid_credentials")
+
+    async def _reserve(self, uow: UnitOfWork, subject: str, client_ip: str) -> Reservation:
+        reservation = await uow.throttle.reserve(
+            Scope.ACCOUNT_IP, subject, client_ip, self._lockout
+        )
+        if reservation.allowed:
+            reservation = await uow.throttle.reserve(Scope.ACCOUNT, subject, "", self._lockout)
+        return reservation
+
+    async def _notify_changed(
+        self, uow: UnitOfWork, user: User, client_ip: str, now: datetime
+    ) -> None:
+        contact = await uow.users.contact(user.id) or next(
+            (c for c in await uow.users.credentials_of(user.id) if c.sign_in_unverified), None
+        )
+        if contact is None:
+            return
+        to = Recipient(
+            user_id=user.id,
+            channel=channel_for(contact.type),
+            address=contact.value,
+            locale=user.locale,
+        )
+        # Not counted: a security notice goes out even when the caps are reached.
+        await self._codes.send(
+            uow, to, DeliveryKind.PASSWORD_CHANGED_NOTICE, client_ip, now, counted=False
+        )
+
+
+async def _target(uow: UnitOfWork, kind: str, address: str) -> _Target | None:
+    """The active account `address` signs in to, if a reset may go there."""
+    if not kind:
+        return None
+    owner = await uow.users.verified_owner(kind, address)
+    if owner is None and kind == CredentialType.EMAIL:
+        owner = await uow.users.unverified_sign_in_owner(kind, address)
+    if owner is None:
+        return None
+    credentials = await uow.users.credentials_of(owner.id)
+    usernames = [c for c in credentials if c.verified_at is not None or c.sign_in_unverified]
+    credential = next((c for c in usernames if c.type == kind and c.value == address), None)
+    if credential is None or not may_reset_password(
+        owner.status,
+        verified=credential.verified_at is not None,
+        signs_in_unverified=credential.sign_in_unverified,
+    ):
+        return None
+    return _Target(user=owner, credential=credential, usernames=usernames)

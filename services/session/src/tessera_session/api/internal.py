@@ -1,0 +1,48 @@
+"""The internal API for other parts (`X-Internal-Token`, never routed by the gateway):
+token introspection, and the revocation identity asks for after a password change or reset."""
+
+import msgspec
+from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from tessera_session.service import Sessions
+from tessera_shared.contracts.internal import SessionsRevocation, SessionsRevoked
+from tessera_shared.contracts.tokens import AccessClaims
+from tessera_shared.http.internal import internal_caller
+
+
+class IntrospectRequest(msgspec.Struct, frozen=True):
+    token: str
+
+
+class Introspection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    active: bool
+    revoked: bool = False
+    claims: AccessClaims | None = None
+
+
+class InternalController(Controller):
+    path = "/internal/v1"
+    guards = (internal_caller,)
+    include_in_schema = False
+
+    @post("/introspect", status_code=200)
+    async def introspect(
+        self, data: JSONBody[IntrospectRequest], sessions: NamedDependency[Sessions]
+    ) -> Introspection:
+        """Is this access token valid and its session alive? (RFC 7662 in spirit.)"""
+        claims, active = await sessions.introspect(data.token)
+        if claims is None:
+            return Introspection(active=False)
+        if not active:
+            return Introspection(active=False, revoked=True)
+        return Introspection(active=True, claims=claims)
+
+    @post("/sessions/revoke", status_code=200)
+    async def revoke(
+        self, data: JSONBody[SessionsRevocation], sessions: NamedDependency[Sessions]
+    ) -> SessionsRevoked:
+        """End every session of the user except `keep_session`, in one atomic step."""
+        revoked = await sessions.revoke(str(data.user_id), data.keep_session)
+        return SessionsRevoked(revoked=revoked)

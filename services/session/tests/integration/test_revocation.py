@@ -1,0 +1,106 @@
+"""POST /internal/v1/sessions/revoke: identity ends a user's sessions after a password change."""
+
+import uuid
+
+from .conftest import INTERNAL, USERNAME, error_of
+
+REVOKE = "/internal/v1/sessions/revoke"
+
+
+async def test_revocation_needs_the_internal_token(session):
+    session.identity.add_user(USERNAME)
+    login = await session.login(USERNAME)
+
+    for headers in ({}, {"x-internal-token": "wrong"}):
+        answer = await session.client.post(REVOKE, json={"user_id": login.user_id}, headers=headers)
+        assert error_of(answer) == (401, "unauthorized")
+
+    assert session.family(login.user_id, login.sid) != {}
+    assert (await session.sessions(login.access_token)).status_code == 200
+
+
+async def test_revocation_ends_every_session_but_the_kept_one_and_counts_them(session):
+    session.identity.add_user(USERNAME)
+    laptop = await session.login(USERNAME, device="laptop", app="web")
+    phone = await session.login(USERNAME, device="phone", app="mobile")
+    native = await session.auth_login(USERNAME)
+    prefix = f"{session.settings.redis_key_prefix}{{u:{laptop.user_id}}}"
+
+    answer = await session.client.post(
+        REVOKE, json={"user_id": laptop.user_id, "keep_session": laptop.sid}, headers=INTERNAL
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"revoked": 2}
+    assert session.keys(laptop.user_id) == sorted(
+        [f"{prefix}:dev:laptop:web", f"{prefix}:fam:{laptop.sid}", f"{prefix}:families"]
+    )
+    assert session.reader.smembers(f"{prefix}:families") == {laptop.sid}
+    for token in (phone.access_token, native.id_token):
+        assert error_of(await session.sessions(token)) == (401, "token_invalid")
+    assert error_of(await session.refresh(phone.cookie, device="phone", app="mobile")) == (
+        401,
+        "refresh_token_invalid",
+    )
+    assert error_of(await session.auth_refresh(native.refresh_token)) == (
+        401,
+        "refresh_token_invalid",
+    )
+    kept = await session.sessions(laptop.access_token)
+    assert [s["id"] for s in kept.json()["sessions"]] == [laptop.sid]
+    assert (await session.refresh(laptop.cookie, device="laptop", app="web")).status_code == 200
+
+
+async def test_revocation_without_a_kept_session_ends_them_all_and_then_finds_none(session):
+    session.identity.add_user(USERNAME)
+    one = await session.login(USERNAME, device="device-1")
+    two = await session.login(USERNAME, device="device-2")
+
+    first = await session.client.post(REVOKE, json={"user_id": one.user_id}, headers=INTERNAL)
+    second = await session.client.post(
+        REVOKE, json={"user_id": one.user_id, "keep_session": None}, headers=INTERNAL
+    )
+
+    assert (first.json(), second.json()) == ({"revoked": 2}, {"revoked": 0})
+    assert session.keys(one.user_id) == []
+    for token in (one.access_token, two.access_token):
+        assert error_of(await session.sessions(token)) == (401, "token_invalid")
+
+
+async def test_revocation_touches_no_other_user_and_an_unknown_kept_session_keeps_nothing(session):
+    session.identity.add_user(USERNAME)
+    session.identity.add_user("mallory@example.com")
+    jane = await session.login(USERNAME)
+    mallory = await session.login("mallory@example.com")
+
+    answer = await session.client.post(
+        REVOKE, json={"user_id": jane.user_id, "keep_session": mallory.sid}, headers=INTERNAL
+    )
+
+    assert answer.json() == {"revoked": 1}
+    assert session.keys(jane.user_id) == []
+    assert (await session.sessions(mallory.access_token)).status_code == 200
+
+
+async def test_revocation_of_a_user_without_sessions_or_with_a_bad_body(session):
+    nobody = await session.client.post(
+        REVOKE, json={"user_id": str(uuid.uuid4())}, headers=INTERNAL
+    )
+    malformed = await session.client.post(REVOKE, json={"user_id": "nope"}, headers=INTERNAL)
+
+    assert (nobody.status_code, nobody.json()) == (200, {"revoked": 0})
+    assert error_of(malformed) == (422, "validation_failed")
+
+
+async def test_an_expired_family_left_in_the_set_is_not_counted(session):
+    session.identity.add_user(USERNAME)
+    gone = await session.login(USERNAME, device="device-1")
+    live = await session.login(USERNAME, device="device-2")
+    tag = f"{session.settings.redis_key_prefix}{{u:{gone.user_id}}}"
+    session.reader.delete(f"{tag}:fam:{gone.sid}", f"{tag}:dev:device-1:web")  # as TTLs would
+
+    answer = await session.client.post(REVOKE, json={"user_id": gone.user_id}, headers=INTERNAL)
+
+    assert answer.json() == {"revoked": 1}
+    assert session.keys(gone.user_id) == []
+    assert error_of(await session.sessions(live.access_token)) == (401, "token_invalid")
