@@ -97,3 +97,29 @@ def test_an_email_change_swaps_the_sign_in_address(suite):
     access, _ = signed_in(suite, new)
     status, _, me = call(f"{suite.gateway_url}/v1/users/me", Authorization=f"Bearer {access}")
     assert [c["value"] for c in me["credentials"]] == [new]
+
+
+def test_a_password_change_keeps_this_session_and_ends_the_others(suite):
+    address = "e2e.life.change@example.com"
+    active_account(suite, address)
+    other_device = dict(DEVICE)
+    _, other_cookie = signed_in(suite, address)
+    DEVICE["X-Device-ID"] = f"{DEVICE['X-Device-ID']}-b"
+    access, cookie = signed_in(suite, address)
+
+    status, _, body = call(
+        f"{suite.gateway_url}/v1/users/me/password",
+        "PUT",
+        json.dumps({"current_password": PASSWORD, "new_password": NEW_PASSWORD}).encode(),
+        **{"Content-Type": "application/json", "Authorization": f"Bearer {access}", **DEVICE},
+    )
+    assert status == 200, body
+    status, _, _ = refresh(suite, cookie)
+    assert status == 200  # this device stays signed in
+    status, _, body = call(
+        f"{suite.gateway_url}/v1/refresh-token",
+        "POST",
+        b"",
+        **{"Cookie": f"{COOKIE}={other_cookie}", **other_device},
+    )
+    assert (status, body["code"]) == (401, "refresh_token_invalid")
