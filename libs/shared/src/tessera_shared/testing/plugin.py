@@ -37,6 +37,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests-e2e" in parts:
             item.add_marker(pytest.mark.e2e)
             continue
+        if "tests-ops" in parts:  # deployment files checked as text: no servers
+            item.add_marker(pytest.mark.unit)
+            continue
         for folder, marker in _LAYERS.items():
             if folder in parts:
                 item.add_marker(getattr(pytest.mark, marker))
