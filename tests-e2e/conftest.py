@@ -14,8 +14,15 @@ import pytest
 from tessera_gateway.bootstrap import create_api_key
 from tessera_gateway.config import GatewaySettings
 from tessera_shared.devservers import free_port
-from tessera_shared.devstack import Dependencies, PartProcess, default_parts, suite_environment
+from tessera_shared.devstack import (
+    Dependencies,
+    Part,
+    PartProcess,
+    default_parts,
+    suite_environment,
+)
 from tessera_shared.testing.http_sink import HttpSink
+from tessera_shared.testing.otlp import OtlpCollector
 from tessera_shared.testing.plugin import create_database
 from tessera_shared.testing.smtp import SmtpCatcher
 
@@ -28,6 +35,7 @@ class Suite(msgspec.Struct, frozen=True):
     processes: list[PartProcess]
     mail: SmtpCatcher
     sms: HttpSink
+    traces: OtlpCollector
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +57,22 @@ def sms() -> Iterator[HttpSink]:
 
 
 @pytest.fixture(scope="session")
+def traces() -> Iterator[OtlpCollector]:
+    """Where every part exports its spans (OTLP/HTTP), as a collector would receive them."""
+    collector = OtlpCollector()
+    collector.start()
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(scope="session")
 def suite(
     postgres_admin_url: str,
     redis_url: str,
     nats_url: str,
     mail: SmtpCatcher,
     sms: HttpSink,
+    traces: OtlpCollector,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Suite]:
     run_id = secrets.token_hex(3)
@@ -82,6 +100,7 @@ def suite(
                 "TESSERA_GATEWAY_RATE_LIMIT_AUTH_PER_MINUTE": "100",
                 "TESSERA_GATEWAY_RATE_LIMIT_REGISTRATION_PER_MINUTE": "100",
                 "TESSERA_IDENTITY_CODES_PER_IP_PER_HOUR": "1000",
+                **tracing_to(traces, parts),
                 # GET /auth/otp/code right after the method sent its first code.
                 "TESSERA_IDENTITY_RESEND_COOLDOWN_S": "0",
             },
@@ -107,6 +126,7 @@ def suite(
                 processes=processes,
                 mail=mail,
                 sms=sms,
+                traces=traces,
             )
         except BaseException:
             sys.stderr.write(log.read_text() if log.exists() else "(no suite log)\n")
@@ -114,6 +134,15 @@ def suite(
         finally:
             for process in reversed(processes):
                 process.stop()
+
+
+def tracing_to(collector: OtlpCollector, parts: list[Part]) -> dict[str, str]:
+    """Every part exports its spans to `collector`, in batches sent every 200 ms."""
+    env = {"OTEL_BSP_SCHEDULE_DELAY": "200"}
+    for part in parts:
+        env[f"{part.prefix}OTEL_EXPORTER"] = "otlp"
+        env[f"{part.prefix}OTEL_ENDPOINT"] = f"{collector.url}/v1/traces"
+    return env
 
 
 def _gateway_settings(env: dict[str, str]) -> GatewaySettings:

@@ -21,6 +21,7 @@ from tessera_gateway.throttle import rate_limit, with_rate_limit_headers
 from tessera_shared.context import request_id_var
 from tessera_shared.errors import TesseraError
 from tessera_shared.http.errors import error_response
+from tessera_shared.telemetry import trace_headers
 from tessera_shared.tokens import (
     MISSING_TOKEN_CHALLENGE,
     AccessTokenVerifier,
@@ -88,6 +89,9 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     # Overwritten, never appended: the services must not read what a client wrote there.
     headers["x-forwarded-for"] = client_ip or "unknown"
     headers["x-forwarded-proto"] = scheme_in_scope(request.scope, state.trusted_proxies)
+    # With tracing on, the services continue the gateway's own span (its parent is what the
+    # client sent); off, the client's traceparent passes through unchanged.
+    headers.update(trace_headers())
     try:
         async with client.request(request.method, url, data=body, headers=headers) as answer:
             content = await answer.read()

@@ -3,6 +3,7 @@
 from typing import Literal
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -30,6 +31,18 @@ def _exporter(kind: Exporter, endpoint: str) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=endpoint or None)
+
+
+def tracer(name: str) -> trace.Tracer:
+    """The tracer of one module; spans are no-ops while tracing is off."""
+    return trace.get_tracer(name)
+
+
+def context_of(headers: dict[str, str]) -> Context:
+    """The trace context a message carried (W3C `traceparent`), to continue its trace."""
+    from opentelemetry.propagate import extract
+
+    return extract(headers)
 
 
 def trace_headers() -> dict[str, str]:

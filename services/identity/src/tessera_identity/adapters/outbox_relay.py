@@ -11,13 +11,16 @@ import logging
 from typing import Any
 
 import psycopg
+from opentelemetry.trace import SpanKind
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from tessera_identity.adapters.sql_outbox import CHANNEL
 from tessera_shared.nats import NatsConnection
+from tessera_shared.telemetry import context_of, trace_headers, tracer
 
 log = logging.getLogger("tessera.outbox")
+_tracer = tracer("tessera.identity.outbox")
 
 _CLAIM = """
 SELECT id, subject, payload, headers FROM outbox WHERE published_at IS NULL
@@ -79,12 +82,18 @@ class OutboxRelay:
             rows = await (await conn.execute(_CLAIM, (self._batch,))).fetchall()
             for event_id, subject, payload, headers in rows:
                 try:
-                    await js.publish(
-                        subject,
-                        bytes(payload),
-                        timeout=3.0,
-                        headers={**headers, "Nats-Msg-Id": str(event_id)},
-                    )
+                    with _tracer.start_as_current_span(
+                        f"{subject} publish",
+                        context=context_of(headers),
+                        kind=SpanKind.PRODUCER,
+                        attributes={
+                            "messaging.system": "nats",
+                            "messaging.message.id": str(event_id),
+                        },
+                    ):
+                        # The consumer continues this span (it carries the request's trace).
+                        sent = {**headers, **trace_headers(), "Nats-Msg-Id": str(event_id)}
+                        await js.publish(subject, bytes(payload), timeout=3.0, headers=sent)
                 except Exception as exc:
                     await conn.execute(
                         "UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE id = %s",

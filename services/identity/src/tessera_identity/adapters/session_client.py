@@ -16,6 +16,7 @@ from tessera_shared.contracts.internal import (
     SessionsRevoked,
 )
 from tessera_shared.errors import TesseraError
+from tessera_shared.telemetry import trace_headers
 
 log = logging.getLogger("tessera.identity.session")
 _REVOKED = msgspec.json.Decoder(SessionsRevoked)
@@ -38,7 +39,8 @@ class SessionClient:
         if self._client is None:  # made on first use, inside the running loop
             self._client = aiohttp.ClientSession(timeout=self._timeout)
         try:
-            async with self._client.post(self._url, data=body, headers=self._headers) as answer:
+            headers = {**self._headers, **trace_headers()}
+            async with self._client.post(self._url, data=body, headers=headers) as answer:
                 raw = await answer.read()
                 if answer.status == 200:
                     return _REVOKED.decode(raw).revoked

@@ -3,6 +3,7 @@
 from types import TracebackType
 from typing import Any, Self
 
+from opentelemetry.trace import SpanKind, StatusCode
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -12,6 +13,9 @@ from tessera_identity.adapters.sql_second_factors import SqlRecoveryCodes, SqlTo
 from tessera_identity.adapters.sql_throttle import SqlAudit, SqlThrottle
 from tessera_identity.adapters.sql_users import SqlUsers
 from tessera_shared.errors import TesseraError
+from tessera_shared.telemetry import tracer
+
+_tracer = tracer("tessera.identity.db")
 
 
 class SqlUnitOfWork:
@@ -20,9 +24,16 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection[Any] | None = None
 
     async def __aenter__(self) -> Self:
+        self._span = _tracer.start_span(
+            "postgresql transaction",
+            kind=SpanKind.CLIENT,
+            attributes={"db.system.name": "postgresql"},
+        )
         try:
             self._conn = await self._pool.getconn(timeout=5.0)
         except Exception as exc:  # PoolTimeout, or the server is gone
+            self._span.set_status(StatusCode.ERROR, "no connection")
+            self._span.end()
             raise TesseraError("service_unavailable", headers={"retry-after": "2"}) from exc
         conn = self._conn
         self._users = SqlUsers(conn)
@@ -83,3 +94,5 @@ class SqlUnitOfWork:
                 await conn.rollback()
         finally:
             await self._pool.putconn(conn)
+            self._span.set_attribute("db.outcome", "commit" if exc_type is None else "rollback")
+            self._span.end()

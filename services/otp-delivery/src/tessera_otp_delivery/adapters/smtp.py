@@ -10,9 +10,13 @@ import contextlib
 from email.message import EmailMessage
 
 import aiosmtplib
+from opentelemetry.trace import SpanKind
 
 from tessera_otp_delivery.config import OtpDeliverySettings
 from tessera_otp_delivery.ports import Email, SendError
+from tessera_shared.telemetry import tracer
+
+_tracer = tracer("tessera.otp_delivery.smtp")
 
 
 class SmtpSender:
@@ -47,12 +51,15 @@ class SmtpSender:
             password=s.smtp_password or None,
             timeout=s.smtp_timeout_s,
         )
-        try:
-            await client.connect()
-            await client.send_message(self.compose(email))
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            client.close()
-            raise SendError(f"smtp: {type(exc).__name__}") from None
+        with _tracer.start_as_current_span(
+            "smtp send", kind=SpanKind.CLIENT, attributes={"server.address": s.smtp_host}
+        ):
+            try:
+                await client.connect()
+                await client.send_message(self.compose(email))
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                client.close()
+                raise SendError(f"smtp: {type(exc).__name__}") from None
         task = asyncio.create_task(self._quit(client))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)

@@ -18,6 +18,7 @@ from tessera_shared.contracts.internal import (
     TotpCheck,
 )
 from tessera_shared.errors import ERRORS, TesseraError
+from tessera_shared.telemetry import trace_headers
 
 T = TypeVar("T")
 log = logging.getLogger("tessera.session.identity")
@@ -56,7 +57,9 @@ class IdentityClient:
             self._client = aiohttp.ClientSession(timeout=self._timeout)
         try:
             async with self._client.post(
-                self._base + path, data=msgspec.json.encode(body), headers=self._headers
+                self._base + path,
+                data=msgspec.json.encode(body),
+                headers={**self._headers, **trace_headers()},
             ) as response:
                 raw = await response.read()
                 if response.status == 200:

@@ -1,0 +1,63 @@
+"""One trace across every part: a sign-in that sends a code, from the client's `traceparent`
+through the gateway, session, identity, PostgreSQL, the outbox relay, NATS, otp-delivery and
+SMTP. The parts export over OTLP to a collector stand-in that keeps the spans in memory."""
+
+import json
+import secrets
+
+from .test_foundation import call
+from .test_mfa import email_code
+from .test_registration import PASSWORD
+from .test_sessions import DEVICE, active_account, authenticate
+
+PARTS = {"tessera-gateway", "tessera-session", "tessera-identity", "tessera-otp-delivery"}
+
+
+def test_a_sign_in_that_sends_a_code_is_one_trace_from_the_gateway_to_smtp(suite):
+    address = "e2e.trace@example.com"
+    active_account(suite, address)
+    status, _, body = authenticate(suite, address)
+    assert status == 200, body
+    status, _, body = call(
+        f"{suite.gateway_url}/v1/users/me/mfa",
+        "PUT",
+        json.dumps({"mfa_mode": "email"}).encode(),
+        **{"Authorization": f"Bearer {body['access_token']}", "Content-Type": "application/json"},
+    )
+    assert status == 200, body
+
+    trace_id, client_span = secrets.token_hex(16), secrets.token_hex(8)
+    status, _, body = call(
+        f"{suite.gateway_url}/v1/authenticate",
+        "POST",
+        json.dumps({"username": address, "password": PASSWORD}).encode(),
+        **{
+            "Content-Type": "application/json",
+            "traceparent": f"00-{trace_id}-{client_span}-01",
+            **DEVICE,
+        },
+    )
+    assert (status, body["mfa_mode"]) == (200, "email")
+    assert email_code(suite, address, 2)  # the login code really went out
+
+    spans = suite.traces.wait_for(trace_id, "smtp send")
+    assert {s.service for s in spans} == PARTS
+    names = {(s.service, s.name) for s in spans}
+    for expected in (
+        ("tessera-identity", "postgresql transaction"),
+        ("tessera-otp-delivery", "otp.deliver"),
+        ("tessera-otp-delivery", "smtp send"),
+    ):
+        assert expected in names, names
+    assert any(s.service == "tessera-identity" and s.name.endswith(" publish") for s in spans)
+
+    # One chain, not fragments: from the SMTP span up to the client's span, each parent known.
+    by_id = {s.span_id: s for s in spans}
+    span = next(s for s in spans if s.name == "smtp send")
+    path = [span.service]
+    while span.parent_span_id != client_span:
+        span = by_id[span.parent_span_id]  # KeyError: a span whose parent is not in the trace
+        path.append(span.service)
+    assert path[-1] == "tessera-gateway"
+    assert "tessera-session" in path
+    assert "tessera-identity" in path
