@@ -8,15 +8,16 @@ import secrets
 from .test_foundation import call
 from .test_mfa import email_code
 from .test_registration import PASSWORD
-from .test_sessions import DEVICE, active_account, authenticate
+from .test_sessions import active_account, authenticate
 
+DEVICE = {"X-Device-ID": "e2e-trace-1", "X-App-ID": "web-app"}
 PARTS = {"tessera-gateway", "tessera-session", "tessera-identity", "tessera-otp-delivery"}
 
 
 def test_a_sign_in_that_sends_a_code_is_one_trace_from_the_gateway_to_smtp(suite):
     address = "e2e.trace@example.com"
     active_account(suite, address)
-    status, _, body = authenticate(suite, address)
+    status, _, body = authenticate(suite, address, device=DEVICE)
     assert status == 200, body
     status, _, body = call(
         f"{suite.gateway_url}/v1/users/me/mfa",
