@@ -4,6 +4,7 @@ SMTP. The parts export over OTLP to a collector stand-in that keeps the spans in
 
 import json
 import secrets
+import time
 
 from .test_foundation import call
 from .test_mfa import email_code
@@ -41,7 +42,7 @@ def test_a_sign_in_that_sends_a_code_is_one_trace_from_the_gateway_to_smtp(suite
     assert (status, body["mfa_mode"]) == (200, "email")
     assert email_code(suite, address, 2)  # the login code really went out
 
-    spans = suite.traces.wait_for(trace_id, "smtp send")
+    spans = suite.traces.wait_for(trace_id, "smtp send", PARTS)
     assert {s.service for s in spans} == PARTS
     names = {(s.service, s.name) for s in spans}
     for expected in (
@@ -52,13 +53,27 @@ def test_a_sign_in_that_sends_a_code_is_one_trace_from_the_gateway_to_smtp(suite
         assert expected in names, names
     assert any(s.service == "tessera-identity" and s.name.endswith(" publish") for s in spans)
 
-    # One chain, not fragments: from the SMTP span up to the client's span, each parent known.
-    by_id = {s.span_id: s for s in spans}
-    span = next(s for s in spans if s.name == "smtp send")
-    path = [span.service]
-    while span.parent_span_id != client_span:
-        span = by_id[span.parent_span_id]  # KeyError: a span whose parent is not in the trace
-        path.append(span.service)
+    # One chain, not fragments: from the SMTP span up to the client's span, each parent known
+    # (spans whose batch is still on its way are waited for).
+    path = chain(suite, trace_id, client_span)
+    assert path[0] == "tessera-otp-delivery"
     assert path[-1] == "tessera-gateway"
     assert "tessera-session" in path
     assert "tessera-identity" in path
+
+
+def chain(suite, trace_id: str, root_parent: str, within: float = 20.0) -> list[str]:
+    """The services on the way from the `smtp send` span up to the span `root_parent`."""
+    deadline = time.monotonic() + within
+    while True:
+        by_id = {s.span_id: s for s in suite.traces.trace(trace_id)}
+        span = next(s for s in by_id.values() if s.name == "smtp send")
+        path = [span.service]
+        while span.parent_span_id != root_parent and span.parent_span_id in by_id:
+            span = by_id[span.parent_span_id]
+            path.append(span.service)
+        if span.parent_span_id == root_parent:
+            return path
+        if time.monotonic() > deadline:
+            raise AssertionError(f"span {span.parent_span_id} is not in the trace: {path}")
+        time.sleep(0.1)

@@ -41,7 +41,7 @@ class OtlpCollector(ThreadedServer):
     async def _export(self, request: web.Request) -> web.Response:
         export = ExportTraceServiceRequest()
         export.ParseFromString(await request.read())
-        received = []
+        received: list[CollectedSpan] = []
         for resource_spans in export.resource_spans:
             attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
             for scope_spans in resource_spans.scope_spans:
@@ -64,13 +64,16 @@ class OtlpCollector(ThreadedServer):
         with self._lock:
             return [s for s in self.spans if s.trace_id == trace_id]
 
-    def wait_for(self, trace_id: str, span_name: str, within: float = 20.0) -> list[CollectedSpan]:
-        """The spans of `trace_id`, once one named `span_name` arrived (else AssertionError)."""
+    def wait_for(
+        self, trace_id: str, span_name: str, services: set[str], within: float = 20.0
+    ) -> list[CollectedSpan]:
+        """The spans of `trace_id`, once one named `span_name` and spans of every one of
+        `services` arrived (each process exports in its own batches); else AssertionError."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             spans = self.trace(trace_id)
-            if any(s.name == span_name for s in spans):
+            if any(s.name == span_name for s in spans) and services <= {s.service for s in spans}:
                 return spans
             time.sleep(0.1)
         names = sorted({(s.service, s.name) for s in self.trace(trace_id)})
-        raise AssertionError(f"no span {span_name!r} in trace {trace_id}; got {names}")
+        raise AssertionError(f"trace {trace_id} incomplete: {names}")
