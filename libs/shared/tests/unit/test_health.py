@@ -28,3 +28,21 @@ async def test_readiness_is_up_only_when_every_check_passes():
 
 async def test_a_part_without_checks_is_not_ready():
     assert (await HealthChecks().run()).status == "down"
+
+
+async def test_an_optional_dependency_that_is_down_is_reported_without_making_the_part_unready():
+    health = HealthChecks(timeout=0.2)
+
+    async def fine() -> None:
+        return None
+
+    async def broken() -> None:
+        raise ConnectionRefusedError
+
+    health.add("db", fine)
+    health.add("broker", broken, required=False)
+    report = await health.run()
+    assert report.status == "up"
+    assert (report.checks["broker"].status, report.checks["broker"].required) == ("down", False)
+    health.add("cache", broken)
+    assert (await health.run()).status == "down"

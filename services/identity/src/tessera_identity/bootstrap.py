@@ -119,7 +119,8 @@ def lifespan(
         relay = OutboxRelay(settings.database_url, pool, nats)
         relay.start()
         health.add("postgres", lambda: ping(pool))
-        health.add("nats", nats.check)
+        # Events wait in the outbox while NATS is away: sign-in and registration keep working.
+        health.add("nats", nats.check, required=False)
         app.state.internal_token = settings.internal_token
         keys = jwks or JwksCache(settings.session_jwks_url)
         app.state.tokens = AccessTokenVerifier(keys, settings.token_issuer, settings.token_audience)

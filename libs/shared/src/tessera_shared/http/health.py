@@ -24,6 +24,8 @@ class CheckResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     error: str | None = None
     """Kind of failure (exception class or `timeout`), never its text: it may hold secrets."""
     details: dict[str, Any] | None = None
+    required: bool = True
+    """False for a dependency the part works without for a while (reported, not gating)."""
 
 
 class Readiness(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,15 +43,26 @@ class HealthChecks:
     def __init__(self, timeout: float = 2.0) -> None:
         self.timeout = timeout
         self._checks: dict[str, Check] = {}
+        self._optional: set[str] = set()
 
-    def add(self, name: str, check: Check) -> None:
+    def add(self, name: str, check: Check, *, required: bool = True) -> None:
+        """`required=False`: the part keeps serving while it is down (e.g. identity buffers its
+        events in the outbox while NATS is away), so it is reported but does not make the part
+        unready — which would take every caller down with it."""
         self._checks[name] = check
+        if not required:
+            self._optional.add(name)
 
     async def run(self) -> Readiness:
         names = list(self._checks)
         results = await asyncio.gather(*(self._run_one(self._checks[n]) for n in names))
-        checks = dict(zip(names, results, strict=True))
-        up = bool(checks) and all(r.status == "up" for r in checks.values())
+        checks = {
+            name: msgspec.structs.replace(result, required=False)
+            if name in self._optional
+            else result
+            for name, result in zip(names, results, strict=True)
+        }
+        up = bool(checks) and all(r.status == "up" for r in checks.values() if r.required)
         return Readiness(status="up" if up else "down", checks=checks)
 
     async def _run_one(self, check: Check) -> CheckResult:
