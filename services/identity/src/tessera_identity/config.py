@@ -28,6 +28,8 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
     nats_url: str = "nats://127.0.0.1:4222"
     stream_name: str = "TESSERA_OTP"
     subject_prefix: str = ""
+    stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
+    """JetStream replicas of the stream (3 on a 3-node cluster; as otp-delivery's)."""
     internal_token: str = DEV_INTERNAL_TOKEN
     """Credential the session service sends on `/internal/` calls (header X-Internal-Token)."""
     otp_hmac_key: str = DEV_OTP_KEY
@@ -71,7 +73,9 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
 
     @property
     def stream(self) -> OtpStream:
-        return OtpStream(name=self.stream_name, subject_prefix=self.subject_prefix)
+        return OtpStream(
+            name=self.stream_name, subject_prefix=self.subject_prefix, replicas=self.stream_replicas
+        )
 
 
 def load_settings() -> IdentitySettings:

@@ -22,6 +22,8 @@ class OtpDeliverySettings(ServiceSettings, kw_only=True, frozen=True):
     nats_url: str = "nats://127.0.0.1:4222"
     stream_name: str = "TESSERA_OTP"
     subject_prefix: str = ""
+    stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
+    """JetStream replicas of the stream and of the sent-ids bucket (as identity's)."""
     """Prefix of every subject, to keep several deployments on one NATS apart."""
     consumer_name: str = "otp-delivery"
     """Durable consumer name; all worker replicas share it."""
@@ -63,7 +65,9 @@ class OtpDeliverySettings(ServiceSettings, kw_only=True, frozen=True):
 
     @property
     def stream(self) -> OtpStream:
-        return OtpStream(name=self.stream_name, subject_prefix=self.subject_prefix)
+        return OtpStream(
+            name=self.stream_name, subject_prefix=self.subject_prefix, replicas=self.stream_replicas
+        )
 
     def providers(self, channel: Literal["email", "sms"]) -> list[str]:
         raw = self.email_providers if channel == "email" else self.sms_providers

@@ -57,7 +57,9 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
         )
 
         async def declare(js: JetStreamContext) -> None:
-            await ensure_session_stream(js, settings.stream_name, settings.subject_prefix)
+            await ensure_session_stream(
+                js, settings.stream_name, settings.subject_prefix, settings.stream_replicas
+            )
 
         nats = NatsConnection(settings.nats_url, "tessera-session", declare)
         nats.start()

@@ -30,6 +30,8 @@ class SessionSettings(ServiceSettings, kw_only=True, frozen=True):
     stream_name: str = "TESSERA_SESSION"
     """JetStream stream of session events (`<prefix>session.>`)."""
     subject_prefix: str = ""
+    stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
+    """JetStream replicas of the session stream (3 on a 3-node cluster)."""
     issuer: str = "tessera"
     audience: str = "tessera"
     signing_keys_dir: str = ".data/keys"

@@ -18,6 +18,9 @@ MAX_AGE_S = 24 * 3600
 class OtpStream(msgspec.Struct, frozen=True, kw_only=True):
     name: str = "TESSERA_OTP"
     subject_prefix: str = ""
+    replicas: int = 1
+    """Copies JetStream keeps (3 on a 3-node cluster); every declaring part must agree, since
+    each start re-applies this configuration."""
 
     @property
     def subjects(self) -> list[str]:
@@ -45,6 +48,7 @@ async def ensure_stream(js: JetStreamContext, stream: OtpStream) -> None:
         retention=RetentionPolicy.LIMITS,
         duplicate_window=DUPLICATE_WINDOW_S,
         max_age=MAX_AGE_S,
+        num_replicas=stream.replicas,
     )
     try:
         await js.add_stream(config)

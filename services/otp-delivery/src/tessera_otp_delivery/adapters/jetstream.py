@@ -11,7 +11,7 @@ from tessera_shared.contracts.streams import ensure_stream
 async def ensure_topology(js: JetStreamContext, settings: OtpDeliverySettings) -> None:
     stream = settings.stream
     await ensure_stream(js, stream)
-    await ensure_bucket(js, settings.sent_bucket, settings.sent_ttl_s)
+    await ensure_bucket(js, settings.sent_bucket, settings.sent_ttl_s, stream.replicas)
     await js.add_consumer(
         stream.name,
         ConsumerConfig(

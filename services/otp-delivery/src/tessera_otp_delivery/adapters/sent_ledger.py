@@ -20,12 +20,20 @@ from tessera_shared.nats import NatsConnection
 SENT = b"sent"
 
 
-async def ensure_bucket(js: JetStreamContext, bucket: str, ttl_s: int) -> KeyValue:
+async def ensure_bucket(
+    js: JetStreamContext, bucket: str, ttl_s: int, replicas: int = 1
+) -> KeyValue:
     try:
         return await js.key_value(bucket)
     except BucketNotFoundError:
         return await js.create_key_value(
-            KeyValueConfig(bucket=bucket, ttl=float(ttl_s), history=1, storage=StorageType.FILE)
+            KeyValueConfig(
+                bucket=bucket,
+                ttl=float(ttl_s),
+                history=1,
+                storage=StorageType.FILE,
+                replicas=replicas,
+            )
         )
 
 

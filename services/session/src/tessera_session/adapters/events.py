@@ -30,9 +30,15 @@ class ReuseDetected(msgspec.Struct, frozen=True, kw_only=True, tag="session.reus
     ip: str
 
 
-async def ensure_session_stream(js: JetStreamContext, name: str, prefix: str) -> None:
+async def ensure_session_stream(
+    js: JetStreamContext, name: str, prefix: str, replicas: int = 1
+) -> None:
     config = StreamConfig(
-        name=name, subjects=[f"{prefix}session.>"], storage=StorageType.FILE, max_age=30 * 86400
+        name=name,
+        subjects=[f"{prefix}session.>"],
+        storage=StorageType.FILE,
+        max_age=30 * 86400,
+        num_replicas=replicas,
     )
     try:
         await js.add_stream(config)
