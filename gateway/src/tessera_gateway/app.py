@@ -8,11 +8,13 @@ from tessera_gateway.bootstrap import lifespan
 from tessera_gateway.config import PREFIX, GatewaySettings, load_settings
 from tessera_gateway.cors import cors_middleware
 from tessera_gateway.edge import edge_of
+from tessera_gateway.metrics import route_label
 from tessera_gateway.openapi import docs_page, openapi_document
 from tessera_gateway.proxy import forward
 from tessera_gateway.security_headers import security_headers_middleware
 from tessera_shared.http.app import build_app
 from tessera_shared.http.health import HealthChecks
+from tessera_shared.metrics import MetricsConfig
 
 NAME = "tessera-gateway"
 CATALOGS = Path(__file__).parent / "locales"
@@ -36,4 +38,6 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             cors_middleware(edge.cors),
             security_headers_middleware(edge.trusted_proxies),
         ],
+        # The public entry: /metrics only with the token, and absent without one.
+        metrics=MetricsConfig(token=settings.metrics_token, route_label=route_label),
     )

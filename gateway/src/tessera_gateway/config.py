@@ -6,7 +6,7 @@ import msgspec
 
 from tessera_gateway.edge import edge_of
 from tessera_gateway.rate_limits import GROUP_LIST_PATTERN
-from tessera_shared.config import load_config
+from tessera_shared.config import load_config, require_secrets
 from tessera_shared.contracts.tokens import Prefix
 from tessera_shared.settings import Port, ServiceSettings
 
@@ -59,9 +59,13 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True):
     """PEM certificate chain; with `tls_key_file` the gateway serves HTTPS itself."""
     tls_key_file: str = ""
     """PEM private key (unencrypted) of `tls_cert_file`."""
+    metrics_token: str = ""
+    """Bearer token Prometheus sends to read `GET /metrics`; empty: no /metrics (404)."""
 
 
 def load_settings() -> GatewaySettings:
     settings = load_config(GatewaySettings, PREFIX)
     edge_of(settings, PREFIX)  # CORS, proxies and TLS are checked at start, not at a request
+    if settings.metrics_token:  # reachable from the internet: it must not be guessable
+        require_secrets(settings, PREFIX, {"metrics_token": ""})
     return settings

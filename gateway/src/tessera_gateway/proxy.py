@@ -16,6 +16,7 @@ from tessera_gateway.api_keys import (
 )
 from tessera_gateway.bodies import body_refusal
 from tessera_gateway.client_ip import client_ip_of, scheme_in_scope
+from tessera_gateway.metrics import UPSTREAM_ERRORS
 from tessera_gateway.routing import accepts_challenge_token, requires_access_token, resolve
 from tessera_gateway.throttle import rate_limit, with_rate_limit_headers
 from tessera_shared.context import request_id_var
@@ -109,6 +110,7 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     else:
         relayed = with_rate_limit_headers(relayed, limit_headers)
         return ASGIResponse(body=content, status_code=answer.status, headers=relayed)
+    UPSTREAM_ERRORS.labels(upstream, code).inc()
     return error_response(request, code, headers=limit_headers).to_asgi_response(
         app=None, request=request
     )

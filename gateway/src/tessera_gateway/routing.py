@@ -40,11 +40,17 @@ CHALLENGE_TOKEN_TREES = ("/v1/users/totp", "/auth/otp/methods/totp", "/auth/otp/
 
 def resolve(path: str) -> Upstream | None:
     """The upstream for `path`, or None when the gateway must not forward it."""
+    route = route_of(path)
+    return route[1] if route else None
+
+
+def route_of(path: str) -> tuple[str, Upstream] | None:
+    """The entry of ROUTES (prefix, upstream) forwarding `path`, or None when none may."""
     if path.startswith("/internal/") or "/../" in path or path.endswith("/.."):
         return None
     for prefix, upstream in ROUTES:
         if path.startswith(prefix):
-            return upstream
+            return prefix, upstream
     return None
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from litestar import Request
 from litestar.datastructures import State
 
+from tessera_gateway import metrics
 from tessera_gateway.api_keys import HEADER as API_KEY_HEADER
 from tessera_gateway.api_keys import key_id_of, requires_api_key
 from tessera_gateway.config import GatewaySettings
@@ -81,7 +82,10 @@ async def rate_limit(
             return None, {}
         log.warning("rate limiter unavailable: %s request refused", group)
         return "service_unavailable", {"retry-after": "2"}
-    return (None if decision.allowed else "rate_limited"), decision.headers()
+    if not decision.allowed:
+        metrics.RATE_LIMITED.labels(group_of(path)).inc()
+        return "rate_limited", decision.headers()
+    return None, decision.headers()
 
 
 def with_rate_limit_headers(

@@ -1,9 +1,12 @@
 """Delivery counters for Prometheus (`GET /metrics` on the worker)."""
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter
 
 
 class DeliveryMetrics:
+    """One worker's counters, in a registry of their own that its `/metrics` exposes after
+    the process-wide one (request metrics, process and Python runtime)."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         labels = ["channel"]
@@ -27,6 +30,3 @@ class DeliveryMetrics:
             "Redelivered events that were already sent",
             registry=self.registry,
         )
-
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)

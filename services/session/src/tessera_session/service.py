@@ -5,6 +5,7 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_session import metrics
 from tessera_session.adapters.challenges import RedisChallenges
 from tessera_session.adapters.events import SessionEvents
 from tessera_session.adapters.families import NewFamily, RedisFamilies, SessionInfo
@@ -85,6 +86,20 @@ class Sessions:
     async def authenticate(
         self, username: str, password: str, client: Client
     ) -> Tokens | MfaRequired:
+        try:
+            answer = await self._authenticate(username, password, client)
+        except TesseraError as refusal:
+            metrics.LOGINS.labels(metrics.login_result(refusal.code)).inc()
+            raise
+        except Exception:  # Redis or NATS failed: counted, then the usual 503 or 500
+            metrics.LOGINS.labels("error").inc()
+            raise
+        metrics.LOGINS.labels("success" if isinstance(answer, Tokens) else "mfa_required").inc()
+        return answer
+
+    async def _authenticate(
+        self, username: str, password: str, client: Client
+    ) -> Tokens | MfaRequired:
         account = await self._identity.verify_password(
             PasswordCheck(
                 username=username,
@@ -140,10 +155,36 @@ class Sessions:
     async def _second_factor(
         self, challenge_token: str, code: str, client: Client, *, recovery: bool, disable_mfa: bool
     ) -> Tokens:
-        claims = await self._open_challenge(challenge_token, client)
+        try:
+            claims = await self._open_challenge(challenge_token, client)
+        except TesseraError as refusal:
+            unread = Factor.RECOVERY.value if recovery else metrics.UNKNOWN_FACTOR
+            metrics.MFA_VERIFICATIONS.labels(unread, metrics.mfa_result(refusal.code)).inc()
+            raise
+        factor = factor_of(claims.mfa_mode, recovery=recovery)
+        try:
+            tokens = await self._complete(claims, factor, code, client, disable_mfa=disable_mfa)
+        except TesseraError as refusal:
+            metrics.MFA_VERIFICATIONS.labels(factor.value, metrics.mfa_result(refusal.code)).inc()
+            raise
+        except Exception:  # Redis failed
+            metrics.MFA_VERIFICATIONS.labels(factor.value, "error").inc()
+            raise
+        metrics.MFA_VERIFICATIONS.labels(factor.value, "success").inc()
+        return tokens
+
+    async def _complete(
+        self,
+        claims: ChallengeClaims,
+        factor: Factor,
+        code: str,
+        client: Client,
+        *,
+        disable_mfa: bool,
+    ) -> Tokens:
+        """Spend one attempt of the open challenge on `code`; its session when it is right."""
         if await self._challenges.reserve(claims.sub, claims.cid) is not ChallengeState.OPEN:
             raise TesseraError("challenge_invalid")
-        factor = factor_of(claims.mfa_mode, recovery=recovery)
         try:
             await self._check(factor, UUID(claims.sub), code, client, disable_mfa=disable_mfa)
         except TesseraError as refusal:
@@ -216,6 +257,7 @@ class Sessions:
         """
         token = parse(raw)
         if token is None:
+            metrics.REFRESHES.labels(metrics.refresh_result(None)).inc()
             raise TesseraError("refresh_token_invalid")
         next_token = successor(token, self._refresh_key)
         rotated = await self._families.rotate(
@@ -228,7 +270,9 @@ class Sessions:
             ip=client.ip,
             user_agent=client.user_agent,
         )
+        metrics.REFRESHES.labels(metrics.refresh_result(rotated.outcome)).inc()
         if rotated.outcome is Rotation.REUSE:
+            metrics.REUSE_DETECTED.inc()
             await self._events.reuse_detected(
                 user_id=token.user_id,
                 family_id=token.family_id,

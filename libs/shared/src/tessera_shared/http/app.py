@@ -15,6 +15,12 @@ from tessera_shared.http.health import HealthChecks, health_routes
 from tessera_shared.http.middleware import request_id_middleware
 from tessera_shared.i18n import SHARED_CATALOGS, Translator
 from tessera_shared.logging import configure_logging
+from tessera_shared.metrics import (
+    OPEN_METRICS,
+    MetricsConfig,
+    http_metrics_middleware,
+    metrics_routes,
+)
 from tessera_shared.settings import ServiceSettings
 from tessera_shared.telemetry import setup_tracing
 
@@ -35,6 +41,7 @@ def build_app(
     dependencies: dict[str, Any] | None = None,
     unavailable_when: tuple[type[Exception], ...] = (),
     asgi_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
+    metrics: MetricsConfig = OPEN_METRICS,
 ) -> Litestar:
     """One litestar app with Tessera's cross-cutting behaviour wired in.
 
@@ -42,6 +49,7 @@ def build_app(
     connection); they answer 503 with Retry-After instead of 500.
     `asgi_middleware`: wrappers around the whole app, first innermost, inside the request id
     (so their own answers, e.g. CORS preflights, carry one and are logged).
+    `metrics`: who may read `GET /metrics` (open by default) and the request metrics' routes.
     """
     configure_logging(name, settings.log_level)
     plugins: list[Any] = []
@@ -50,7 +58,7 @@ def build_app(
 
         plugins.append(OpenTelemetryPlugin(OpenTelemetryConfig()))
     app = Litestar(
-        route_handlers=[*health_routes(), *route_handlers],
+        route_handlers=[*health_routes(), *metrics_routes(metrics), *route_handlers],
         lifespan=list(lifespan),
         exception_handlers={
             **EXCEPTION_HANDLERS,
@@ -75,5 +83,6 @@ def build_app(
     handler = app.asgi_handler
     for wrap in asgi_middleware:
         handler = wrap(handler)
+    handler = http_metrics_middleware(handler, name, metrics.route_label)
     app.asgi_handler = request_id_middleware(handler)
     return app

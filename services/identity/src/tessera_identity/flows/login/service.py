@@ -12,6 +12,7 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_identity import metrics
 from tessera_identity.domain.credentials import guess_type, normalize
 from tessera_identity.domain.lockout import LockoutPolicy, Scope
 from tessera_identity.domain.passwords import normalize_password
@@ -61,11 +62,11 @@ class Login:
         now = self._clock.now()
         async with self._uow() as uow:  # committed before the check: parallel attempts see it
             owner = await uow.users.login_candidate(kind, username) if kind else None
-            reservation = await uow.throttle.reserve(
-                Scope.ACCOUNT_IP, subject, cmd.client_ip, self._lockout
-            )
+            scope = Scope.ACCOUNT_IP
+            reservation = await uow.throttle.reserve(scope, subject, cmd.client_ip, self._lockout)
             if reservation.allowed:
-                reservation = await uow.throttle.reserve(Scope.ACCOUNT, subject, "", self._lockout)
+                scope = Scope.ACCOUNT
+                reservation = await uow.throttle.reserve(scope, subject, "", self._lockout)
             if not reservation.allowed:
                 owner_id = owner.id if owner else None
                 await uow.audit.record("login_refused_locked", owner_id, subject, cmd.client_ip)
@@ -73,6 +74,8 @@ class Login:
                     await uow.audit.record("account_locked", owner.id, subject, cmd.client_ip)
                     await self._notify_locked(uow, owner, cmd.client_ip)
         if not reservation.allowed:
+            if reservation.newly_locked:
+                metrics.LOCKOUTS.labels(scope.value, "login").inc()
             raise TesseraError(
                 "account_locked", headers={"retry-after": str(reservation.retry_after_s)}
             )

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_identity import metrics
 from tessera_identity.domain.account import may_reset_password
 from tessera_identity.domain.credentials import CredentialType
 from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope, subject_of
@@ -143,6 +144,7 @@ class Passwords:
                     await self._complete_reset(uow, target, password_hash, cmd.client_ip, now)
         if not accepted:  # after the unit of work: the spent attempt stays counted
             raise TesseraError("otp_invalid")
+        metrics.PASSWORD_RESETS.inc()
 
     async def _complete_reset(
         self, uow: UnitOfWork, target: _Target, password_hash: str, client_ip: str, now: datetime
@@ -176,10 +178,12 @@ class Passwords:
             user = await uow.users.get(cmd.user_id)
             if user is None or user.status != AccountStatus.ACTIVE:
                 raise TesseraError("forbidden")
-            reservation = await self._reserve(uow, subject, cmd.client_ip)
+            scope, reservation = await self._reserve(uow, subject, cmd.client_ip)
             if not reservation.allowed:
                 await uow.audit.record("password_change_failed", user.id, "locked", cmd.client_ip)
         if not reservation.allowed:
+            if reservation.newly_locked:
+                metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
             retry_after = str(reservation.retry_after_s)
             raise TesseraError("account_locked", headers={"retry-after": retry_after})
 
@@ -205,13 +209,16 @@ class Passwords:
         if not correct:
             raise TesseraError("invalid_credentials")
 
-    async def _reserve(self, uow: UnitOfWork, subject: str, client_ip: str) -> Reservation:
+    async def _reserve(
+        self, uow: UnitOfWork, subject: str, client_ip: str
+    ) -> tuple[Scope, Reservation]:
+        """The attempt counted per client IP, then from anywhere; the scope that decided."""
         reservation = await uow.throttle.reserve(
             Scope.ACCOUNT_IP, subject, client_ip, self._lockout
         )
-        if reservation.allowed:
-            reservation = await uow.throttle.reserve(Scope.ACCOUNT, subject, "", self._lockout)
-        return reservation
+        if not reservation.allowed:
+            return Scope.ACCOUNT_IP, reservation
+        return Scope.ACCOUNT, await uow.throttle.reserve(Scope.ACCOUNT, subject, "", self._lockout)
 
     async def _notify_changed(
         self, uow: UnitOfWork, user: User, client_ip: str, now: datetime

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_identity import metrics
 from tessera_identity.domain.credentials import CredentialType, normalize
 from tessera_identity.domain.otp import OtpPurpose, Verdict
 from tessera_identity.domain.passwords import PasswordPolicy, check_password, normalize_password
@@ -127,6 +128,7 @@ class Registration:
                 purpose = OtpPurpose.CREDENTIAL
             to = Recipient(user_id=user_id, channel=channel, address=address, locale=cmd.locale)
             await self._codes.issue(uow, to, purpose, cmd.client_ip, now)
+        metrics.REGISTRATIONS.labels("v1" if status is AccountStatus.PENDING else "auth").inc()
         return RegistrationStarted(user_id=user_id, channel=channel)
 
     async def verify(self, cmd: VerifyRegistration) -> None:
