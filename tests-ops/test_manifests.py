@@ -943,6 +943,9 @@ def test_the_parts_reach_each_other_only_along_the_documented_calls(tree: Tree) 
         ("identity", "session"),  # JWKS and the internal revoke API
         ("ingress-nginx", "gateway"),
         ("monitoring", "otp-delivery"),  # metrics
+        ("monitoring", "identity"),
+        ("monitoring", "session"),
+        ("monitoring", "gateway"),
     }
     if tree.name == "base":  # the base lets anything reach the gateway; production does not
         expected |= {(s, "gateway") for s in known if s not in workloads()}
