@@ -6,15 +6,13 @@ password does not unlock. Unknown usernames cost a dummy argon2 check and are co
 neither the answer nor its timing tells whether an account exists.
 """
 
-import hashlib
-import hmac
 from uuid import UUID
 
 import msgspec
 
 from tessera_identity import metrics
-from tessera_identity.domain.credentials import guess_type, normalize
-from tessera_identity.domain.lockout import LockoutPolicy, Scope
+from tessera_identity.domain.credentials import parse_username
+from tessera_identity.domain.lockout import LockoutPolicy, Scope, subject_of
 from tessera_identity.domain.passwords import normalize_password
 from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
@@ -55,10 +53,8 @@ class Login:
         self._subject_key = subject_key
 
     async def verify_password(self, cmd: VerifyPassword) -> LoginResult:
-        kind, username = _parse_username(cmd.username)
-        subject = hmac.new(
-            self._subject_key, f"{kind}:{username}".encode(), hashlib.sha256
-        ).hexdigest()
+        kind, username = parse_username(cmd.username)
+        subject = subject_of(self._subject_key, kind, username)
         now = self._clock.now()
         async with self._uow() as uow:  # committed before the check: parallel attempts see it
             owner = await uow.users.login_candidate(kind, username) if kind else None
@@ -128,12 +124,3 @@ class Login:
         await self._codes.send(
             uow, to, DeliveryKind.ACCOUNT_LOCKED_NOTICE, client_ip, self._clock.now(), counted=False
         )
-
-
-def _parse_username(raw: str) -> tuple[str, str]:
-    """(credential type, normalized value); ("", cleaned text) when it is neither."""
-    kind = guess_type(raw)
-    try:
-        return kind, normalize(kind, raw)
-    except TesseraError:
-        return "", raw.strip().lower()[:320]

@@ -20,13 +20,12 @@ import msgspec
 
 from tessera_identity import metrics
 from tessera_identity.domain.account import may_reset_password
-from tessera_identity.domain.credentials import CredentialType
+from tessera_identity.domain.credentials import CredentialType, parse_username
 from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope, subject_of
 from tessera_identity.domain.otp import OtpPurpose, Verdict
 from tessera_identity.domain.passwords import PasswordPolicy, check_password, normalize_password
 from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
-from tessera_identity.flows.login.service import _parse_username as parse_username
 from tessera_identity.ports import (
     Clock,
     Credential,
