@@ -27,7 +27,10 @@ def test_the_gateway_serves_one_document_with_every_public_route_and_no_internal
     body = registration["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema = document["components"]["schemas"][body.rsplit("/", 1)[1]]
     assert {"credential_type", "credential_value", "password"} <= set(schema["properties"])
+    assert schema["properties"]["password"]["description"].startswith("8 to 128 characters")
     assert "ErrorBody" in document["components"]["schemas"]
+    for guide_route in ("/auth/login", "/auth/login/refresh", "/auth/otp/code", "/v1/verify-2FA"):
+        assert guide_route in paths, guide_route
 
 
 def test_the_docs_page_renders_the_document(suite):

@@ -11,6 +11,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, ControllerRouterHandler
 
 from tessera_shared.http.errors import EXCEPTION_HANDLERS, handle_unavailable
+from tessera_shared.http.field_docs import document_loaded_structs
 from tessera_shared.http.health import HealthChecks, health_routes
 from tessera_shared.http.middleware import request_id_middleware
 from tessera_shared.i18n import SHARED_CATALOGS, Translator
@@ -52,6 +53,7 @@ def build_app(
     `metrics`: who may read `GET /metrics` (open by default) and the request metrics' routes.
     """
     configure_logging(name, settings.log_level)
+    document_loaded_structs()  # field docstrings into the OpenAPI document
     plugins: list[Any] = []
     if setup_tracing(name, settings.otel_exporter, settings.otel_endpoint):
         from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
