@@ -4,22 +4,22 @@ Verifying the second credential turns 2FA on with its channel (seed 001, Step 4)
 first time MFA goes on the user gets recovery codes, shown once.
 """
 
-import uuid
 from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
 from tessera_identity.domain.credentials import CredentialType, normalize, normalize_phone
-from tessera_identity.domain.mfa import MfaMode, after_credential_verified, newly_enabled
+from tessera_identity.domain.mfa import after_credential_verified
 from tessera_identity.domain.otp import OtpPurpose, Verdict
-from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.codes.service import Codes, Recipient, channel_for, raise_for
+from tessera_identity.flows.credentials.pending import add_pending_address
 from tessera_identity.flows.mfa.factors import (
     ModeChanged,
     Profile,
-    issue_recovery_codes,
+    apply_mode,
     profile_for_update,
+    require_profile,
 )
 from tessera_identity.ports import (
     Clock,
@@ -70,43 +70,29 @@ class Credentials:
             address = normalize(cmd.type, cmd.value)
         now = self._clock.now()
         async with self._uow() as uow:
-            profile = await profile_for_update(uow, cmd.user_id)
-            if profile is None or profile.user.status != AccountStatus.ACTIVE:
-                raise TesseraError("forbidden")
+            profile = await require_profile(uow, cmd.user_id, active=True)
             if any(
                 c.type == cmd.type and (c.verified_at or c.sign_in_unverified)
                 for c in profile.credentials
             ):
                 raise TesseraError("credential_already_verified")
-            await uow.users.lock_address(cmd.type, address)
-            if await uow.users.verified_owner(cmd.type, address) is not None:
-                raise TesseraError("credential_unavailable")  # another account's; not whose
-            await self._codes.check_caps(uow, address, cmd.client_ip, now)
-            await uow.users.delete_unverified(cmd.user_id, cmd.type)
-            await uow.users.add_credential(
-                Credential(
-                    id=uuid.uuid4(),
-                    user_id=cmd.user_id,
-                    type=cmd.type,
-                    value=address,
-                    verified_at=None,
-                )
+            return await add_pending_address(
+                uow,
+                self._codes,
+                profile.user,
+                cmd.type,
+                address,
+                OtpPurpose.CREDENTIAL,
+                cmd.client_ip,
+                now,
             )
-            channel = channel_for(cmd.type)
-            to = Recipient(
-                user_id=cmd.user_id, channel=channel, address=address, locale=profile.user.locale
-            )
-            await self._codes.issue(uow, to, OtpPurpose.CREDENTIAL, cmd.client_ip, now)
-        return channel
 
     async def resend(self, user_id: UUID, kind: CredentialType, client_ip: str) -> Channel:
         """A new code for the user's unverified credential of `kind` (guide 003's
         `GET /auth/otp/code`); 422 when there is none, 409 when it is verified already."""
         now = self._clock.now()
         async with self._uow() as uow:
-            profile = await profile_for_update(uow, user_id)
-            if profile is None:
-                raise TesseraError("forbidden")
+            profile = await require_profile(uow, user_id)
             if profile.verified(kind) is not None:
                 raise TesseraError("credential_already_verified")
             pending = next(
@@ -165,12 +151,4 @@ class Credentials:
             credentials=[verified if c.id == pending.id else c for c in profile.credentials],
         )
         mode = after_credential_verified(profile.mode, after.factors, CredentialType(pending.type))
-        if mode is profile.mode:
-            return ModeChanged(mfa_mode=mode)
-        await uow.users.set_mfa_mode(profile.user.id, mode)
-        await uow.audit.record("mfa_mode_changed", profile.user.id, mode, client_ip)
-        codes = None
-        if newly_enabled(profile.mode, mode) and not await uow.recovery.exist(profile.user.id):
-            codes = await issue_recovery_codes(uow, self._recovery_key, profile.user.id)
-            await uow.audit.record("recovery_codes_generated", profile.user.id, "", client_ip)
-        return ModeChanged(mfa_mode=MfaMode(mode), recovery_codes=codes)
+        return await apply_mode(uow, self._recovery_key, profile, mode, client_ip)

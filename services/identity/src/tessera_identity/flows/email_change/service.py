@@ -5,21 +5,19 @@ changed (the code entered: the new address is verified, the old one deleted and 
 sign in). A new request replaces a pending one; the code's lifetime bounds the pending state.
 """
 
-import uuid
 from uuid import UUID
 
 import msgspec
 
 from tessera_identity.domain.credentials import CredentialType, normalize_email
 from tessera_identity.domain.otp import OtpPurpose, Verdict
-from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.codes.service import Codes, Recipient, raise_for
-from tessera_identity.flows.mfa.factors import Profile, profile_for_update
+from tessera_identity.flows.credentials.pending import add_pending_address
+from tessera_identity.flows.mfa.factors import Profile, require_profile
 from tessera_identity.ports import (
     Clock,
     Credential,
     CredentialTakenError,
-    UnitOfWork,
     UnitOfWorkFactory,
 )
 from tessera_shared.contracts.events import DeliveryKind
@@ -71,30 +69,26 @@ class EmailChange:
         address = normalize_email(cmd.new_email)
         now = self._clock.now()
         async with self._uow() as uow:
-            profile = await _active(uow, cmd.user_id)
+            profile = await require_profile(uow, cmd.user_id, active=True)
             current = current_email(profile)
             if current is not None and current.value == address:
                 raise TesseraError("credential_already_verified")
-            await uow.users.lock_address(CredentialType.EMAIL, address)
-            if await uow.users.verified_owner(CredentialType.EMAIL, address) is not None:
-                raise TesseraError("credential_unavailable")  # another account's; not whose
-            await self._codes.check_caps(uow, address, cmd.client_ip, now)
-            await uow.users.delete_unverified(cmd.user_id, CredentialType.EMAIL)
-            await uow.users.add_credential(
-                Credential(
-                    id=uuid.uuid4(),
-                    user_id=cmd.user_id,
-                    type=CredentialType.EMAIL,
-                    value=address,
-                    verified_at=None,
-                )
+            await add_pending_address(
+                uow,
+                self._codes,
+                profile.user,
+                CredentialType.EMAIL,
+                address,
+                OtpPurpose.EMAIL_CHANGE,
+                cmd.client_ip,
+                now,
             )
-            locale = profile.user.locale
-            to_new = Recipient(user_id=cmd.user_id, channel="email", address=address, locale=locale)
-            await self._codes.issue(uow, to_new, OtpPurpose.EMAIL_CHANGE, cmd.client_ip, now)
             if current is not None:
                 to_old = Recipient(
-                    user_id=cmd.user_id, channel="email", address=current.value, locale=locale
+                    user_id=cmd.user_id,
+                    channel="email",
+                    address=current.value,
+                    locale=profile.user.locale,
                 )
                 await self._codes.send(
                     uow, to_old, DeliveryKind.EMAIL_CHANGE_NOTICE, cmd.client_ip, now, counted=False
@@ -104,7 +98,7 @@ class EmailChange:
         """The new address, once the code sent to it was entered."""
         now = self._clock.now()
         async with self._uow() as uow:
-            profile = await _active(uow, cmd.user_id)
+            profile = await require_profile(uow, cmd.user_id, active=True)
             pending = pending_change(profile)
             verdict = Verdict.WRONG
             if pending is not None:
@@ -124,10 +118,3 @@ class EmailChange:
                 return pending.value
         raise_for(verdict)  # not accepted: raises, after the spent attempt was committed
         raise AssertionError(verdict)
-
-
-async def _active(uow: UnitOfWork, user_id: UUID) -> Profile:
-    profile = await profile_for_update(uow, user_id)
-    if profile is None or profile.user.status != AccountStatus.ACTIVE:
-        raise TesseraError("forbidden")
-    return profile

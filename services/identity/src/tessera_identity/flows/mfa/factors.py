@@ -10,12 +10,14 @@ import msgspec
 
 from tessera_identity.domain import recovery
 from tessera_identity.domain.credentials import CredentialType
-from tessera_identity.domain.mfa import Factors, MfaMode
+from tessera_identity.domain.mfa import Factors, MfaMode, newly_enabled
 from tessera_identity.domain.otp import VERDICT_ERRORS, OtpPurpose, Verdict
+from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.domain.secret_box import SecretBox
-from tessera_identity.domain.totp import TotpVerdict, judge
+from tessera_identity.domain.totp import Judgement, TotpVerdict, judge
 from tessera_identity.flows.codes.service import Codes
 from tessera_identity.ports import Credential, StoredTotp, UnitOfWork, User
+from tessera_shared.errors import TesseraError
 
 
 class ModeChanged(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,11 +71,15 @@ class Verifier:
         self._codes = codes
         self._box = box
 
+    def judge(self, totp: StoredTotp, otp: str, now: datetime) -> Judgement:
+        """The verdict on `otp` against the sealed secret, without using its step up."""
+        secret = self._box.open(totp.key_id, totp.secret_sealed, totp.user_id.bytes).decode()
+        return judge(secret, otp, now, totp.last_step)
+
     async def totp(self, uow: UnitOfWork, totp: StoredTotp, otp: str, now: datetime) -> str | None:
         """None when `otp` is a fresh code of the app (its step is then used up), else the
         error code."""
-        secret = self._box.open(totp.key_id, totp.secret_sealed, totp.user_id.bytes).decode()
-        judgement = judge(secret, otp, now, totp.last_step)
+        judgement = self.judge(totp, otp, now)
         if judgement.verdict is not TotpVerdict.ACCEPTED:
             return TOTP_ERRORS[judgement.verdict]
         await uow.totp.use_step(totp.user_id, judgement.step)
@@ -100,3 +106,36 @@ async def issue_recovery_codes(uow: UnitOfWork, key: bytes, user_id: UUID) -> li
     codes = recovery.generate()
     await uow.recovery.replace(user_id, [recovery.digest(key, user_id, c) for c in codes])
     return codes
+
+
+async def apply_mode(
+    uow: UnitOfWork,
+    recovery_key: bytes,
+    profile: Profile,
+    mode: MfaMode,
+    client_ip: str,
+) -> ModeChanged:
+    """Make `mode` the user's second factor, with what goes with it: the change audited,
+    recovery codes handed out the first time MFA goes on and deleted when it goes off."""
+    user_id = profile.user.id
+    if mode is profile.mode:
+        return ModeChanged(mfa_mode=mode)
+    await uow.users.set_mfa_mode(user_id, mode)
+    await uow.audit.record("mfa_mode_changed", user_id, mode, client_ip)
+    if mode is MfaMode.NONE:
+        await uow.recovery.replace(user_id, [])  # turned on again later: a fresh set
+        return ModeChanged(mfa_mode=mode)
+    codes = None
+    if newly_enabled(profile.mode, mode) and not await uow.recovery.exist(user_id):
+        codes = await issue_recovery_codes(uow, recovery_key, user_id)
+        await uow.audit.record("recovery_codes_generated", user_id, "", client_ip)
+    return ModeChanged(mfa_mode=mode, recovery_codes=codes)
+
+
+async def require_profile(uow: UnitOfWork, user_id: UUID, *, active: bool = False) -> Profile:
+    """The user's locked profile; 403 for a valid token of an account that is gone (or, with
+    `active`, not active)."""
+    profile = await profile_for_update(uow, user_id)
+    if profile is None or (active and profile.user.status != AccountStatus.ACTIVE):
+        raise TesseraError("forbidden")
+    return profile

@@ -9,23 +9,23 @@ from uuid import UUID
 import msgspec
 
 from tessera_identity.domain import recovery
-from tessera_identity.domain.mfa import MfaMode, available, needs_step_up, newly_enabled
+from tessera_identity.domain.mfa import MfaMode, available, needs_step_up
 from tessera_identity.domain.otp import OtpPurpose
 from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
 from tessera_identity.flows.login.codes import MODE_CHANNEL, CodeSent
 from tessera_identity.flows.mfa.factors import (
     ModeChanged,
-    Profile,
     Verifier,
+    apply_mode,
     issue_recovery_codes,
     profile_for_update,
+    require_profile,
 )
 from tessera_identity.ports import (
     Activity,
     Clock,
     Credential,
     StoredTotp,
-    UnitOfWork,
     UnitOfWorkFactory,
 )
 from tessera_shared.contracts.events import DeliveryKind
@@ -68,7 +68,7 @@ class Mfa:
 
     async def overview(self, user_id: UUID) -> Overview:
         async with self._uow() as uow:
-            profile = await _profile(uow, user_id)
+            profile = await require_profile(uow, user_id)
             activity = await uow.users.activity(user_id)
         return Overview(
             user_id=profile.user.id,
@@ -85,40 +85,25 @@ class Mfa:
     async def set_mode(self, cmd: SetMfaMode) -> ModeChanged:
         now = self._clock.now()
         async with self._uow() as uow:
-            profile = await _profile(uow, cmd.user_id)
+            profile = await require_profile(uow, cmd.user_id)
             if cmd.mode not in available(profile.factors):
                 raise TesseraError("mfa_factor_unavailable")
             refused = None
             if needs_step_up(profile.mode, cmd.mode):
                 refused = await self._verifier.step_up(uow, profile, cmd.otp, now)
             if refused is None:
-                changed = await self._change(uow, profile, cmd.mode, cmd.client_ip)
+                changed = await apply_mode(
+                    uow, self._recovery_key, profile, cmd.mode, cmd.client_ip
+                )
         if refused is not None:
             raise TesseraError(refused)
         return changed
-
-    async def _change(
-        self, uow: UnitOfWork, profile: Profile, mode: MfaMode, client_ip: str
-    ) -> ModeChanged:
-        if mode is profile.mode:
-            return ModeChanged(mfa_mode=mode)
-        user_id = profile.user.id
-        await uow.users.set_mfa_mode(user_id, mode)
-        await uow.audit.record("mfa_mode_changed", user_id, mode, client_ip)
-        if mode is MfaMode.NONE:
-            await uow.recovery.replace(user_id, [])  # turned on again later: a fresh set
-            return ModeChanged(mfa_mode=mode)
-        codes = None
-        if newly_enabled(profile.mode, mode) and not await uow.recovery.exist(user_id):
-            codes = await issue_recovery_codes(uow, self._recovery_key, user_id)
-            await uow.audit.record("recovery_codes_generated", user_id, "", client_ip)
-        return ModeChanged(mfa_mode=mode, recovery_codes=codes)
 
     async def send_step_up_code(self, user_id: UUID, client_ip: str) -> CodeSent:
         """A code to the channel of the user's email/sms mode, to confirm a security change."""
         now = self._clock.now()
         async with self._uow() as uow:
-            profile = await _profile(uow, user_id)
+            profile = await require_profile(uow, user_id)
             if profile.mode not in (MfaMode.EMAIL, MfaMode.SMS):
                 raise TesseraError("mfa_factor_unavailable")  # totp: the app shows the code
             credential_type, channel = MODE_CHANNEL[profile.mode]
@@ -142,7 +127,7 @@ class Mfa:
     ) -> list[str]:
         now = self._clock.now()
         async with self._uow() as uow:
-            profile = await _profile(uow, user_id)
+            profile = await require_profile(uow, user_id)
             if profile.mode is MfaMode.NONE:
                 raise TesseraError("mfa_factor_unavailable")
             refused = await self._verifier.step_up(uow, profile, otp, now)
@@ -164,15 +149,14 @@ class Mfa:
         now = self._clock.now()
         digest = recovery.digest(self._recovery_key, user_id, code)
         async with self._uow() as uow:
-            user = await uow.users.get(user_id)
-            if user is None or not await uow.recovery.use(user_id, digest, now):
+            profile = await profile_for_update(uow, user_id)
+            if profile is None or not await uow.recovery.use(user_id, digest, now):
                 raise TesseraError("recovery_code_invalid")
+            user = profile.user
             await uow.audit.record("recovery_code_used", user_id, "", client_ip)
             if disable_mfa:
                 await uow.totp.delete(user_id)
-                await uow.recovery.replace(user_id, [])
-                await uow.users.set_mfa_mode(user_id, MfaMode.NONE)
-                await uow.audit.record("mfa_mode_changed", user_id, MfaMode.NONE, client_ip)
+                await apply_mode(uow, self._recovery_key, profile, MfaMode.NONE, client_ip)
             contact = await uow.users.contact(user_id)
             if contact is not None:
                 to = Recipient(
@@ -185,10 +169,3 @@ class Mfa:
                 await self._codes.send(
                     uow, to, DeliveryKind.RECOVERY_CODE_USED_NOTICE, client_ip, now, counted=False
                 )
-
-
-async def _profile(uow: UnitOfWork, user_id: UUID) -> Profile:
-    profile = await profile_for_update(uow, user_id)
-    if profile is None:
-        raise TesseraError("forbidden")  # a valid token of an account that no longer exists
-    return profile

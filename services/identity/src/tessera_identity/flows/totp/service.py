@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 
 from tessera_identity.domain import totp
-from tessera_identity.domain.mfa import MfaMode, after_totp_removed, newly_enabled
+from tessera_identity.domain.mfa import MfaMode, after_totp_removed
 from tessera_identity.domain.secret_box import SecretBox
 from tessera_identity.domain.totp import TotpVerdict
 from tessera_identity.flows.mfa.factors import (
@@ -19,8 +19,8 @@ from tessera_identity.flows.mfa.factors import (
     ModeChanged,
     Profile,
     Verifier,
-    issue_recovery_codes,
-    profile_for_update,
+    apply_mode,
+    require_profile,
 )
 from tessera_identity.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from tessera_shared.errors import TesseraError
@@ -79,31 +79,18 @@ class Totp:
                 raise TesseraError("totp_not_enabled")
             if profile.totp.confirmed_at is not None:
                 raise TesseraError("totp_already_enabled")
-            stored = profile.totp
-            secret = self._box.open(stored.key_id, stored.secret_sealed, who.user_id.bytes)
-            judgement = totp.judge(secret.decode(), otp, now, stored.last_step)
+            judgement = self._verifier.judge(profile.totp, otp, now)
             if judgement.verdict is not TotpVerdict.ACCEPTED:
                 raise TesseraError(TOTP_ERRORS[judgement.verdict])
             await uow.totp.confirm(who.user_id, now, judgement.step)
             await uow.audit.record("totp_enabled", who.user_id, "", client_ip)
-            await uow.users.set_mfa_mode(who.user_id, MfaMode.TOTP)
-            if profile.mode is not MfaMode.TOTP:
-                await uow.audit.record("mfa_mode_changed", who.user_id, MfaMode.TOTP, client_ip)
-            codes = None
-            if newly_enabled(profile.mode, MfaMode.TOTP) and not await uow.recovery.exist(
-                who.user_id
-            ):
-                codes = await issue_recovery_codes(uow, self._recovery_key, who.user_id)
-                await uow.audit.record("recovery_codes_generated", who.user_id, "", client_ip)
-        return ModeChanged(mfa_mode=MfaMode.TOTP, recovery_codes=codes)
+            return await apply_mode(uow, self._recovery_key, profile, MfaMode.TOTP, client_ip)
 
     async def remove(self, user_id: UUID, otp: str | None, client_ip: str) -> ModeChanged:
         """With a current code of the app; the mode falls back (see `after_totp_removed`)."""
         now = self._clock.now()
         async with self._uow() as uow:
-            profile = await profile_for_update(uow, user_id)
-            if profile is None:
-                raise TesseraError("forbidden")
+            profile = await require_profile(uow, user_id)
             if profile.totp is None or not profile.factors.totp:
                 raise TesseraError("totp_not_enabled")
             if not otp:
@@ -115,12 +102,7 @@ class Totp:
             await uow.audit.record("totp_removed", user_id, "", client_ip)
             without = msgspec.structs.replace(profile, totp=None)
             mode = after_totp_removed(profile.mode, without.factors)
-            if mode is not profile.mode:
-                await uow.users.set_mfa_mode(user_id, mode)
-                await uow.audit.record("mfa_mode_changed", user_id, mode, client_ip)
-                if mode is MfaMode.NONE:
-                    await uow.recovery.replace(user_id, [])
-        return ModeChanged(mfa_mode=mode)
+            return await apply_mode(uow, self._recovery_key, profile, mode, client_ip)
 
     async def verify(self, user_id: UUID, otp: str) -> None:
         """A sign-in's second factor: a fresh code of the confirmed app."""
@@ -134,9 +116,7 @@ class Totp:
             raise TesseraError(refused)
 
     async def _enrolling(self, uow: UnitOfWork, who: Enrolling) -> Profile:
-        profile = await profile_for_update(uow, who.user_id)
-        if profile is None:
-            raise TesseraError("forbidden")
+        profile = await require_profile(uow, who.user_id)
         if who.challenge_mode is not None and (
             who.challenge_mode != MfaMode.TOTP or profile.mode is not MfaMode.NONE
         ):
