@@ -1,6 +1,7 @@
 """Starting and stopping parts and the dev runner as a user would, from a terminal."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import psutil
 
 from tessera_shared.devservers import free_port
+from tessera_shared.devstack import Part, PartProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,3 +140,44 @@ def test_the_dev_runner_refuses_a_taken_port_with_a_clear_message(own_servers_di
     assert "Traceback" not in done.stderr
     assert f"port {env['TESSERA_IDENTITY_PORT']} for identity is already in use" in done.stderr
     assert "TESSERA_IDENTITY_PORT" in done.stderr
+
+
+def test_a_killed_server_worker_is_replaced_and_the_part_answers_again(
+    redis_url: str, nats_url: str, tmp_path: Path
+):
+    part = Part("session", "tessera_session", "TESSERA_SESSION_", free_port())
+    env = {
+        "TESSERA_SESSION_PORT": str(part.port),
+        "TESSERA_SESSION_WORKERS": "1",
+        "TESSERA_SESSION_REDIS_URL": redis_url,
+        "TESSERA_SESSION_REDIS_KEY_PREFIX": f"respawn{secrets.token_hex(3)}:",
+        "TESSERA_SESSION_NATS_URL": nats_url,
+        "TESSERA_SESSION_STREAM_NAME": f"RESPAWN_{secrets.token_hex(3)}",
+        "TESSERA_SESSION_SIGNING_KEYS_DIR": str(tmp_path / "keys"),
+    }
+    log = tmp_path / "session.log"
+    process = PartProcess(part, env, log)
+    process.start()
+    try:
+        process.wait_ready(60)
+        worker = server_worker(process.pid)
+        worker.kill()
+        worker.wait(5)
+        process.wait_ready(10)  # raises if the part exited instead
+        assert process.exited() is None
+        assert server_worker(process.pid).pid != worker.pid
+    finally:
+        process.stop()
+    assert "Respawning worker-1" in log.read_text()
+
+
+def server_worker(pid: int | None) -> psutil.Process:
+    """The one granian worker under the part's main process (not multiprocessing's helpers)."""
+    assert pid is not None
+    workers = [
+        child
+        for child in psutil.Process(pid).children()
+        if "resource_tracker" not in " ".join(child.cmdline())
+    ]
+    assert len(workers) == 1, [w.cmdline() for w in workers]
+    return workers[0]

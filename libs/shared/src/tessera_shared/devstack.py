@@ -133,6 +133,11 @@ class PartProcess:
                 self.sink.write(tag + raw.decode(errors="replace"))
                 self.sink.flush()
 
+    @property
+    def pid(self) -> int | None:
+        """The part's main process (the server's master), while it was started and not stopped."""
+        return None if self._process is None else self._process.pid
+
     def exited(self) -> int | None:
         return None if self._process is None else self._process.poll()
 

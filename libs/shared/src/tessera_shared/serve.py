@@ -52,6 +52,8 @@ def serve(
 ) -> NoReturn:
     """Run `factory` (`module:function` returning an ASGI app) until SIGINT/SIGTERM.
 
+    Failed workers are respawned; a worker crashing again right after its respawn ends it.
+
     `tls`: (certificate chain, private key) PEM files to serve HTTPS instead of HTTP.
     """
     ensure_port_free(name, settings.host, settings.port, port_variable)
@@ -65,6 +67,10 @@ def serve(
         log_dictconfig=granian_log_config(name, settings.log_level),
         log_access=False,
         workers_kill_timeout=15,  # a worker stuck in shutdown is killed, never left behind
+        # A worker that dies (OOM kill, kill -9, a crash in native code) is replaced and the
+        # part keeps answering; granian still exits when a worker dies again within ~5 s of
+        # its respawn (a crash loop), so the supervisor (runner, compose, k8s) sees it.
+        respawn_failed_workers=True,
         ssl_cert=tls[0] if tls else None,
         ssl_key=tls[1] if tls else None,
     ).serve()
