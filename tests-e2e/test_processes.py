@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -83,12 +84,24 @@ class Output:
     def wait_for_banner(self, within: float = 90) -> None:
         assert self._banner.wait(within), "no banner:\n" + "".join(self.lines[-30:])
 
+    def wait_for(self, text: str, within: float) -> str:
+        """The first line holding `text`, once it came."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            found = [line for line in list(self.lines) if text in line]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no line with {text!r}:\n" + "".join(self.lines[-30:]))
+
     def text(self) -> str:
         self._thread.join(30)
         return "".join(self.lines)
 
 
-def test_the_dev_runner_brings_the_suite_up_and_ctrl_c_leaves_no_process(own_servers_dir):
+def test_the_dev_runner_brings_the_suite_up_restarts_a_dead_part_and_ctrl_c_leaves_no_process(
+    own_servers_dir,
+):
     tmp_path = own_servers_dir
     env = runner_env(tmp_path)
     runner = subprocess.Popen(
@@ -109,6 +122,19 @@ def test_the_dev_runner_brings_the_suite_up_and_ctrl_c_leaves_no_process(own_ser
         names = " ".join(" ".join(p.cmdline()) for p in started)
         for expected in ("postgres", "redis-server", "nats-server", "tessera_gateway"):
             assert expected in names
+
+        # A part that dies is started again, the suite goes on.
+        session = next(p for p in started if "tessera_session" in p.cmdline())
+        dead = [session, *session.children()]  # its server worker goes with it
+        session.kill()
+        line = output.wait_for("run: session exited", within=10)
+        assert "(killed by SIGKILL); restart 1 in 0.5 s" in line
+        ready(env["TESSERA_SESSION_PORT"], within=20)
+        ready(env["TESSERA_GATEWAY_PORT"], within=5)
+        _, alive = psutil.wait_procs(dead, timeout=5)
+        assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
+        started = psutil.Process(runner.pid).children(recursive=True)
+
         runner.send_signal(signal.SIGINT)
         runner.wait(60)
     finally:
@@ -120,6 +146,20 @@ def test_the_dev_runner_brings_the_suite_up_and_ctrl_c_leaves_no_process(own_ser
     _, alive = psutil.wait_procs(started, timeout=10)
     assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
     assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()  # data kept for next time
+
+
+def ready(port: str, within: float) -> None:
+    """The part on `port` answers its readiness check, within `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as a:
+                if a.status == 200:
+                    return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"port {port} not ready within {within} s"
+        time.sleep(0.1)
 
 
 def test_the_dev_runner_refuses_a_taken_port_with_a_clear_message(own_servers_dir):

@@ -3,6 +3,8 @@
 Data lives in `.data/` (git-ignored) and survives restarts; `make reset` wipes it.
 Our servers use ports off the standard ones so they never collide with servers you already run;
 point at yours instead with TESSERA_DEV_POSTGRES_URL, TESSERA_DEV_REDIS_URL, TESSERA_DEV_NATS_URL.
+A part that exits on its own is restarted after a short wait, with one log line; one that keeps
+exiting (more than 5 restarts within 60 s) stops the suite with a message naming it.
 Ctrl-C stops the parts, then the servers, and waits for each process to exit.
 """
 
@@ -11,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import FrameType
 
@@ -32,9 +33,11 @@ from tessera_shared.devstack import (
     Dependencies,
     Part,
     PartProcess,
+    Supervisor,
     default_parts,
     suite_environment,
 )
+from tessera_shared.restarts import RestartPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("TESSERA_DEV_DATA_DIR") or ROOT / ".data").resolve()
@@ -98,15 +101,15 @@ def main() -> None:
             process.start()
             process.wait_ready(60)
         _banner(parts, deps, api_key)
-        while all(p.exited() is None for p in processes):
-            time.sleep(0.5)
-        print("run: a part exited; stopping the suite", file=sys.stderr)
+        Supervisor(processes, RestartPolicy(), sys.stderr).run()
     except Stop:
         print("\nrun: stopping…", file=sys.stderr)
     except (ServerError, RuntimeError, TimeoutError, psycopg.OperationalError) as exc:
         print(f"run: {exc}", file=sys.stderr)
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
+        # A second Ctrl-C or SIGTERM must not cut the cleanup.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for process in reversed(processes):
             process.stop()
         for server in reversed(servers):

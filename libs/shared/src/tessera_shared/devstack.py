@@ -12,13 +12,21 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import msgspec
 
 from tessera_shared.devservers.process import die_with_parent
+from tessera_shared.restarts import (
+    GiveUp,
+    Restart,
+    RestartPolicy,
+    decide,
+    give_up_line,
+    restart_line,
+)
 
 
 class Part(msgspec.Struct, frozen=True):
@@ -92,6 +100,13 @@ def suite_environment(
     return env
 
 
+def _child_setup() -> None:
+    # A child inherits the blocked-signal mask: one started while the runner holds Ctrl-C and
+    # SIGTERM (see `_signals_held`) would otherwise never see a stop.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    die_with_parent()
+
+
 class PartProcess:
     """One part as a child process; its output goes to `sink`, each line tagged with its name."""
 
@@ -113,7 +128,7 @@ class PartProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
+            preexec_fn=_child_setup,
             start_new_session=True,
         )
         self._pump = threading.Thread(target=self._copy_output, daemon=True)
@@ -172,3 +187,73 @@ class PartProcess:
             os.killpg(process.pid, signal.SIGKILL)
         if self._pump is not None:
             self._pump.join(2)
+
+
+class PartKeptFailingError(RuntimeError):
+    """A part kept exiting: restarted as often as the policy allows; the message says which."""
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C / SIGTERM wait until a process is fully started or stopped, so none is lost."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class Supervisor:
+    """Keeps started parts running: one that exits on its own is restarted after a backoff,
+    with one line on `log`; past the policy's limit, `PartKeptFailingError`: the caller stops
+    everything."""
+
+    def __init__(
+        self,
+        processes: list[PartProcess],
+        policy: RestartPolicy,
+        log: IO[str],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.processes = processes
+        self.policy = policy
+        self.log = log
+        self._clock = clock
+        self._restarted_at: dict[str, list[float]] = {}
+        self._due: dict[str, float] = {}  # part name -> when to start it again
+
+    def run(self, interval: float = 0.2) -> NoReturn:
+        """Check every `interval` s until an exception: the caller's Stop, PartKeptFailingError."""
+        while True:
+            self.check()
+            time.sleep(interval)
+
+    def check(self) -> None:
+        """One look at every part: note an exit, start again a part whose wait is over."""
+        now = self._clock()
+        for process in self.processes:
+            name = process.part.name
+            due = self._due.get(name)
+            if due is not None:
+                if now >= due:
+                    del self._due[name]
+                    with _signals_held():
+                        process.start()
+                continue
+            code = process.exited()
+            if code is None:
+                continue
+            with _signals_held():
+                process.stop()  # reaps it, and kills what it left in its group (a worker)
+            history = self._restarted_at.setdefault(name, [])
+            verdict = decide(self.policy, tuple(history), now)
+            if isinstance(verdict, GiveUp):
+                raise PartKeptFailingError(give_up_line(name, code, verdict, self.policy))
+            self._schedule(name, code, verdict, now)
+
+    def _schedule(self, name: str, code: int, restart: Restart, now: float) -> None:
+        self._restarted_at[name].append(now)
+        self._due[name] = now + restart.delay_s
+        self.log.write(restart_line(name, code, restart, self.policy) + "\n")
+        self.log.flush()
