@@ -4,6 +4,7 @@ import asyncio
 import secrets
 from datetime import datetime
 
+import jwt
 import pytest
 
 from .conftest import (
@@ -18,6 +19,7 @@ from .conftest import (
     claims_of,
     digest,
     error_of,
+    signing_key,
 )
 
 SEND_CODE = "/internal/v1/codes/send"
@@ -440,6 +442,37 @@ async def test_validate_session_refuses_anything_but_a_live_access_token(session
         assert error_of(await session.validate(token)) == (401, "token_invalid")
     no_header = await session.client.get("/auth/validate-session")
     assert error_of(no_header) == (401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    ("claims", "header"),
+    [
+        ({"exp": 10**30}, {}),
+        ({"exp": 253_402_300_800}, {}),
+        ({"iat": -1}, {}),
+        ({"nbf": -(10**30)}, {}),
+        ({}, {"crit": ["exp"]}),
+        ({}, {"crit": ["b64"], "b64": True}),
+    ],
+    ids=["exp-1e30", "exp-after-9999", "iat-negative", "nbf-huge-negative", "crit", "crit-b64"],
+)
+async def test_validate_session_refuses_absurd_times_and_critical_headers_with_a_401(
+    session, claims, header
+):
+    session.identity.add_user(USERNAME)
+    login = await session.auth_login(USERNAME)
+    kid, private = signing_key(session.keys_dir)
+    real = claims_of(login.id_token)
+    headers = {"typ": "at+jwt", "kid": kid}
+    control = jwt.encode(real, private, algorithm="EdDSA", headers=headers)
+    assert (await session.validate(control)).status_code == 200
+
+    forged = jwt.encode({**real, **claims}, private, "EdDSA", headers={**headers, **header})
+
+    answer = await session.validate(forged)
+    assert error_of(answer) == (401, "token_invalid")
+    assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert session.family(login.user_id, login.sid)["current"] == digest(login.refresh_token)
 
 
 async def test_v1_tokens_work_on_the_auth_surface_and_back(session):
