@@ -50,6 +50,9 @@ class SessionSettings(ServiceSettings, kw_only=True, frozen=True):
     """A just-rotated token still refreshes (to the same successor) this long: concurrent tabs."""
     refresh_key: str = DEV_REFRESH_KEY
     """Secret from which successor refresh tokens are derived."""
+    max_sessions_per_user: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 50
+    """Sessions (refresh families) one user may hold; a sign-in beyond it ends the least
+    recently used ones, so sign-ins without X-Device-ID cannot grow Redis without bound."""
     challenge_ttl_s: Seconds = 300
     """Lifetime of an MFA challenge: its token and its state in Redis."""
     require_totp: bool = False

@@ -193,13 +193,21 @@ class Sessions:
             else:
                 await self._challenges.release(claims.sub, claims.cid)
             raise
-        # Only one caller deletes the key: two parallel correct codes get one session.
-        if await self._challenges.complete(claims.sub, claims.cid) is not ChallengeState.COMPLETED:
-            raise TesseraError("challenge_invalid")
         # The session is for the device the challenge was issued to (equal to the caller's
         # X-Device-ID when one was sent; the only source when none was).
         bound = msgspec.structs.replace(client, device_id=claims.did)
-        return await self.start(claims.sub, ["pwd", factor.value], bound)
+        # The session is created in the step that deletes the challenge: of two parallel
+        # correct codes one gets a session, and once all sessions ended (which closes the
+        # challenges first) none can.
+        tokens = await self._start(
+            claims.sub,
+            ["pwd", factor.value],
+            bound,
+            completes=(claims.cid, self._challenges.keys(claims.sub, claims.cid)),
+        )
+        if tokens is None:
+            raise TesseraError("challenge_invalid")
+        return tokens
 
     async def _open_challenge(self, token: str, client: Client) -> ChallengeClaims:
         """Claims of a validly signed, unexpired challenge token issued to this device and app.
@@ -234,8 +242,21 @@ class Sessions:
 
     async def start(self, user_id: str, amr: list[str], client: Client) -> Tokens:
         """A new family for this device+app (replacing the previous one) and its tokens."""
+        tokens = await self._start(user_id, amr, client, completes=None)
+        assert tokens is not None  # only a challenge to complete can be gone
+        return tokens
+
+    async def _start(
+        self,
+        user_id: str,
+        amr: list[str],
+        client: Client,
+        *,
+        completes: tuple[str, list[str]] | None,
+    ) -> Tokens | None:
+        """As `start`, completing the challenge `completes` (id, keys); None when it is gone."""
         token = new_family(user_id)
-        await self._families.create(
+        created = await self._families.create(
             NewFamily(
                 user_id=user_id,
                 family_id=token.family_id,
@@ -245,8 +266,13 @@ class Sessions:
                 ip=client.ip,
                 user_agent=client.user_agent,
                 digest=token.digest,
-            )
+            ),
+            completes=completes,
         )
+        if created is None:
+            return None
+        if created.capped:
+            metrics.SESSIONS_CAPPED.inc(created.capped)
         return self._tokens(user_id, token.family_id, amr, client, str(token))
 
     async def refresh(self, raw: str | None, client: Client) -> Tokens:
@@ -289,11 +315,16 @@ class Sessions:
         await self._families.delete(claims.sub, claims.sid)
 
     async def logout_all(self, user_id: str) -> int:
-        return await self._families.delete_all(user_id)
+        return await self.revoke(user_id, None)
 
     async def revoke(self, user_id: str, keep_session: str | None) -> int:
         """End every session of the user but `keep_session` (identity, after a password
-        change or reset); how many ended. Their access tokens stop working at once."""
+        change or reset); how many ended. Their access tokens stop working at once.
+
+        The open MFA challenges end first: a password that was good before this cannot turn
+        into a session after it (a challenge completing meanwhile makes its family before
+        the families end, in one script; see `_complete`)."""
+        await self._challenges.close_all(user_id)
         return await self._families.delete_all(user_id, keep=keep_session)
 
     async def sessions_of(self, user_id: str) -> list[SessionInfo]:

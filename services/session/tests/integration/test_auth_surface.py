@@ -100,6 +100,73 @@ async def test_login_with_device_and_app_headers_binds_and_replaces_like_v1(sess
     assert session.family(user_id, login.sid)["device_id"] == "phone-1"
 
 
+async def test_sign_ins_beyond_the_cap_end_the_oldest_sessions_of_the_user(
+    start_session: StartSession, identity: StandInIdentity
+):
+    session = await start_session(max_sessions_per_user=3)
+    user_id = identity.add_user(USERNAME)
+    logins = []
+    for _ in range(3 + 3):
+        logins.append(await session.auth_login(USERNAME))
+        await asyncio.sleep(0.002)  # distinct times, so "oldest" is well defined
+
+    kept, ended = logins[3:], logins[:3]
+    families = session.reader.smembers(
+        f"{session.settings.redis_key_prefix}{{u:{user_id}}}:families"
+    )
+    assert families == {login.sid for login in kept}
+    devices = [k for k in session.keys(user_id) if ":dev:" in k]
+    assert sorted(d.rsplit(":dev:", 1)[1] for d in devices) == sorted(
+        f"{login.device}:default" for login in kept
+    )
+    for login in ended:
+        assert session.family(user_id, login.sid) == {}
+        assert error_of(await session.auth_refresh(login.refresh_token)) == (
+            401,
+            "refresh_token_invalid",
+        )
+        assert error_of(await session.validate(login.id_token)) == (401, "token_invalid")
+    for login in kept:
+        assert (await session.auth_refresh(login.refresh_token)).status_code == 200
+
+
+async def test_the_cap_holds_under_concurrent_sign_ins(
+    start_session: StartSession, identity: StandInIdentity
+):
+    session = await start_session(max_sessions_per_user=3)
+    user_id = identity.add_user(USERNAME)
+
+    answers = await asyncio.gather(
+        *(session.auth("login", {"email": USERNAME, "password": PASSWORD}) for _ in range(20))
+    )
+
+    assert [a.status_code for a in answers] == [200] * 20
+    prefix = f"{session.settings.redis_key_prefix}{{u:{user_id}}}"
+    assert session.reader.scard(f"{prefix}:families") == 3
+    assert len([k for k in session.keys(user_id) if ":fam:" in k]) == 3
+    assert len([k for k in session.keys(user_id) if ":dev:" in k]) == 3
+
+
+async def test_a_session_in_use_outlives_newer_idle_ones_at_the_cap(
+    start_session: StartSession, identity: StandInIdentity
+):
+    session = await start_session(max_sessions_per_user=2)
+    user_id = identity.add_user(USERNAME)
+    first = await session.auth_login(USERNAME)
+    await asyncio.sleep(0.002)
+    second = await session.auth_login(USERNAME)
+    await asyncio.sleep(0.002)
+    used = session.auth_login_of(await session.auth_refresh(first.refresh_token))
+    await asyncio.sleep(0.002)
+
+    third = await session.auth_login(USERNAME)
+
+    assert session.family(user_id, second.sid) == {}
+    assert session.family(user_id, first.sid) != {}
+    assert session.family(user_id, third.sid) != {}
+    assert (await session.auth_refresh(used.refresh_token)).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("headers", "code"),
     [

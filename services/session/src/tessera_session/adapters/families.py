@@ -13,8 +13,13 @@ Times are milliseconds since the epoch. A family key exists exactly while the se
 alive; verifiers treat a missing key as a revoked `sid`. A family's device and app never
 change (a new login makes a new family), so the `dev:` key of a family follows from its hash.
 
-Scripts: create (replacing the device+app's family), rotate, delete one, and delete all of a
-user's families but one (`keep`: identity's revocation after a password change).
+Scripts: create (replacing the device+app's family, completing the MFA challenge it follows,
+and ending the user's least recently used families beyond the cap), rotate, delete one, and
+delete all of a user's families but one (`keep`: identity's revocation after a password change).
+
+Per-user cap (`max_sessions_per_user`): a new family that makes the user's count exceed the cap
+ends the others with the oldest `last_used_at` (then `created_at`, then id) until the count
+equals the cap, in the same script, so concurrent sign-ins cannot overshoot it.
 """
 
 import time
@@ -28,19 +33,58 @@ from tessera_shared.contracts.tokens import family_key, user_tag
 
 HISTORY = 10
 
+# KEYS: family, families, device+app key, and when this sign-in completes an MFA challenge,
+# its key and the user's set of challenges (`challenges.py`): deleted here, so exactly one
+# caller completes it, and none after the user's sessions all ended, which closes the
+# challenges first. ARGV: family id, tag, ttl_s, absolute_s, cap, challenge id or '', then the
+# hash's fields. Answers {'gone'} when the challenge was no longer open, else
+# {'created', replaced family id or '', how many families the cap ended}.
 _CREATE = """
+if KEYS[4] then
+  if redis.call('DEL', KEYS[4]) == 0 then return {'gone', '', 0} end
+  redis.call('SREM', KEYS[5], ARGV[6])
+end
 local old = redis.call('GET', KEYS[3])
 if old and old ~= ARGV[1] then
   redis.call('DEL', ARGV[2] .. ':fam:' .. old)
   redis.call('SREM', KEYS[2], old)
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
-return old or false
+local cap = tonumber(ARGV[5])
+local ended = 0
+if redis.call('SCARD', KEYS[2]) > cap then
+  local others = {}
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    if id ~= ARGV[1] then
+      local f = redis.call('HMGET', ARGV[2] .. ':fam:' .. id, 'last_used_at', 'created_at',
+                           'device_id', 'app_id')
+      if f[1] then
+        table.insert(others, {tonumber(f[1]), tonumber(f[2]), id, f[3], f[4]})
+      else
+        redis.call('SREM', KEYS[2], id)
+      end
+    end
+  end
+  table.sort(others, function(a, b)
+    if a[1] ~= b[1] then return a[1] < b[1] end
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    return a[3] < b[3]
+  end)
+  for i = 1, #others + 1 - cap do
+    local o = others[i]
+    redis.call('DEL', ARGV[2] .. ':fam:' .. o[3])
+    redis.call('SREM', KEYS[2], o[3])
+    local dev = ARGV[2] .. ':dev:' .. o[4] .. ':' .. o[5]
+    if redis.call('GET', dev) == o[3] then redis.call('DEL', dev) end
+    ended = ended + 1
+  end
+end
+return {'created', old or '', ended}
 """
 
 # KEYS: family, families. ARGV: presented, successor, now_ms, grace_ms, sliding_s, device, app,
@@ -126,6 +170,13 @@ class NewFamily(msgspec.Struct, frozen=True, kw_only=True):
     digest: str
 
 
+class Created(msgspec.Struct, frozen=True, kw_only=True):
+    replaced: str | None
+    """The family of the same device+app this one replaced."""
+    capped: int
+    """How many of the user's least recently used families the per-user cap ended."""
+
+
 class Rotated(msgspec.Struct, frozen=True, kw_only=True):
     outcome: Rotation
     device_id: str
@@ -162,12 +213,14 @@ class RedisFamilies:
         sliding_s: int,
         absolute_s: int,
         grace_s: float,
+        max_per_user: int,
     ) -> None:
         self._redis = redis
         self._prefix = prefix
         self._sliding_s = sliding_s
         self._absolute_s = absolute_s
         self._grace_ms = int(grace_s * 1000)
+        self._max_per_user = max_per_user
         self._create = redis.register_script(_CREATE)
         self._rotate = redis.register_script(_ROTATE)
         self._delete = redis.register_script(_DELETE)
@@ -181,8 +234,14 @@ class RedisFamilies:
             f"{tag}:dev:{device}:{app}",
         ]
 
-    async def create(self, family: NewFamily) -> str | None:
-        """Store a new family, replacing the one of the same device+app; the replaced id."""
+    async def create(
+        self, family: NewFamily, *, completes: tuple[str, list[str]] | None = None
+    ) -> Created | None:
+        """Store a new family, replacing the one of the same device+app, within the cap.
+
+        `completes`: (id, keys) of the MFA challenge this sign-in completes (see
+        `RedisChallenges.keys`); None, and nothing stored, when it is no longer open.
+        """
         now = _now_ms()
         ttl = min(self._sliding_s, self._absolute_s)
         fields: dict[str, Any] = {
@@ -203,11 +262,18 @@ class RedisFamilies:
         }
         flat = [str(v) for pair in fields.items() for v in pair]
         tag = user_tag(self._prefix, family.user_id)
-        replaced = await self._create(
-            keys=self._keys(family.user_id, family.family_id, family.device_id, family.app_id),
-            args=[family.family_id, tag, ttl, self._absolute_s, *flat],
+        keys = self._keys(family.user_id, family.family_id, family.device_id, family.app_id)
+        challenge_id = ""
+        if completes is not None:
+            challenge_id, challenge_keys = completes
+            keys.extend(challenge_keys)
+        cap = self._max_per_user
+        outcome, replaced, capped = await self._create(
+            keys=keys, args=[family.family_id, tag, ttl, self._absolute_s, cap, challenge_id, *flat]
         )
-        return replaced.decode() if isinstance(replaced, bytes) else None
+        if _text(outcome) == "gone":
+            return None
+        return Created(replaced=_text(replaced) or None, capped=int(capped))
 
     async def rotate(
         self,
