@@ -18,8 +18,8 @@ from tessera_session.domain.challenge import (
     mfa_step,
     spends_attempt,
 )
-from tessera_session.domain.family import Rotation
-from tessera_session.domain.refresh import new_family, parse, successor
+from tessera_session.domain.family import GRACE_ROTATIONS, Rotation
+from tessera_session.domain.refresh import new_family, parse, successors
 from tessera_shared.contracts.internal import (
     CodeCheck,
     CodeRequest,
@@ -278,19 +278,20 @@ class Sessions:
     async def refresh(self, raw: str | None, client: Client) -> Tokens:
         """Rotate a refresh token of this device and app (an unnamed device: the family's own).
 
-        401 refresh_token_invalid for anything but the current token (or the previous one
-        within the grace window); an older one revokes the family and emits reuse_detected.
+        401 refresh_token_invalid for anything but the current token or a straggler inside
+        the grace window (`domain/family.py`), which gets the current one; another token of
+        the family revokes it and emits reuse_detected.
         """
         token = parse(raw)
         if token is None:
             metrics.REFRESHES.labels(metrics.refresh_result(None)).inc()
             raise TesseraError("refresh_token_invalid")
-        next_token = successor(token, self._refresh_key)
+        chain = successors(token, self._refresh_key, GRACE_ROTATIONS)
         rotated = await self._families.rotate(
             user_id=token.user_id,
             family_id=token.family_id,
             presented=token.digest,
-            successor=next_token.digest,
+            successors=[t.digest for t in chain],
             device=client.device_id,
             app=client.app_id,
             ip=client.ip,
@@ -309,7 +310,8 @@ class Sessions:
         if not rotated.outcome.succeeded:
             raise TesseraError("refresh_token_invalid")
         bound = msgspec.structs.replace(client, device_id=rotated.device_id)
-        return self._tokens(token.user_id, token.family_id, rotated.amr, bound, str(next_token))
+        answer = chain[rotated.steps - 1]  # the new token, or for a straggler the current one
+        return self._tokens(token.user_id, token.family_id, rotated.amr, bound, str(answer))
 
     async def logout(self, claims: AccessClaims) -> None:
         await self._families.delete(claims.sub, claims.sid)

@@ -3,12 +3,14 @@
 Key layout (P = TESSERA_SESSION_REDIS_KEY_PREFIX, U = user id):
 
     P{u:U}:fam:<family id>       hash  user_id device_id app_id amr created_at last_used_at ip
-                                       user_agent current previous history rotated_at absolute_exp
+                                       user_agent current previous history rotated_at
+                                       rotated_times absolute_exp
                                  TTL   sliding lifetime, never past absolute_exp
     P{u:U}:families              set   the user's family ids          TTL absolute lifetime
     P{u:U}:dev:<device>:<app>    str   family id of that device+app   TTL like the family
 
-`current`/`previous`/`history` hold SHA-256 digests of refresh secrets, never the secrets.
+`current`/`previous`/`history` hold SHA-256 digests of refresh secrets, never the secrets;
+`rotated_times` when the last tokens were rotated away (newest first), for the grace rule.
 Times are milliseconds since the epoch. A family key exists exactly while the session is
 alive; verifiers treat a missing key as a revoked `sid`. A family's device and app never
 change (a new login makes a new family), so the `dev:` key of a family follows from its hash.
@@ -88,46 +90,67 @@ return {'created', old or '', ended}
 """
 
 # KEYS: family, families. ARGV: presented, successor, now_ms, grace_ms, sliding_s, device, app,
-# ip, user_agent, history_n, tag. An empty device (never stored: families are made for a named
-# or assigned device) matches the family's own one; the app must always match.
-# Answers {outcome, the family's device, its amr}.
+# ip, user_agent, history_n, tag, the presented token's next successors (its successor, that
+# one's, ...: as many as the grace rule reaches back, space-separated). An empty device (never
+# stored: families are made for a named or assigned device) matches the family's own one; the
+# app must always match. Answers {outcome, the family's device, its amr, steps}: the answer
+# token is the presented one's `steps`-th successor (the current token, for a straggler).
+# `rotated_times` keeps when the last tokens were rotated away, newest first: the j-th is when
+# the token j rotations behind the current one was (`domain/family.py`, grace rule).
 _ROTATE = """
 local f = redis.call('HMGET', KEYS[1], 'device_id', 'app_id', 'current', 'previous',
-                      'rotated_at', 'absolute_exp', 'history', 'family_id', 'amr')
-if not f[1] then return {'unknown', '', ''} end
-if (ARGV[6] ~= '' and f[1] ~= ARGV[6]) or f[2] ~= ARGV[7] then return {'mismatch', '', ''} end
+                      'rotated_at', 'absolute_exp', 'history', 'family_id', 'amr',
+                      'rotated_times')
+if not f[1] then return {'unknown', '', '', 0} end
+if (ARGV[6] ~= '' and f[1] ~= ARGV[6]) or f[2] ~= ARGV[7] then
+  return {'mismatch', '', '', 0}
+end
 local dev = ARGV[11] .. ':dev:' .. f[1] .. ':' .. f[2]
 local now = tonumber(ARGV[3])
+local chain = {}
+for digest in string.gmatch(ARGV[12], '%S+') do table.insert(chain, digest) end
 local function revoke()
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], f[8])
   if redis.call('GET', dev) == f[8] then redis.call('DEL', dev) end
 end
-local function answer(outcome) return {outcome, f[1], f[9] or ''} end
-if now >= tonumber(f[6]) then revoke() return answer('expired') end
+local function answer(outcome, steps) return {outcome, f[1], f[9] or '', steps} end
+if now >= tonumber(f[6]) then revoke() return answer('expired', 0) end
+local times = {}
+for t in string.gmatch(f[10] or '', '%S+') do table.insert(times, t) end
+-- families rotated before `rotated_times` existed: their one known time is `rotated_at`
+if #times == 0 and f[4] and f[4] ~= '' then times = {f[5]} end
 if ARGV[1] == f[3] then
   local ttl = math.min(tonumber(ARGV[5]), math.floor((tonumber(f[6]) - now) / 1000))
-  if ttl < 1 then revoke() return answer('expired') end
+  if ttl < 1 then revoke() return answer('expired', 0) end
   local history = f[4] and (f[4] .. ' ' .. (f[7] or '')) or (f[7] or '')
   local kept = {}
   for digest in string.gmatch(history, '%S+') do
     if #kept < tonumber(ARGV[10]) then table.insert(kept, digest) end
   end
+  local rotated = {ARGV[3]}
+  for _, t in ipairs(times) do
+    if #rotated < #chain then table.insert(rotated, t) end
+  end
   redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1], 'rotated_at', ARGV[3],
              'last_used_at', ARGV[3], 'ip', ARGV[8], 'user_agent', ARGV[9],
-             'history', table.concat(kept, ' '))
+             'history', table.concat(kept, ' '), 'rotated_times', table.concat(rotated, ' '))
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', dev, ttl)
-  return answer('rotated')
+  return answer('rotated', 1)
 end
-if ARGV[1] == f[4] and ARGV[2] == f[3] and now - tonumber(f[5]) <= tonumber(ARGV[4]) then
-  return answer('replayed')
+for steps, digest in ipairs(chain) do
+  if digest == f[3] then
+    local retired = tonumber(times[steps])
+    if retired and now - retired <= tonumber(ARGV[4]) then return answer('replayed', steps) end
+    break
+  end
 end
 if ARGV[1] == f[4] or string.find(' ' .. (f[7] or '') .. ' ', ' ' .. ARGV[1] .. ' ', 1, true) then
   revoke()
-  return answer('reuse')
+  return answer('reuse', 0)
 end
-return {'unknown', '', ''}
+return {'unknown', '', '', 0}
 """
 
 _DELETE = """
@@ -183,6 +206,9 @@ class Rotated(msgspec.Struct, frozen=True, kw_only=True):
     """The family's device ("" when the family is unknown or another device's or app's)."""
     amr: list[str]
     """The methods of the sign-in that started the family."""
+    steps: int
+    """The answer is the presented token's `steps`-th successor (1: its own; more for a
+    straggler, whose answer is the current token); 0 when refused."""
 
 
 class SessionInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -281,19 +307,23 @@ class RedisFamilies:
         user_id: str,
         family_id: str,
         presented: str,
-        successor: str,
+        successors: list[str],
         device: str,
         app: str,
         ip: str,
         user_agent: str,
     ) -> Rotated:
-        """One atomic rotation step; `device` "" accepts the family's own device (not its app)."""
+        """One atomic rotation step; `device` "" accepts the family's own device (not its app).
+
+        `successors`: digests of the presented token's next tokens, as many as a straggler may
+        be behind (`GRACE_ROTATIONS`); the first becomes the current token on rotation.
+        """
         tag = user_tag(self._prefix, user_id)
-        outcome, stored_device, amr = await self._rotate(
+        outcome, stored_device, amr, steps = await self._rotate(
             keys=[family_key(self._prefix, user_id, family_id), f"{tag}:families"],
             args=[
                 presented,
-                successor,
+                successors[0],
                 _now_ms(),
                 self._grace_ms,
                 self._sliding_s,
@@ -303,12 +333,14 @@ class RedisFamilies:
                 user_agent,
                 HISTORY,
                 tag,
+                " ".join(successors),
             ],
         )
         return Rotated(
             outcome=Rotation(_text(outcome)),
             device_id=_text(stored_device),
             amr=_text(amr).split() or ["pwd"],
+            steps=int(steps),
         )
 
     async def delete(self, user_id: str, family_id: str) -> bool:
