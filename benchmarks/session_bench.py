@@ -75,7 +75,14 @@ async def main(seconds: float, concurrency: int) -> None:
         issuer = TokenIssuer(keys, "tessera", "tessera")
         settings = SessionSettings(issuer="tessera", audience="tessera")
         verifier = own_verifier(keys, settings)
-        families = RedisFamilies(redis, "bench:", sliding_s=1209600, absolute_s=7776000, grace_s=10)
+        families = RedisFamilies(
+            redis,
+            "bench:",
+            sliding_s=1209600,
+            absolute_s=7776000,
+            grace_s=10,
+            max_per_user=settings.max_sessions_per_user,
+        )
         sessions = Sessions(
             families,
             RedisChallenges(redis, "bench:"),

@@ -44,6 +44,12 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True):
     """Registration routes, per client IP."""
     rate_limit_default_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 300
     """Every other routed path, per client IP."""
+    rate_limit_account_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 10
+    """Sign-in routes, per account named in the body, whatever the IP (also the burst)."""
+    rate_limit_device_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 10
+    """Sign-in routes, per X-Device-ID, whatever the IP and account (also the burst)."""
+    rate_limit_api_key_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 100
+    """Registration routes, per client application's API key (also the burst)."""
     rate_limit_fail_open_groups: Annotated[str, msgspec.Meta(pattern=GROUP_LIST_PATTERN)] = (
         "default"
     )

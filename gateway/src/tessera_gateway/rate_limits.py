@@ -105,27 +105,29 @@ class GroupLimits(msgspec.Struct, frozen=True, kw_only=True):
 
 Policy = Mapping[Group, GroupLimits]
 
-ACCOUNT_PER_MINUTE = 10
-DEVICE_PER_MINUTE = 10
-API_KEY_PER_MINUTE = 100
-
 
 def make_policy(
-    *, auth_per_minute: int = 5, registration_per_minute: int = 10, default_per_minute: int = 300
+    *,
+    auth_per_minute: int = 5,
+    registration_per_minute: int = 10,
+    default_per_minute: int = 300,
+    account_per_minute: int = 10,
+    device_per_minute: int = 10,
+    api_key_per_minute: int = 100,
 ) -> dict[Group, GroupLimits]:
-    """Per-IP limits from the settings; per account, device and API key the fixed ones above.
+    """The limits of every group, from the settings (the defaults here are theirs).
 
     With 5 per minute and a burst of 5, the 6th quick sign-in attempt from one IP is refused.
     """
     return {
         "auth": GroupLimits(
             per_ip=per_minute(auth_per_minute),
-            per_account=per_minute(ACCOUNT_PER_MINUTE),
-            per_device=per_minute(DEVICE_PER_MINUTE),
+            per_account=per_minute(account_per_minute),
+            per_device=per_minute(device_per_minute),
         ),
         "registration": GroupLimits(
             per_ip=per_minute(registration_per_minute),
-            per_api_key=per_minute(API_KEY_PER_MINUTE),
+            per_api_key=per_minute(api_key_per_minute),
         ),
         "default": GroupLimits(per_ip=per_minute(default_per_minute)),
     }

@@ -46,6 +46,9 @@ class Throttle:
             auth_per_minute=settings.rate_limit_auth_per_minute,
             registration_per_minute=settings.rate_limit_registration_per_minute,
             default_per_minute=settings.rate_limit_default_per_minute,
+            account_per_minute=settings.rate_limit_account_per_minute,
+            device_per_minute=settings.rate_limit_device_per_minute,
+            api_key_per_minute=settings.rate_limit_api_key_per_minute,
         )
         return cls(limiter, policy, parse_groups(settings.rate_limit_fail_open_groups))
 

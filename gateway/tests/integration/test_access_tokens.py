@@ -167,6 +167,29 @@ async def test_a_token_for_another_audience_is_401(client, redis, prefix, sessio
     assert session_upstream.seen == []
 
 
+@pytest.mark.parametrize("changes", [{"exp": 10**30}, {"iat": -1}, {"nbf": 253_402_300_800}])
+async def test_a_token_with_an_absurd_time_is_401_and_not_forwarded(
+    client, redis, prefix, session_upstream, changes
+):
+    session = await live(redis, Session(prefix, **changes))
+    answer = await client.get("/v1/sessions", headers=session.bearer)
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "token_invalid"
+    assert session_upstream.seen == []
+
+
+async def test_a_token_with_a_critical_header_is_401_and_not_forwarded(
+    client, redis, prefix, session_upstream
+):
+    session = await live(redis, Session(prefix))
+    header = {"kid": KID, "typ": "at+jwt", "crit": ["exp"]}
+    token = jwt.encode(session.claims, KEY, algorithm="EdDSA", headers=header)
+    answer = await client.get("/v1/sessions", headers={"authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "token_invalid"
+    assert session_upstream.seen == []
+
+
 async def test_a_token_whose_session_has_ended_is_refused_at_once(
     client, redis, prefix, session_upstream
 ):

@@ -129,6 +129,22 @@ async def test_one_device_is_limited_across_ips_and_accounts(client):
     assert fresh.status_code == 201
 
 
+async def test_the_account_and_device_limits_are_settings(gateway_settings, session_upstream):
+    settings = gateway_settings(
+        rate_limit_auth_per_minute=100,
+        rate_limit_account_per_minute=2,
+        rate_limit_device_per_minute=3,
+    )
+    async with AsyncTestClient(with_peer_header(create_app(settings))) as client:
+        assert [await status(client, f"203.0.113.{i}") for i in range(3)] == [201, 201, 429]
+        refused = await authenticate(client, "203.0.113.9")
+        assert refused.headers["ratelimit-limit"] == "2"
+        devices = [
+            await status(client, "198.51.100.1", f"u{i}@example.com", device="d") for i in range(4)
+        ]
+        assert devices == [201, 201, 201, 429]
+
+
 async def test_addresses_in_one_ipv6_64_share_the_limit(client):
     for i in range(5):
         assert await status(client, f"2001:db8:0:1::{i + 1}") == 201
@@ -158,6 +174,24 @@ async def test_registration_counts_against_the_verified_api_key(client, settings
     assert answer.headers["ratelimit-limit"] == "10"
     key = f"t{test_id}:rl:{{ratelimit}}:registration:key:{api_key[:12]}"
     assert await redis.pttl(key) > 0
+
+
+async def test_the_api_key_limit_is_a_setting(gateway_settings):
+    settings = gateway_settings(
+        rate_limit_registration_per_minute=100, rate_limit_api_key_per_minute=2
+    )
+    api_key = await create_api_key(settings, "test")
+    async with AsyncTestClient(with_peer_header(create_app(settings))) as client:
+        answers = [
+            await client.post(
+                "/v1/users/resend-code",
+                content=b"{}",
+                headers={**JSON, "x-api-key": api_key, "x-test-peer": f"203.0.113.{i}"},
+            )
+            for i in range(3)
+        ]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[2].headers["ratelimit-limit"] == "2"
 
 
 async def test_two_gateways_on_one_redis_share_the_limit(settings, session_upstream):

@@ -4,6 +4,7 @@ import pytest
 from tessera_gateway.config import GatewaySettings
 from tessera_gateway.rate_limits import (
     Decision,
+    GroupLimits,
     Limit,
     account_bucket,
     evaluate,
@@ -15,7 +16,7 @@ from tessera_gateway.rate_limits import (
     request_keys,
     username_in,
 )
-from tessera_gateway.throttle import with_rate_limit_headers
+from tessera_gateway.throttle import Throttle, with_rate_limit_headers
 
 POLICY = make_policy()
 NOW = 1_700_000_000_000
@@ -123,6 +124,43 @@ def test_the_settings_set_the_per_ip_limits():
     assert policy["auth"].per_ip == Limit(rate=3, period_s=60, burst=3)
     assert policy["registration"].per_ip == per_minute(4)
     assert policy["default"].per_ip == per_minute(50)
+
+
+def test_the_settings_set_the_per_account_device_and_api_key_limits():
+    policy = make_policy(account_per_minute=7, device_per_minute=8, api_key_per_minute=900)
+    assert policy["auth"].per_account == per_minute(7)
+    assert policy["auth"].per_device == per_minute(8)
+    assert policy["registration"].per_api_key == per_minute(900)
+    assert policy["default"] == GroupLimits(per_ip=per_minute(300))
+
+
+def test_the_throttle_takes_every_limit_from_the_settings():
+    settings = GatewaySettings(
+        rate_limit_auth_per_minute=6,
+        rate_limit_registration_per_minute=11,
+        rate_limit_default_per_minute=301,
+        rate_limit_account_per_minute=12,
+        rate_limit_device_per_minute=13,
+        rate_limit_api_key_per_minute=140,
+    )
+    throttle = Throttle.from_settings(settings, limiter=None)  # type: ignore[arg-type]
+    assert throttle is not None
+    assert throttle.policy == {
+        "auth": GroupLimits(
+            per_ip=per_minute(6), per_account=per_minute(12), per_device=per_minute(13)
+        ),
+        "registration": GroupLimits(per_ip=per_minute(11), per_api_key=per_minute(140)),
+        "default": GroupLimits(per_ip=per_minute(301)),
+    }
+
+
+def test_the_default_settings_keep_the_documented_limits():
+    throttle = Throttle.from_settings(GatewaySettings(), limiter=None)  # type: ignore[arg-type]
+    assert throttle is not None
+    assert throttle.policy == make_policy()
+    assert throttle.policy["auth"].per_account == per_minute(10)
+    assert throttle.policy["auth"].per_device == per_minute(10)
+    assert throttle.policy["registration"].per_api_key == per_minute(100)
 
 
 @pytest.mark.parametrize(

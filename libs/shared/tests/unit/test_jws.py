@@ -83,3 +83,35 @@ def test_another_audience_is_refused():
 def test_only_eddsa_is_accepted_whatever_the_signature():
     with pytest.raises(jws.JwsError, match="algorithm"):
         check(token({"alg": "HS256", "typ": "at+jwt", "kid": "k"}))
+
+
+# The largest time a token may carry: 9999-12-31T23:59:59Z, the last second RFC 3339 and
+# Python's datetime can write; beyond it, formatting `expiresAt` overflowed into a 500.
+LATEST = 253_402_300_799
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", [10**30, LATEST + 1, 2**63, -1, -(10**30)])
+def test_times_beyond_a_sane_range_are_refused(claim, value):
+    with pytest.raises(jws.JwsError, match="time"):
+        check(token(**{claim: value}), now=0 if value < 0 else None)
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", [1.5, 1e30, "1", True, None])
+def test_times_that_are_not_integers_are_refused(claim, value):
+    if claim == "nbf" and value is None:
+        pytest.skip("nbf may be null: it is optional")
+    with pytest.raises(jws.JwsError, match="claims"):
+        check(token(**{claim: value}))
+
+
+def test_the_latest_expressible_expiry_is_still_accepted():
+    assert check(token(exp=LATEST)).exp == LATEST
+
+
+@pytest.mark.parametrize("crit", [["exp"], ["b64"], [], "exp", ["x-unknown"]])
+def test_a_critical_header_extension_is_refused_since_none_is_understood(crit):
+    # RFC 7515 §4.1.11: a verifier must refuse a `crit` it does not understand; we understand none.
+    with pytest.raises(jws.JwsError, match="crit"):
+        check(token({"alg": "EdDSA", "typ": "at+jwt", "kid": "k", "crit": crit, "b64": True}))

@@ -189,6 +189,29 @@ async def test_a_token_with_a_claim_of_the_wrong_type_is_refused(verifier):
     await assert_refused(verifier, sign(access_claims(amr="pwd")))
 
 
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", [10**30, -1, 1.5])
+async def test_a_token_with_an_absurd_time_is_refused(verifier, claim, value):
+    now = int(time.time())
+    claims = access_claims(**{claim: value})
+    if claim == "iat" and value == -1:
+        claims["exp"] = now + 60
+    await assert_refused(verifier, sign(claims))
+
+
+async def test_an_access_token_with_a_critical_header_is_refused(verifier):
+    header = {"typ": "at+jwt", "kid": KID, "crit": ["exp"]}
+    await assert_refused(verifier, jwt.encode(access_claims(), KEY, "EdDSA", headers=header))
+
+
+async def test_a_challenge_token_with_a_critical_header_is_refused(verifier):
+    header = {"typ": "mfa-challenge+jwt", "kid": KID, "crit": ["exp"]}
+    token = jwt.encode(challenge_claims(), KEY, algorithm="EdDSA", headers=header)
+    with pytest.raises(TesseraError) as refused:
+        await verifier.verify_challenge(token)
+    assert refused.value.code == "token_invalid"
+
+
 @pytest.mark.parametrize(
     "token", ["", ".", "a.b.c", "e30.e30.", "x" * 9000, sign(access_claims()) + "x" * 9000]
 )

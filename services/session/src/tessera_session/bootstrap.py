@@ -69,6 +69,7 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
             sliding_s=settings.refresh_ttl_s,
             absolute_s=settings.refresh_absolute_ttl_s,
             grace_s=settings.refresh_grace_s,
+            max_per_user=settings.max_sessions_per_user,
         )
         app.state.sessions = Sessions(
             families,

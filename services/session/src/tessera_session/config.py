@@ -47,9 +47,13 @@ class SessionSettings(ServiceSettings, kw_only=True, frozen=True):
     refresh_absolute_ttl_s: Seconds = 90 * 24 * 3600
     """No family lives longer than this, however often it is refreshed."""
     refresh_grace_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 10.0
-    """A just-rotated token still refreshes (to the same successor) this long: concurrent tabs."""
+    """Grace window: a token rotated away still refreshes this long after its own rotation, if
+    it is one of the last two rotated away; it gets the current token (concurrent tabs)."""
     refresh_key: str = DEV_REFRESH_KEY
     """Secret from which successor refresh tokens are derived."""
+    max_sessions_per_user: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 50
+    """Sessions (refresh families) one user may hold; a sign-in beyond it ends the least
+    recently used ones, so sign-ins without X-Device-ID cannot grow Redis without bound."""
     challenge_ttl_s: Seconds = 300
     """Lifetime of an MFA challenge: its token and its state in Redis."""
     require_totp: bool = False

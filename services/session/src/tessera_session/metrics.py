@@ -37,6 +37,10 @@ REUSE_DETECTED = Counter(
     "tessera_refresh_reuse_detected",
     "Old refresh tokens presented again: their session was revoked",
 )
+SESSIONS_CAPPED = Counter(
+    "tessera_sessions_capped",
+    "Sessions ended because a new sign-in took the user past max_sessions_per_user",
+)
 
 # Every series exists from the start, so rates and alerts work before the first event.
 for _login in get_args(LoginResult):

@@ -18,8 +18,8 @@ from tessera_session.domain.challenge import (
     mfa_step,
     spends_attempt,
 )
-from tessera_session.domain.family import Rotation
-from tessera_session.domain.refresh import new_family, parse, successor
+from tessera_session.domain.family import GRACE_ROTATIONS, Rotation
+from tessera_session.domain.refresh import new_family, parse, successors
 from tessera_shared.contracts.internal import (
     CodeCheck,
     CodeRequest,
@@ -193,13 +193,21 @@ class Sessions:
             else:
                 await self._challenges.release(claims.sub, claims.cid)
             raise
-        # Only one caller deletes the key: two parallel correct codes get one session.
-        if await self._challenges.complete(claims.sub, claims.cid) is not ChallengeState.COMPLETED:
-            raise TesseraError("challenge_invalid")
         # The session is for the device the challenge was issued to (equal to the caller's
         # X-Device-ID when one was sent; the only source when none was).
         bound = msgspec.structs.replace(client, device_id=claims.did)
-        return await self.start(claims.sub, ["pwd", factor.value], bound)
+        # The session is created in the step that deletes the challenge: of two parallel
+        # correct codes one gets a session, and once all sessions ended (which closes the
+        # challenges first) none can.
+        tokens = await self._start(
+            claims.sub,
+            ["pwd", factor.value],
+            bound,
+            completes=(claims.cid, self._challenges.keys(claims.sub, claims.cid)),
+        )
+        if tokens is None:
+            raise TesseraError("challenge_invalid")
+        return tokens
 
     async def _open_challenge(self, token: str, client: Client) -> ChallengeClaims:
         """Claims of a validly signed, unexpired challenge token issued to this device and app.
@@ -234,8 +242,21 @@ class Sessions:
 
     async def start(self, user_id: str, amr: list[str], client: Client) -> Tokens:
         """A new family for this device+app (replacing the previous one) and its tokens."""
+        tokens = await self._start(user_id, amr, client, completes=None)
+        assert tokens is not None  # only a challenge to complete can be gone
+        return tokens
+
+    async def _start(
+        self,
+        user_id: str,
+        amr: list[str],
+        client: Client,
+        *,
+        completes: tuple[str, list[str]] | None,
+    ) -> Tokens | None:
+        """As `start`, completing the challenge `completes` (id, keys); None when it is gone."""
         token = new_family(user_id)
-        await self._families.create(
+        created = await self._families.create(
             NewFamily(
                 user_id=user_id,
                 family_id=token.family_id,
@@ -245,26 +266,32 @@ class Sessions:
                 ip=client.ip,
                 user_agent=client.user_agent,
                 digest=token.digest,
-            )
+            ),
+            completes=completes,
         )
+        if created is None:
+            return None
+        if created.capped:
+            metrics.SESSIONS_CAPPED.inc(created.capped)
         return self._tokens(user_id, token.family_id, amr, client, str(token))
 
     async def refresh(self, raw: str | None, client: Client) -> Tokens:
         """Rotate a refresh token of this device and app (an unnamed device: the family's own).
 
-        401 refresh_token_invalid for anything but the current token (or the previous one
-        within the grace window); an older one revokes the family and emits reuse_detected.
+        401 refresh_token_invalid for anything but the current token or a straggler inside
+        the grace window (`domain/family.py`), which gets the current one; another token of
+        the family revokes it and emits reuse_detected.
         """
         token = parse(raw)
         if token is None:
             metrics.REFRESHES.labels(metrics.refresh_result(None)).inc()
             raise TesseraError("refresh_token_invalid")
-        next_token = successor(token, self._refresh_key)
+        chain = successors(token, self._refresh_key, GRACE_ROTATIONS)
         rotated = await self._families.rotate(
             user_id=token.user_id,
             family_id=token.family_id,
             presented=token.digest,
-            successor=next_token.digest,
+            successors=[t.digest for t in chain],
             device=client.device_id,
             app=client.app_id,
             ip=client.ip,
@@ -283,17 +310,23 @@ class Sessions:
         if not rotated.outcome.succeeded:
             raise TesseraError("refresh_token_invalid")
         bound = msgspec.structs.replace(client, device_id=rotated.device_id)
-        return self._tokens(token.user_id, token.family_id, rotated.amr, bound, str(next_token))
+        answer = chain[rotated.steps - 1]  # the new token, or for a straggler the current one
+        return self._tokens(token.user_id, token.family_id, rotated.amr, bound, str(answer))
 
     async def logout(self, claims: AccessClaims) -> None:
         await self._families.delete(claims.sub, claims.sid)
 
     async def logout_all(self, user_id: str) -> int:
-        return await self._families.delete_all(user_id)
+        return await self.revoke(user_id, None)
 
     async def revoke(self, user_id: str, keep_session: str | None) -> int:
         """End every session of the user but `keep_session` (identity, after a password
-        change or reset); how many ended. Their access tokens stop working at once."""
+        change or reset); how many ended. Their access tokens stop working at once.
+
+        The open MFA challenges end first: a password that was good before this cannot turn
+        into a session after it (a challenge completing meanwhile makes its family before
+        the families end, in one script; see `_complete`)."""
+        await self._challenges.close_all(user_id)
         return await self._families.delete_all(user_id, keep=keep_session)
 
     async def sessions_of(self, user_id: str) -> list[SessionInfo]:

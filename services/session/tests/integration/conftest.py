@@ -83,6 +83,10 @@ class StandInIdentity(ThreadedServer):
         }
         return user_id
 
+    def set_mfa_mode(self, username: str, mfa_mode: str) -> None:
+        """The account's second factor from now on (its next sign-in gets a challenge)."""
+        self._accounts[username]["mfa_mode"] = mfa_mode
+
     def lock(self, username: str) -> None:
         self._locked.add(username)
 
@@ -331,6 +335,12 @@ class Env(msgspec.Struct):
         """The Redis key holding the state of this challenge token."""
         claims = claims_of(challenge)
         return f"{self.settings.redis_key_prefix}{{u:{claims['sub']}}}:mfa:{claims['cid']}"
+
+    def challenge_keys(self, challenge: str) -> list[str]:
+        """The keys an open challenge holds: its state and its user's set of open challenges."""
+        claims = claims_of(challenge)
+        tag = f"{self.settings.redis_key_prefix}{{u:{claims['sub']}}}"
+        return sorted([self.challenge_key(challenge), f"{tag}:mfas"])
 
     def challenge_state(self, challenge: str) -> dict[str, str]:
         """`{wrong, pending}` of an open challenge, `{}` once it is gone."""

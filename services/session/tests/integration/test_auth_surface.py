@@ -4,6 +4,7 @@ import asyncio
 import secrets
 from datetime import datetime
 
+import jwt
 import pytest
 
 from .conftest import (
@@ -18,6 +19,7 @@ from .conftest import (
     claims_of,
     digest,
     error_of,
+    signing_key,
 )
 
 SEND_CODE = "/internal/v1/codes/send"
@@ -96,6 +98,73 @@ async def test_login_with_device_and_app_headers_binds_and_replaces_like_v1(sess
     assert (claims["did"], claims["aid"]) == ("phone-1", "mobile")
     assert session.family(user_id, v1.sid) == {}
     assert session.family(user_id, login.sid)["device_id"] == "phone-1"
+
+
+async def test_sign_ins_beyond_the_cap_end_the_oldest_sessions_of_the_user(
+    start_session: StartSession, identity: StandInIdentity
+):
+    session = await start_session(max_sessions_per_user=3)
+    user_id = identity.add_user(USERNAME)
+    logins = []
+    for _ in range(3 + 3):
+        logins.append(await session.auth_login(USERNAME))
+        await asyncio.sleep(0.002)  # distinct times, so "oldest" is well defined
+
+    kept, ended = logins[3:], logins[:3]
+    families = session.reader.smembers(
+        f"{session.settings.redis_key_prefix}{{u:{user_id}}}:families"
+    )
+    assert families == {login.sid for login in kept}
+    devices = [k for k in session.keys(user_id) if ":dev:" in k]
+    assert sorted(d.rsplit(":dev:", 1)[1] for d in devices) == sorted(
+        f"{login.device}:default" for login in kept
+    )
+    for login in ended:
+        assert session.family(user_id, login.sid) == {}
+        assert error_of(await session.auth_refresh(login.refresh_token)) == (
+            401,
+            "refresh_token_invalid",
+        )
+        assert error_of(await session.validate(login.id_token)) == (401, "token_invalid")
+    for login in kept:
+        assert (await session.auth_refresh(login.refresh_token)).status_code == 200
+
+
+async def test_the_cap_holds_under_concurrent_sign_ins(
+    start_session: StartSession, identity: StandInIdentity
+):
+    session = await start_session(max_sessions_per_user=3)
+    user_id = identity.add_user(USERNAME)
+
+    answers = await asyncio.gather(
+        *(session.auth("login", {"email": USERNAME, "password": PASSWORD}) for _ in range(20))
+    )
+
+    assert [a.status_code for a in answers] == [200] * 20
+    prefix = f"{session.settings.redis_key_prefix}{{u:{user_id}}}"
+    assert session.reader.scard(f"{prefix}:families") == 3
+    assert len([k for k in session.keys(user_id) if ":fam:" in k]) == 3
+    assert len([k for k in session.keys(user_id) if ":dev:" in k]) == 3
+
+
+async def test_a_session_in_use_outlives_newer_idle_ones_at_the_cap(
+    start_session: StartSession, identity: StandInIdentity
+):
+    session = await start_session(max_sessions_per_user=2)
+    user_id = identity.add_user(USERNAME)
+    first = await session.auth_login(USERNAME)
+    await asyncio.sleep(0.002)
+    second = await session.auth_login(USERNAME)
+    await asyncio.sleep(0.002)
+    used = session.auth_login_of(await session.auth_refresh(first.refresh_token))
+    await asyncio.sleep(0.002)
+
+    third = await session.auth_login(USERNAME)
+
+    assert session.family(user_id, second.sid) == {}
+    assert session.family(user_id, first.sid) != {}
+    assert session.family(user_id, third.sid) != {}
+    assert (await session.auth_refresh(used.refresh_token)).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -440,6 +509,37 @@ async def test_validate_session_refuses_anything_but_a_live_access_token(session
         assert error_of(await session.validate(token)) == (401, "token_invalid")
     no_header = await session.client.get("/auth/validate-session")
     assert error_of(no_header) == (401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    ("claims", "header"),
+    [
+        ({"exp": 10**30}, {}),
+        ({"exp": 253_402_300_800}, {}),
+        ({"iat": -1}, {}),
+        ({"nbf": -(10**30)}, {}),
+        ({}, {"crit": ["exp"]}),
+        ({}, {"crit": ["b64"], "b64": True}),
+    ],
+    ids=["exp-1e30", "exp-after-9999", "iat-negative", "nbf-huge-negative", "crit", "crit-b64"],
+)
+async def test_validate_session_refuses_absurd_times_and_critical_headers_with_a_401(
+    session, claims, header
+):
+    session.identity.add_user(USERNAME)
+    login = await session.auth_login(USERNAME)
+    kid, private = signing_key(session.keys_dir)
+    real = claims_of(login.id_token)
+    headers = {"typ": "at+jwt", "kid": kid}
+    control = jwt.encode(real, private, algorithm="EdDSA", headers=headers)
+    assert (await session.validate(control)).status_code == 200
+
+    forged = jwt.encode({**real, **claims}, private, "EdDSA", headers={**headers, **header})
+
+    answer = await session.validate(forged)
+    assert error_of(answer) == (401, "token_invalid")
+    assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert session.family(login.user_id, login.sid)["current"] == digest(login.refresh_token)
 
 
 async def test_v1_tokens_work_on_the_auth_surface_and_back(session):

@@ -219,9 +219,13 @@ async def test_a_user_with_mfa_gets_a_challenge_and_no_session(session, mfa_mode
         mfa_mode,
     )
     assert claims["exp"] - claims["iat"] == 300
-    # No session yet: only the challenge's own state, living as long as its token.
-    prefix = session.settings.redis_key_prefix
-    assert session.keys() == [f"{prefix}{{u:{user_id}}}:mfa:{claims['cid']}"]
-    assert 290 < session.reader.ttl(session.keys()[0]) <= 300
+    # No session yet: only the challenge's own state (and the user's list of open challenges,
+    # which ending all sessions closes), living as long as its token.
+    tag = f"{session.settings.redis_key_prefix}{{u:{user_id}}}"
+    stored = session.keys()
+    assert stored == [f"{tag}:mfa:{claims['cid']}", f"{tag}:mfas"]
+    assert session.reader.smembers(f"{tag}:mfas") == {claims["cid"]}
+    for key in stored:
+        assert 290 < session.reader.ttl(key) <= 300
     refused = await session.sessions(challenge)
     assert error_of(refused) == (401, "token_invalid")

@@ -121,3 +121,40 @@ async def test_a_challenge_completed_while_a_wrong_code_was_in_flight_stays_gone
     await challenges.release(user, cid)
 
     assert not await redis_client.exists(challenges.key(user, cid))
+
+
+async def test_closing_all_ends_every_open_challenge_of_the_user_and_only_theirs(
+    challenges, redis_client
+):
+    user, other = str(uuid.uuid4()), str(uuid.uuid4())
+    cids = [str(uuid.uuid4()) for _ in range(3)]
+    for cid in cids:
+        await challenges.open(user, cid, 300)
+    await challenges.open(other, cids[0], 300)
+    assert await challenges.complete(user, cids[2]) is ChallengeState.COMPLETED
+
+    assert await challenges.close_all(user) == 2
+
+    for cid in cids:
+        assert await challenges.reserve(user, cid) is GONE
+    assert await redis_client.exists(challenges.keys(user, cids[0])[1]) == 0
+    assert await challenges.reserve(other, cids[0]) is OPEN
+    assert await challenges.close_all(user) == 0
+
+
+async def test_the_set_of_open_challenges_forgets_completed_and_exhausted_ones(
+    challenges, redis_client
+):
+    user, done = ids()
+    exhausted = str(uuid.uuid4())
+    await challenges.open(user, done, 300)
+    await challenges.open(user, exhausted, 120)
+    listing = challenges.keys(user, done)[1]
+    assert 290 < await redis_client.ttl(listing) <= 300
+
+    await challenges.complete(user, done)
+    for _ in range(MAX_WRONG_CODES):
+        await challenges.reserve(user, exhausted)
+        await challenges.wrong(user, exhausted)
+
+    assert not await redis_client.exists(listing)

@@ -123,12 +123,13 @@ async def test_a_reused_refresh_token_is_counted_as_a_reuse_detection(session):
     session.identity.add_user(USERNAME)
     login = await session.login(USERNAME)
     one = session.login_of(await session.refresh(login.cookie))
-    session.login_of(await session.refresh(one.cookie))
+    two = session.login_of(await session.refresh(one.cookie))
+    session.login_of(await session.refresh(two.cookie))
     name = "tessera_refresh_reuse_detected_total"
     before = sample(await scraped(session), name)
     refused_before = sample(await scraped(session), "tessera_refreshes_total", result="refused")
 
-    reused = await session.refresh(login.cookie)  # two rotations old: the family is revoked
+    reused = await session.refresh(login.cookie)  # three rotations old: the family is revoked
 
     assert error_of(reused) == (401, "refresh_token_invalid")
     text = await scraped(session)

@@ -80,19 +80,79 @@ async def test_reused_refresh_token_revokes_the_family_after_the_grace_window(
     assert (event["device_id"], event["app_id"]) == ("device-1", "web")
 
 
-async def test_a_refresh_token_two_rotations_old_revokes_the_family_even_inside_the_window(
-    session,
+async def test_a_straggler_two_rotations_back_inside_its_window_gets_the_current_token(
+    session, test_id: str
 ):
     session.identity.add_user(USERNAME)
     login = await session.login(USERNAME)
     one = session.login_of(await session.refresh(login.cookie))
     two = session.login_of(await session.refresh(one.cookie))
+    await session.stream_declared()
+
+    straggler = await session.refresh(login.cookie)  # a tab that slept through two rotations
+
+    assert straggler.status_code == 200, straggler.text
+    answered = session.login_of(straggler)
+    assert answered.cookie == two.cookie
+    assert claims_of(answered.access_token)["sid"] == login.sid
+    family = session.family(login.user_id, login.sid)
+    assert (family["current"], family["previous"]) == (digest(two.cookie), digest(one.cookie))
+    assert (await session.sessions(answered.access_token)).status_code == 200
+    assert (await session.refresh(two.cookie)).status_code == 200
+    assert await session.events() == []
+
+
+async def test_a_token_three_rotations_back_revokes_the_family_even_inside_the_window(session):
+    session.identity.add_user(USERNAME)
+    login = await session.login(USERNAME)
+    one = session.login_of(await session.refresh(login.cookie))
+    two = session.login_of(await session.refresh(one.cookie))
+    three = session.login_of(await session.refresh(two.cookie))
+
+    reused = await session.refresh(login.cookie)
+
+    assert error_of(reused) == (401, "refresh_token_invalid")
+    assert session.keys(login.user_id) == []
+    assert error_of(await session.refresh(three.cookie)) == (401, "refresh_token_invalid")
+
+
+async def test_a_token_two_rotations_back_replayed_after_its_window_revokes_the_family(
+    start_session: StartSession, identity: StandInIdentity, test_id: str
+):
+    session = await start_session(refresh_grace_s=0.5)
+    identity.add_user(USERNAME)
+    login = await session.login(USERNAME)
+    one = session.login_of(await session.refresh(login.cookie))
+    two = session.login_of(await session.refresh(one.cookie))
+    await session.stream_declared()
+    await asyncio.sleep(0.7)
 
     reused = await session.refresh(login.cookie)
 
     assert error_of(reused) == (401, "refresh_token_invalid")
     assert session.keys(login.user_id) == []
     assert error_of(await session.refresh(two.cookie)) == (401, "refresh_token_invalid")
+    events = await session.events()
+    assert [subject for subject, _ in events] == [f"t{test_id}.session.reuse_detected"]
+
+
+async def test_each_token_s_window_runs_from_its_own_rotation(
+    start_session: StartSession, identity: StandInIdentity
+):
+    session = await start_session(refresh_grace_s=0.5)
+    identity.add_user(USERNAME)
+    login = await session.login(USERNAME)
+    one = session.login_of(await session.refresh(login.cookie))  # retires the login's token
+    await asyncio.sleep(0.7)
+    two = session.login_of(await session.refresh(one.cookie))  # retires `one`, just now
+
+    # `one` was rotated away a moment ago: inside its window. The login's token was rotated
+    # away 0.7 s ago, beyond its window, although the latest rotation is recent.
+    assert session.login_of(await session.refresh(one.cookie)).cookie == two.cookie
+    reused = await session.refresh(login.cookie)
+
+    assert error_of(reused) == (401, "refresh_token_invalid")
+    assert session.keys(login.user_id) == []
 
 
 async def test_concurrent_refreshes_with_one_cookie_all_get_the_same_successor(session):

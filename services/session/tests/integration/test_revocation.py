@@ -2,7 +2,7 @@
 
 import uuid
 
-from .conftest import INTERNAL, USERNAME, error_of
+from .conftest import INTERNAL, TOTP_CODE, USERNAME, bearer, error_of
 
 REVOKE = "/internal/v1/sessions/revoke"
 
@@ -104,3 +104,58 @@ async def test_an_expired_family_left_in_the_set_is_not_counted(session):
     assert answer.json() == {"revoked": 1}
     assert session.keys(gone.user_id) == []
     assert error_of(await session.sessions(live.access_token)) == (401, "token_invalid")
+
+
+# ending every session also ends the open MFA challenges (issue 14, 11b)
+
+
+async def test_revocation_closes_open_mfa_challenges_so_they_cannot_complete(session):
+    user_id = session.identity.add_user("mfa@example.com", mfa_mode="totp")
+    laptop = await session.challenge("mfa@example.com", device="laptop")
+    phone = await session.challenge("mfa@example.com", device="phone")
+    assert session.challenge_state(laptop) != {}
+
+    answer = await session.client.post(REVOKE, json={"user_id": user_id}, headers=INTERNAL)
+
+    assert answer.status_code == 200, answer.text
+    assert session.challenge_state(laptop) == {}
+    assert session.challenge_state(phone) == {}
+    refused = await session.verify_2fa(laptop, {"otp": TOTP_CODE}, device="laptop")
+    assert error_of(refused) == (401, "challenge_invalid")
+    assert session.keys(user_id) == []
+    # A challenge opened after the revocation works as usual.
+    later = await session.challenge("mfa@example.com", device="laptop")
+    assert (await session.verify_2fa(later, {"otp": TOTP_CODE}, device="laptop")).status_code == 200
+
+
+async def test_revocation_keeping_a_session_still_closes_the_open_challenges(session):
+    session.identity.add_user(USERNAME)
+    kept = await session.login(USERNAME, device="laptop")
+    user_id = kept.user_id
+    session.identity.set_mfa_mode(USERNAME, "totp")
+    pending = await session.challenge(USERNAME, device="phone")
+
+    answer = await session.client.post(
+        REVOKE, json={"user_id": user_id, "keep_session": kept.sid}, headers=INTERNAL
+    )
+
+    assert answer.json() == {"revoked": 0}
+    refused = await session.verify_2fa(pending, {"otp": TOTP_CODE}, device="phone")
+    assert error_of(refused) == (401, "challenge_invalid")
+    assert [s["id"] for s in (await session.sessions(kept.access_token)).json()["sessions"]] == [
+        kept.sid
+    ]
+
+
+async def test_logout_all_closes_open_mfa_challenges(session):
+    session.identity.add_user(USERNAME)
+    signed_in = await session.login(USERNAME, device="laptop")
+    session.identity.set_mfa_mode(USERNAME, "totp")
+    pending = await session.challenge(USERNAME, device="phone")
+
+    ended = await session.client.post("/v1/logout-all", headers=bearer(signed_in.access_token))
+
+    assert ended.status_code == 200, ended.text
+    refused = await session.verify_2fa(pending, {"otp": TOTP_CODE}, device="phone")
+    assert error_of(refused) == (401, "challenge_invalid")
+    assert session.keys(signed_in.user_id) == []

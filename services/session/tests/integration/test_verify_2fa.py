@@ -427,7 +427,7 @@ async def test_a_challenge_token_is_refused_on_every_session_route_and_as_a_refr
     assert introspected.json() == {"active": False}
     # Refusing it elsewhere neither used nor counted it: the sign-in can still complete.
     assert session.challenge_state(challenge) == {"wrong": "0", "pending": "0"}
-    assert session.keys(user_id) == [session.challenge_key(challenge)]
+    assert session.keys(user_id) == session.challenge_keys(challenge)
     assert (await session.verify_2fa(challenge, {"otp": LOGIN_CODE})).status_code == 200
 
 
@@ -485,7 +485,7 @@ async def test_require_totp_sends_a_user_without_mfa_to_totp_setup_and_sends_no_
     assert identity.calls_to(SEND_CODE) == []
     challenge = body["challenge_token"]
     assert claims_of(challenge)["mfa_mode"] == "totp"
-    assert session.keys(user_id) == [session.challenge_key(challenge)]
+    assert session.keys(user_id) == session.challenge_keys(challenge)
 
     # identity's TOTP setup happens here (Bearer <challenge>); then the sign-in completes
     done = await session.verify_2fa(challenge, {"otp": TOTP_CODE})

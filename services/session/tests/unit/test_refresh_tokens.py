@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tessera_session.domain.family import Rotation
-from tessera_session.domain.refresh import RefreshToken, new_family, parse, successor
+from tessera_session.domain.refresh import RefreshToken, new_family, parse, successor, successors
 
 USER = "3020dfc6-a073-4146-a594-3f11c5d6e4bc"
 FAMILY = "9b2f6a4e-1c1d-4f0e-8a57-0c6f1f4f2d11"
@@ -63,6 +63,17 @@ def test_the_successor_differs_per_key_and_per_token():
 
     assert successor(token, KEY) != successor(token, b"refresh-key-two")
     assert successor(token, KEY) != successor(other, KEY)
+
+
+def test_the_successors_are_the_chain_of_rotations_a_straggler_is_compared_with():
+    token = new_family(str(uuid.uuid4()))
+    chain = successors(token, b"k", 3)
+    assert chain == [
+        successor(token, b"k"),
+        successor(successor(token, b"k"), b"k"),
+        successor(successor(successor(token, b"k"), b"k"), b"k"),
+    ]
+    assert successors(token, b"k", 0) == []
 
 
 def test_the_successor_keeps_user_and_family_and_is_a_new_256_bit_secret():

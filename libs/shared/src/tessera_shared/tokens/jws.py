@@ -3,7 +3,8 @@
 PyJWT signs our tokens; verifying them on every request goes through this instead, because a
 profile showed PyJWT's generic base64url segment validation taking over half of each
 verification. The cryptography is still `cryptography`'s Ed25519; only parsing is ours, and it
-is strict: exactly three base64url segments, a JSON object header, EdDSA only.
+is strict: exactly three base64url segments, a JSON object header, EdDSA only, no `crit`
+extension (RFC 7515 §4.1.11: we understand none), and integer times within `LATEST_TIME`.
 """
 
 import base64
@@ -20,6 +21,10 @@ from tessera_shared.contracts.tokens import ALGORITHM, AccessClaims, ChallengeCl
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 _header_decoder = msgspec.json.Decoder(dict[str, Any])
 Claims = TypeVar("Claims", AccessClaims, ChallengeClaims)
+
+LATEST_TIME = 253_402_300_799
+"""9999-12-31T23:59:59Z: the last second RFC 3339 and `datetime` can write. A signed time beyond
+it (or before 1970) is refused, so no caller overflows formatting it."""
 
 
 class JwsError(Exception):
@@ -72,6 +77,8 @@ def verify(
     """Claims of a token signed by `key` with EdDSA, for this issuer and audience, in time."""
     if compact.header.get("alg") != ALGORITHM:
         raise JwsError("algorithm")
+    if "crit" in compact.header:
+        raise JwsError("crit: no extension is understood")
     try:
         key.verify(compact.signature, compact.signing_input)
     except InvalidSignature as exc:
@@ -80,6 +87,9 @@ def verify(
         checked = msgspec.json.decode(compact.payload, type=claims)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise JwsError("claims") from exc
+    times = (checked.exp, checked.iat, 0 if checked.nbf is None else checked.nbf)
+    if not all(0 <= value <= LATEST_TIME for value in times):
+        raise JwsError("time out of range")
     moment = time.time() if now is None else now
     if checked.iss != issuer or checked.aud != audience:
         raise JwsError("issuer or audience")

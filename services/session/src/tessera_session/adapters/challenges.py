@@ -3,11 +3,15 @@
 Key layout (P = TESSERA_SESSION_REDIS_KEY_PREFIX, U = user id):
 
     P{u:U}:mfa:<challenge id>    hash  wrong pending        TTL the challenge lifetime
+    P{u:U}:mfas                  set   ids of challenges opened, so ending all sessions can
+                                       close them              TTL the newest challenge's lifetime
 
 `wrong` counts codes identity refused, `pending` the checks in flight. The key exists exactly
-while the challenge is open; completing it, or its last wrong code, deletes it. Each script
-touches that one key and never creates it, so no key without a TTL can appear. A process that
-dies mid-check leaves its attempt pending until the key expires: it fails closed.
+while the challenge is open; completing it (in `families.py`'s create script, atomically with
+the new session), or its last wrong code, deletes it. The scripts that spend attempts touch
+that one key and never create it, so no key without a TTL can appear. A process that dies
+mid-check leaves its attempt pending until the key expires: it fails closed. The `mfas` set may
+name challenges already gone; closing one that is gone does nothing.
 """
 
 from redis.asyncio import Redis
@@ -15,10 +19,23 @@ from redis.asyncio import Redis
 from tessera_session.domain.challenge import MAX_WRONG_CODES, ChallengeState
 from tessera_shared.contracts.tokens import user_tag
 
+# KEYS: challenge, the user's set of challenges. ARGV: lifetime (s), challenge id.
 _OPEN = """
 redis.call('HSET', KEYS[1], 'wrong', 0, 'pending', 0)
 redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
 return 1
+"""
+
+# KEYS: the user's set of challenges. ARGV: tag. Answers how many open challenges ended.
+_CLOSE_ALL = """
+local closed = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  closed = closed + redis.call('DEL', ARGV[1] .. ':mfa:' .. id)
+end
+redis.call('DEL', KEYS[1])
+return closed
 """
 
 # ARGV: max wrong codes
@@ -30,18 +47,27 @@ redis.call('HINCRBY', KEYS[1], 'pending', 1)
 return 'open'
 """
 
-# ARGV: max wrong codes
+# KEYS: challenge, the user's set of challenges. ARGV: max wrong codes, challenge id.
 _WRONG = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
 local wrong = redis.call('HINCRBY', KEYS[1], 'wrong', 1)
 if wrong >= tonumber(ARGV[1]) then
   redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], ARGV[2])
   return 'exhausted'
 end
 if tonumber(redis.call('HGET', KEYS[1], 'pending')) > 0 then
   redis.call('HINCRBY', KEYS[1], 'pending', -1)
 end
 return 'open'
+"""
+
+# KEYS: challenge, the user's set of challenges. ARGV: challenge id. (The same step as
+# `families.py`'s create script takes when it completes a challenge along with the session.)
+_COMPLETE = """
+if redis.call('DEL', KEYS[1]) == 0 then return 'gone' end
+redis.call('SREM', KEYS[2], ARGV[1])
+return 'completed'
 """
 
 _RELEASE = """
@@ -64,13 +90,25 @@ class RedisChallenges:
         self._reserve = redis.register_script(_RESERVE)
         self._wrong = redis.register_script(_WRONG)
         self._release = redis.register_script(_RELEASE)
+        self._close_all = redis.register_script(_CLOSE_ALL)
+        self._complete = redis.register_script(_COMPLETE)
 
     def key(self, user_id: str, challenge_id: str) -> str:
         return f"{user_tag(self._prefix, user_id)}:mfa:{challenge_id}"
 
+    def keys(self, user_id: str, challenge_id: str) -> list[str]:
+        """The challenge's key and the user's set of challenges: what completing one touches."""
+        return [self.key(user_id, challenge_id), f"{user_tag(self._prefix, user_id)}:mfas"]
+
     async def open(self, user_id: str, challenge_id: str, ttl_s: int) -> None:
         """A new open challenge, alive as long as its token."""
-        await self._open(keys=[self.key(user_id, challenge_id)], args=[ttl_s])
+        await self._open(keys=self.keys(user_id, challenge_id), args=[ttl_s, challenge_id])
+
+    async def close_all(self, user_id: str) -> int:
+        """End every open challenge of the user (all sessions end); how many were open."""
+        tag = user_tag(self._prefix, user_id)
+        keys = [f"{tag}:mfas"]
+        return int(await self._close_all(keys=keys, args=[tag]))
 
     async def reserve(self, user_id: str, challenge_id: str) -> ChallengeState:
         """Take one attempt before identity is asked: OPEN when taken, else GONE or EXHAUSTED."""
@@ -79,7 +117,8 @@ class RedisChallenges:
 
     async def wrong(self, user_id: str, challenge_id: str) -> ChallengeState:
         """The reserved attempt was a wrong code: it stays spent; EXHAUSTED when it was the last."""
-        answer = await self._wrong(keys=[self.key(user_id, challenge_id)], args=[self._max_wrong])
+        keys = self.keys(user_id, challenge_id)
+        answer = await self._wrong(keys=keys, args=[self._max_wrong, challenge_id])
         return _state(answer)
 
     async def release(self, user_id: str, challenge_id: str) -> None:
@@ -87,6 +126,9 @@ class RedisChallenges:
         await self._release(keys=[self.key(user_id, challenge_id)], args=[])
 
     async def complete(self, user_id: str, challenge_id: str) -> ChallengeState:
-        """Consume the challenge: COMPLETED for exactly one caller, GONE for any other."""
-        deleted = await self._redis.delete(self.key(user_id, challenge_id))
-        return ChallengeState.COMPLETED if deleted else ChallengeState.GONE
+        """Consume the challenge: COMPLETED for exactly one caller, GONE for any other.
+
+        A sign-in completes its challenge in `RedisFamilies.create` instead, in the step that
+        makes the session; this is that step without a session."""
+        answer = await self._complete(keys=self.keys(user_id, challenge_id), args=[challenge_id])
+        return _state(answer)

@@ -43,6 +43,15 @@ def successor(token: RefreshToken, key: bytes) -> RefreshToken:
     return RefreshToken(token.user_id, token.family_id, _b64(derived))
 
 
+def successors(token: RefreshToken, key: bytes, count: int) -> list[RefreshToken]:
+    """The next `count` tokens of the chain after `token`: its successor, that one's, ..."""
+    chain: list[RefreshToken] = []
+    for _ in range(count):
+        token = successor(token, key)
+        chain.append(token)
+    return chain
+
+
 def parse(raw: str | None) -> RefreshToken | None:
     """The token, or None for anything malformed (never an exception)."""
     if not raw or len(raw) > 200:
