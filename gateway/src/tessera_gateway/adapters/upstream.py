@@ -79,6 +79,8 @@ async def exchange(
     between two requests, so it closed this one before reading the request and never handled
     it. A new connection is used for the second try. A failure after any byte of the answer,
     or on a fresh connection, is not repeated: the service may have acted on the request.
+    (Only a service process killed while handling a request on a reused connection would
+    look the same; granian finishes requests in flight before a worker stops.)
     Idempotent methods are retried that way by aiohttp itself already.
     """
     first = _Attempt()
