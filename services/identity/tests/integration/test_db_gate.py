@@ -4,8 +4,9 @@ import asyncio
 import time
 
 import pytest
+from psycopg import AsyncConnection
 
-from tessera_identity.adapters.db_gate import DatabaseUnreachableError
+from tessera_identity.adapters.db_gate import DatabaseGate, DatabaseUnreachableError
 from tessera_identity.adapters.postgres import make_gate, make_pool
 from tessera_shared.testing.waiting import eventually
 
@@ -18,17 +19,27 @@ async def test_a_busy_pool_keeps_requests_waiting_while_the_server_answers(
     settings = settings_for(postgres_url, nats_url, test_id, database_pool_max=1)
     pool = make_pool(settings)
     await pool.open(wait=True)
-    gate = make_gate(settings, pool)
+    probes = 0
+
+    async def probe() -> None:
+        nonlocal probes
+        probes += 1
+        conn = await AsyncConnection.connect(postgres_url)
+        await conn.close()
+
+    gate = DatabaseGate(pool, probe)
     try:
         held = await gate.getconn()
-        waiting = asyncio.create_task(gate.getconn())
+        waiting = [asyncio.create_task(gate.getconn()) for _ in range(5)]
         await asyncio.sleep(0.6)  # past the point where the gate asks the server
-        assert not waiting.done()
+        assert not any(task.done() for task in waiting)
         assert not gate.down
+        assert probes == 1  # one question for all the waiting requests, not one each
         await gate.putconn(held)
-        conn = await asyncio.wait_for(waiting, 2)
-        assert (await (await conn.execute("SELECT 1")).fetchone()) == (1,)
-        await gate.putconn(conn)
+        for task in waiting:
+            conn = await asyncio.wait_for(task, 2)
+            assert (await (await conn.execute("SELECT 1")).fetchone()) == (1,)
+            await gate.putconn(conn)
     finally:
         await gate.aclose()
         await pool.close()

@@ -5,12 +5,15 @@ come, then answers 503. The gate tells "the database is gone" from "the pool is 
 request has waited `suspect_after_s`, one probe (a fresh connection, outside the pool) asks
 the server. If the server does not answer, the gate closes: waiting and new requests fail at
 once, and a background probe every `probe_interval_s` opens it again when the server is back.
-A busy pool with a healthy server keeps its requests waiting: the probe succeeds.
+A busy pool with a healthy server keeps its requests waiting: the probe succeeds, and is not
+repeated for `probe_interval_s` (each probe costs the server a new backend process).
 """
 
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -50,6 +53,7 @@ class DatabaseGate:
         self._probe_timeout_s = probe_timeout_s
         self._probe_interval_s = probe_interval_s
         self._down = asyncio.Event()
+        self._answered_at = -math.inf
         self._checking: asyncio.Task[None] | None = None
         self._watching: asyncio.Task[None] | None = None
 
@@ -108,8 +112,11 @@ class DatabaseGate:
             await self._pool.putconn(getting.result())
 
     def _suspect(self) -> None:
-        if self._checking is None and not self.down:
-            self._checking = asyncio.create_task(self._check())
+        if self._checking is not None or self.down:
+            return
+        if time.monotonic() - self._answered_at < self._probe_interval_s:
+            return  # it answered a moment ago: the pool is busy, not the server gone
+        self._checking = asyncio.create_task(self._check())
 
     async def _reachable(self) -> Exception | None:
         """None when the server accepted a connection, else why not."""
@@ -118,6 +125,7 @@ class DatabaseGate:
                 await self._probe()
         except Exception as exc:  # OperationalError, TimeoutError, OSError: all mean "not now"
             return exc
+        self._answered_at = time.monotonic()
         return None
 
     async def _check(self) -> None:
