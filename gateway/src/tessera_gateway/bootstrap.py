@@ -22,7 +22,11 @@ def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
     @asynccontextmanager
     async def run(app: Litestar) -> AsyncIterator[None]:
         client = make_client(settings)
-        redis = make_redis(settings.redis_url)
+        redis = make_redis(
+            settings.redis_url,
+            pool_size=settings.redis_pool_size,
+            pool_timeout_s=settings.redis_pool_timeout_s,
+        )
         upstreams = {"identity": settings.identity_url, "session": settings.session_url}
         health.add("redis", lambda: ping(redis))
         for name, url in upstreams.items():

@@ -8,6 +8,7 @@ from tessera_gateway.edge import edge_of
 from tessera_gateway.rate_limits import GROUP_LIST_PATTERN
 from tessera_shared.config import load_config, require_secrets
 from tessera_shared.contracts.tokens import Prefix
+from tessera_shared.redis import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_S
 from tessera_shared.settings import Port, ServiceSettings
 
 PREFIX = "TESSERA_GATEWAY_"
@@ -17,6 +18,10 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True):
     port: Port = 8080
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Redis for rate limits and revoked sessions."""
+    redis_pool_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = DEFAULT_POOL_SIZE
+    """Redis connections per worker process; more commands in flight wait for a free one."""
+    redis_pool_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = DEFAULT_POOL_TIMEOUT_S
+    """Longest wait for a free Redis connection before the request is answered 503."""
     identity_url: str = "http://127.0.0.1:8001"
     session_url: str = "http://127.0.0.1:8002"
     upstream_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0

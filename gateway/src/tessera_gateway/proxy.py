@@ -8,6 +8,7 @@ from litestar.datastructures import State
 from litestar.enums import HttpMethod
 from litestar.response.base import ASGIResponse
 
+from tessera_gateway.adapters.upstream import exchange
 from tessera_gateway.api_keys import (
     HEADER,
     ApiKeyStoreUnavailableError,
@@ -94,13 +95,14 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     # client sent); off, the client's traceparent passes through unchanged.
     headers.update(trace_headers())
     try:
-        async with client.request(request.method, url, data=body, headers=headers) as answer:
-            content = await answer.read()
-            relayed = [
-                (name, value)
-                for name in RELAYED_RESPONSE_HEADERS
-                for value in answer.headers.getall(name, [])
-            ]
+        answer = await exchange(
+            client,
+            request.method,
+            url,
+            body=body,
+            headers=headers,
+            relayed=RELAYED_RESPONSE_HEADERS,
+        )
     except TimeoutError:
         code = "gateway_timeout"
     except aiohttp.ClientConnectorError:
@@ -108,8 +110,8 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     except (aiohttp.ClientError, asyncio.IncompleteReadError):
         code = "bad_gateway"
     else:
-        relayed = with_rate_limit_headers(relayed, limit_headers)
-        return ASGIResponse(body=content, status_code=answer.status, headers=relayed)
+        relayed = with_rate_limit_headers(answer.headers, limit_headers)
+        return ASGIResponse(body=answer.body, status_code=answer.status, headers=relayed)
     UPSTREAM_ERRORS.labels(upstream, code).inc()
     return error_response(request, code, headers=limit_headers).to_asgi_response(
         app=None, request=request

@@ -12,6 +12,7 @@ long-lived credentials that end only by revocation, and revoked ones stay listed
 Times are ISO 8601 in UTC. The plain key is never stored.
 """
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ from tessera_gateway.api_keys import (
 )
 
 # Redis unreachable or too slow: the caller answers 503 rather than guessing.
+log = logging.getLogger("tessera.gateway.api_keys")
+
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 # KEYS: record, index, ids. ARGV: key id, name, created_at, hash. 0 when the id or hash exists.
@@ -64,6 +67,7 @@ def _reachable() -> Iterator[None]:
     try:
         yield
     except _UNAVAILABLE as exc:
+        log.warning("API key store unavailable: %s", type(exc).__name__)
         raise ApiKeyStoreUnavailableError("the API key store (Redis) cannot be reached") from exc
 
 

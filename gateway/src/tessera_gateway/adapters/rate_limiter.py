@@ -19,12 +19,15 @@ what one Redis node serves. The clock is the Redis server's (`TIME`), so instanc
 skewed clocks still agree; this needs Redis 5 or later (scripts replicated by effects).
 """
 
+import logging
 from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tessera_gateway.rate_limits import Decision, RateKey, RateLimiterUnavailableError
+
+log = logging.getLogger("tessera.gateway.rate_limits")
 
 # KEYS: the request's keys. ARGV[1]: now in ms, or '' for the server's clock; then for each
 # key k, ARGV[2k] and ARGV[2k+1]: its emission interval in ms and its burst.
@@ -94,6 +97,7 @@ class RedisRateLimiter:
                 keys=[self.key(k.suffix) for k in keys], args=args
             )
         except (RedisError, OSError) as exc:
+            log.warning("rate limiter unavailable: %s", type(exc).__name__)
             raise RateLimiterUnavailableError("the rate limiter (Redis) cannot answer") from exc
         return Decision.from_ms(
             allowed=allowed == 1,

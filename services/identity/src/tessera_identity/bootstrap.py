@@ -11,8 +11,9 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from tessera_identity.adapters.argon2_hasher import Argon2Hasher
+from tessera_identity.adapters.db_gate import DatabaseGate
 from tessera_identity.adapters.outbox_relay import OutboxRelay
-from tessera_identity.adapters.postgres import make_pool, ping
+from tessera_identity.adapters.postgres import make_gate, make_pool, ping
 from tessera_identity.adapters.session_client import SessionClient
 from tessera_identity.adapters.sql_uow import SqlUnitOfWork
 from tessera_identity.clock import SystemClock
@@ -45,7 +46,7 @@ Pool = AsyncConnectionPool[AsyncConnection[Any]]
 
 
 def build_flows(
-    settings: IdentitySettings, pool: Pool, hasher: Argon2Hasher, sessions: SessionRevoker
+    settings: IdentitySettings, pool: DatabaseGate, hasher: Argon2Hasher, sessions: SessionRevoker
 ) -> dict[str, Any]:
     """Every use case, wired to the real adapters."""
     clock = SystemClock()
@@ -102,6 +103,7 @@ def lifespan(
         pool = make_pool(settings)
         # wait=False: start even while PostgreSQL is down; readiness says so until it is back.
         await pool.open(wait=False)
+        gate = make_gate(settings, pool)
         hasher = Argon2Hasher(
             memory_kib=settings.argon2_memory_kib,
             time_cost=settings.argon2_time_cost,
@@ -118,7 +120,7 @@ def lifespan(
         nats.start()
         relay = OutboxRelay(settings.database_url, pool, nats)
         relay.start()
-        health.add("postgres", lambda: ping(pool))
+        health.add("postgres", lambda: ping(gate))
         # Events wait in the outbox while NATS is away: sign-in and registration keep working.
         health.add("nats", nats.check, required=False)
         app.state.internal_token = settings.internal_token
@@ -127,7 +129,7 @@ def lifespan(
         sessions = SessionClient(
             settings.session_url, settings.internal_token, settings.session_timeout_s
         )
-        for name, flow in build_flows(settings, pool, hasher, sessions).items():
+        for name, flow in build_flows(settings, gate, hasher, sessions).items():
             app.state[name] = flow
         try:
             yield
@@ -137,6 +139,7 @@ def lifespan(
             await within("outbox relay", relay.stop())
             await within("nats", nats.close())
             hasher.close()
+            await within("database gate", gate.aclose())
             await within("database pool", pool.close(timeout=3))
 
     return run

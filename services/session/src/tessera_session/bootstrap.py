@@ -51,7 +51,11 @@ def own_verifier(keys: KeyRing, settings: SessionSettings) -> AccessTokenVerifie
 def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> Lifespan:
     @asynccontextmanager
     async def run(app: Litestar) -> AsyncIterator[None]:
-        redis = make_redis(settings.redis_url)
+        redis = make_redis(
+            settings.redis_url,
+            pool_size=settings.redis_pool_size,
+            pool_timeout_s=settings.redis_pool_timeout_s,
+        )
         identity = IdentityClient(
             settings.identity_url, settings.internal_token, settings.identity_timeout_s
         )

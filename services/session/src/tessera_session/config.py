@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from tessera_shared.config import ConfigError, load_config, require_secrets
+from tessera_shared.redis import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_S
 from tessera_shared.settings import Port, ServiceSettings
 
 PREFIX = "TESSERA_SESSION_"
@@ -18,6 +19,10 @@ class SessionSettings(ServiceSettings, kw_only=True, frozen=True):
     port: Port = 8002
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Redis holding refresh families (persistence on in production)."""
+    redis_pool_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = DEFAULT_POOL_SIZE
+    """Redis connections per worker process; more commands in flight wait for a free one."""
+    redis_pool_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = DEFAULT_POOL_TIMEOUT_S
+    """Longest wait for a free Redis connection before the request is answered 503."""
     redis_key_prefix: str = "tessera:"
     """Prefix of every key this service writes; the gateway's session_key_prefix must match."""
     identity_url: str = "http://127.0.0.1:8001"

@@ -32,6 +32,9 @@ _CODE_BY_STATUS = {
 
 AnyRequest = Request[object, object, State]
 
+RETRY_AFTER_S = "2"
+"""Retry-After of a 503 that does not know better: a dependency is briefly gone."""
+
 
 def error_response(
     request: AnyRequest,
@@ -51,12 +54,11 @@ def error_response(
         details=list(details),
         request_id=request_id_var.get(),
     )
-    return Response(
-        body,
-        status_code=spec.status,
-        media_type=MediaType.JSON,
-        headers={"cache-control": "no-store", **(headers or {})},
-    )
+    sent = {"cache-control": "no-store", **(headers or {})}
+    # Every 503 says when to come back, whichever part or path produced it.
+    if spec.status == 503 and not any(name.lower() == "retry-after" for name in sent):
+        sent["retry-after"] = RETRY_AFTER_S
+    return Response(body, status_code=spec.status, media_type=MediaType.JSON, headers=sent)
 
 
 def handle_tessera_error(request: AnyRequest, exc: TesseraError) -> Response[ErrorBody]:

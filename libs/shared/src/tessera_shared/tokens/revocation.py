@@ -4,12 +4,16 @@ The session service deletes the family at logout and on reuse detection, so a to
 working at once instead of at `exp`. Keys are those of `contracts.tokens.family_key`.
 """
 
+import logging
+
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tessera_shared.contracts.tokens import AccessClaims, family_key
 from tessera_shared.errors import TesseraError
+
+log = logging.getLogger("tessera.tokens")
 
 # Redis unreachable or too slow: neither active nor revoked, so the caller answers 503.
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -28,5 +32,6 @@ class RevocationCheck:
         try:
             found: int = await self._redis.exists(key)
         except _UNAVAILABLE as exc:
+            log.warning("revocation check unavailable: %s", type(exc).__name__)
             raise TesseraError("service_unavailable") from exc
         return found == 1

@@ -5,8 +5,8 @@ from typing import Any, Self
 
 from opentelemetry.trace import SpanKind, StatusCode
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 
+from tessera_identity.adapters.db_gate import DatabaseGate
 from tessera_identity.adapters.sql_codes import SqlCodeLedger, SqlOtps
 from tessera_identity.adapters.sql_outbox import SqlOutbox
 from tessera_identity.adapters.sql_second_factors import SqlRecoveryCodes, SqlTotpSecrets
@@ -19,7 +19,7 @@ _tracer = tracer("tessera.identity.db")
 
 
 class SqlUnitOfWork:
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> None:
+    def __init__(self, pool: DatabaseGate) -> None:
         self._pool = pool
         self._conn: AsyncConnection[Any] | None = None
 
@@ -30,8 +30,8 @@ class SqlUnitOfWork:
             attributes={"db.system.name": "postgresql"},
         )
         try:
-            self._conn = await self._pool.getconn(timeout=5.0)
-        except Exception as exc:  # PoolTimeout, or the server is gone
+            self._conn = await self._pool.getconn()
+        except Exception as exc:  # PoolTimeout, or the server is known to be gone
             self._span.set_status(StatusCode.ERROR, "no connection")
             self._span.end()
             raise TesseraError("service_unavailable", headers={"retry-after": "2"}) from exc

@@ -1,0 +1,59 @@
+"""Redis going away and coming back: every refusal is a quick 503 with Retry-After, then the
+gateway serves again by itself."""
+
+import time
+
+from litestar.testing import AsyncTestClient
+
+from tessera_gateway.app import create_app
+from tessera_gateway.bootstrap import create_api_key
+from tessera_shared.redis import make_redis
+from tessera_shared.testing.waiting import eventually
+
+from .test_access_tokens import KEY, KID, Session, live
+
+
+async def test_while_redis_is_down_every_gateway_refusal_is_a_quick_503_with_retry_after(
+    own_redis, gateway_settings, test_id, session_upstream, identity_upstream
+):
+    prefix = f"t{test_id}:"
+    session_upstream.signing_keys[KID] = KEY
+    settings = gateway_settings(
+        redis_url=own_redis.url(),
+        session_jwks_url=f"{session_upstream.url}/.well-known/jwks.json",
+        session_key_prefix=prefix,
+    )
+    redis = make_redis(own_redis.url())
+    try:
+        session = await live(redis, Session(prefix))
+    finally:
+        await redis.aclose()
+    api_key = await create_api_key(settings, "outage")
+    # Default settings: the default group passes the limiter while Redis is down (and then
+    # meets the revocation check); the sign-in routes are refused by the limiter.
+    requests = {
+        "revocation check": ("GET", "/v1/sessions", session.bearer),
+        "API key check": ("POST", "/v1/users/resend-code", {"x-api-key": api_key}),
+        "rate limit": ("POST", "/v1/authenticate", {}),
+    }
+    async with AsyncTestClient(create_app(settings)) as client:
+        for method, path, headers in requests.values():
+            assert (await client.request(method, path, headers=headers)).status_code == 201
+        own_redis.stop()
+        for what, (method, path, headers) in requests.items():
+            started = time.monotonic()
+            answer = await client.request(method, path, headers=headers)
+            took = time.monotonic() - started
+            assert (what, answer.status_code) == (what, 503)
+            assert answer.json()["code"] == "service_unavailable"
+            assert (what, answer.headers.get("retry-after")) == (what, "2")
+            assert took <= 1.0, f"{what}: {took:.2f} s"
+        forwarded = len(session_upstream.seen) + len(identity_upstream.seen)
+
+        own_redis.start()
+        for method, path, headers in requests.values():
+            await eventually(
+                lambda m=method, p=path, h=headers: client.request(m, p, headers=h),
+                lambda answer: answer.status_code == 201,
+            )
+    assert forwarded == len(requests)

@@ -1,0 +1,74 @@
+"""The database gate against real PostgreSQL: busy is not down, down is answered at once."""
+
+import asyncio
+import time
+
+import pytest
+from psycopg import AsyncConnection
+
+from tessera_identity.adapters.db_gate import DatabaseGate, DatabaseUnreachableError
+from tessera_identity.adapters.postgres import make_gate, make_pool
+from tessera_shared.testing.waiting import eventually
+
+from .conftest import settings_for
+
+
+async def test_a_busy_pool_keeps_requests_waiting_while_the_server_answers(
+    postgres_url, nats_url, test_id
+):
+    settings = settings_for(postgres_url, nats_url, test_id, database_pool_max=1)
+    pool = make_pool(settings)
+    await pool.open(wait=True)
+    probes = 0
+
+    async def probe() -> None:
+        nonlocal probes
+        probes += 1
+        conn = await AsyncConnection.connect(postgres_url)
+        await conn.close()
+
+    gate = DatabaseGate(pool, probe)
+    try:
+        held = await gate.getconn()
+        waiting = [asyncio.create_task(gate.getconn()) for _ in range(5)]
+        await asyncio.sleep(0.6)  # past the point where the gate asks the server
+        assert not any(task.done() for task in waiting)
+        assert not gate.down
+        assert probes == 1  # one question for all the waiting requests, not one each
+        await gate.putconn(held)
+        for task in waiting:
+            conn = await asyncio.wait_for(task, 2)
+            assert (await (await conn.execute("SELECT 1")).fetchone()) == (1,)
+            await gate.putconn(conn)
+    finally:
+        await gate.aclose()
+        await pool.close()
+
+
+async def test_a_server_that_went_away_closes_the_gate_until_it_is_back(
+    own_postgres, nats_url, test_id
+):
+    settings = settings_for(own_postgres.url(), nats_url, test_id)
+    pool = make_pool(settings)
+    await pool.open(wait=True)
+    gate = make_gate(settings, pool)
+    try:
+        own_postgres.stop()
+        with pytest.raises(DatabaseUnreachableError):
+            await gate.getconn()
+        assert gate.down
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnreachableError):
+            await gate.getconn()
+        assert time.monotonic() - started < 0.05
+
+        own_postgres.start()
+        back = time.monotonic()
+        await eventually(lambda: asyncio.sleep(0, gate.down), lambda down: not down, 10)
+        async with gate.connection() as conn:
+            await conn.execute("SELECT 1")
+        print(f"\nserved again {time.monotonic() - back:.2f} s after the restart returned")
+        assert pool.get_stats()["requests_waiting"] == 0
+    finally:
+        await gate.aclose()
+        await pool.close()
