@@ -76,6 +76,7 @@ def build_flows(
         window_s=settings.lockout_window_s,
         base_s=settings.lockout_base_s,
         max_s=settings.lockout_max_s,
+        slot_wait_s=settings.lockout_slot_wait_s,
     )
     box = SecretBox.from_config(settings.totp_keys)
     verifier = Verifier(codes, box)

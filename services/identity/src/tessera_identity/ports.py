@@ -20,6 +20,8 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     mfa_mode: str
     name: str | None = None
     """Display name the person chose; None when not given."""
+    credential_version: int = 0
+    """Moves with every new password chosen by the person (reset or change)."""
 
 
 class Credential(msgspec.Struct, frozen=True, kw_only=True):
@@ -144,7 +146,18 @@ class Throttle(Protocol):
     async def reserve(
         self, scope: Scope, subject: str, ip: str, policy: LockoutPolicy
     ) -> Reservation: ...
-    async def clear(self, scope: Scope, subject: str, ip: str) -> None: ...
+    async def failed(self, scope: Scope, subject: str, ip: str, policy: LockoutPolicy) -> None:
+        """Settle a reserved attempt as a counted failure."""
+        ...
+
+    async def clear(self, scope: Scope, subject: str, ip: str) -> None:
+        """Settle a reserved attempt as a success: its slot and the failures are cleared."""
+        ...
+
+    async def unreserve(self, scope: Scope, subject: str, ip: str) -> None:
+        """Free a reserved attempt's slot without counting it (its password was not checked)."""
+        ...
+
     async def release(self, subject: str) -> None:
         """Forget every counter and lock of `subject` (all scopes, all IPs)."""
         ...

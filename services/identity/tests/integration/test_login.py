@@ -1,6 +1,7 @@
 """Signing in through the internal API (password, lockout, login codes), against real servers."""
 
 import re
+import time
 import uuid
 from typing import Any
 
@@ -335,6 +336,54 @@ async def test_after_a_lock_expires_the_password_works_and_failures_count_from_o
     for _ in range(4):
         assert (await sign_in(identity.client, "expire@example.com", WRONG)).status_code == 401
     assert (await sign_in(identity.client, "expire@example.com", WRONG)).status_code == 423
+
+
+async def test_parallel_correct_sign_ins_all_succeed_and_leave_the_account_unlocked(identity):
+    user_id = await active_user(identity, "busy@example.com")
+
+    answers = await in_parallel(
+        identity.client, [lambda http: sign_in(http, "busy@example.com") for _ in range(8)]
+    )
+
+    assert [a.status_code for a in answers] == [200] * 8, [a.json() for a in answers]
+    assert {a.json()["user_id"] for a in answers} == {user_id}
+    assert identity.scalar("SELECT count(*) FROM login_throttle WHERE locked_until > now()") == 0
+    assert audit(identity, "account_locked") == 0
+    assert audit(identity, "login_succeeded") == 8
+    assert (await sign_in(identity.client, "busy@example.com")).status_code == 200
+
+
+async def test_an_argon2_pool_timeout_is_not_counted_as_a_failed_attempt(
+    postgres_url, nats_url, test_id, monkeypatch
+):
+    migrate(postgres_url)
+    settings = settings_for(
+        postgres_url, nats_url, test_id, argon2_workers=1, argon2_max_wait_s=0.05
+    )
+    check = Argon2Hasher._check
+
+    def slow_check(self: Argon2Hasher, password_hash: str, password: str) -> bool:
+        time.sleep(0.5)  # one check holds the only hashing thread past everyone's wait
+        return check(self, password_hash, password)
+
+    async with AsyncTestClient(create_app(settings)) as client:
+        env = Env(client=client, settings=settings, database_url=postgres_url, nats_url=nats_url)
+        await active_user(env, "pool@example.com")
+        monkeypatch.setattr(Argon2Hasher, "_check", slow_check)
+        answers = await in_parallel(
+            client, [lambda http: sign_in(http, "pool@example.com", WRONG) for _ in range(4)]
+        )
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [401, 503, 503, 503], [a.json() for a in answers]
+        assert env.scalar("SELECT failures FROM login_throttle WHERE scope = 'account_ip'") == 1
+        assert env.scalar("SELECT failures FROM login_throttle WHERE scope = 'account'") == 1
+
+        monkeypatch.setattr(Argon2Hasher, "_check", check)
+        for _ in range(4):  # four more wrong passwords are still checked: five in all
+            answer = await sign_in(client, "pool@example.com", WRONG)
+            assert (answer.status_code, answer.json()["code"]) == (401, "invalid_credentials")
+        locked = await sign_in(client, "pool@example.com", WRONG)
+        assert (locked.status_code, locked.json()["code"]) == (423, "account_locked")
 
 
 # rehash

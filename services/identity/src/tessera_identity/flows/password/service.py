@@ -178,24 +178,36 @@ class Passwords:
             if user is None or user.status != AccountStatus.ACTIVE:
                 raise TesseraError("forbidden")
             scope, reservation = await self._reserve(uow, subject, cmd.client_ip)
-            if not reservation.allowed:
+            if not reservation.allowed and not reservation.busy:
                 await uow.audit.record("password_change_failed", user.id, "locked", cmd.client_ip)
+        if reservation.busy:  # other changes in flight fill the limit: not a lock
+            raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
         if not reservation.allowed:
             if reservation.newly_locked:
                 metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
             retry_after = str(reservation.retry_after_s)
             raise TesseraError("account_locked", headers={"retry-after": retry_after})
 
-        correct = user.password_hash is not None and await self._hasher.verify(
-            user.password_hash, normalize_password(cmd.current_password)
-        )
-        new_hash = await self._hasher.hash(normalize_password(cmd.new_password)) if correct else ""
+        try:
+            correct = user.password_hash is not None and await self._hasher.verify(
+                user.password_hash, normalize_password(cmd.current_password)
+            )
+            new_hash = (
+                await self._hasher.hash(normalize_password(cmd.new_password)) if correct else ""
+            )
+        except Exception:  # no answer (e.g. no hashing thread free): the attempt is not counted
+            async with self._uow() as uow:
+                await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, cmd.client_ip)
+                await uow.throttle.unreserve(Scope.ACCOUNT, subject, "")
+            raise
         now = self._clock.now()
         async with self._uow() as uow:
             current = await uow.users.get_for_update(user.id)
             # A reset or change since the check makes the checked password stale: refused too.
             if not correct or current is None or current.password_hash != user.password_hash:
                 correct = False
+                await uow.throttle.failed(Scope.ACCOUNT_IP, subject, cmd.client_ip, self._lockout)
+                await uow.throttle.failed(Scope.ACCOUNT, subject, "", self._lockout)
                 await uow.audit.record(
                     "password_change_failed", user.id, "wrong_password", cmd.client_ip
                 )
@@ -217,7 +229,10 @@ class Passwords:
         )
         if not reservation.allowed:
             return Scope.ACCOUNT_IP, reservation
-        return Scope.ACCOUNT, await uow.throttle.reserve(Scope.ACCOUNT, subject, "", self._lockout)
+        reservation = await uow.throttle.reserve(Scope.ACCOUNT, subject, "", self._lockout)
+        if not reservation.allowed:
+            await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, client_ip)
+        return Scope.ACCOUNT, reservation
 
     async def _notify_changed(
         self, uow: UnitOfWork, user: User, client_ip: str, now: datetime
