@@ -87,11 +87,14 @@ class Totp:
             return await apply_mode(uow, self._recovery_key, profile, MfaMode.TOTP, client_ip)
 
     async def remove(self, user_id: UUID, otp: str | None, client_ip: str) -> ModeChanged:
-        """With a current code of the app; the mode falls back (see `after_totp_removed`)."""
+        """With a current code of the app; the mode falls back (see `after_totp_removed`).
+
+        A secret set up but never confirmed is removed the same way (guide 003: a person who
+        abandons the setup deletes it with a code of that secret)."""
         now = self._clock.now()
         async with self._uow() as uow:
             profile = await require_profile(uow, user_id)
-            if profile.totp is None or not profile.factors.totp:
+            if profile.totp is None:
                 raise TesseraError("totp_not_enabled")
             if not otp:
                 raise TesseraError("step_up_required")
