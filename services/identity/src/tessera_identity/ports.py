@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_identity.domain.guesses import Guesses
 from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope
 from tessera_identity.domain.otp import OtpPurpose, StoredOtp
 
@@ -119,6 +120,14 @@ class RecoveryCodes(Protocol):
     async def exist(self, user_id: UUID) -> bool: ...
 
 
+class SecondFactorGuesses(Protocol):
+    """Wrong TOTP and recovery codes per account (`domain/guesses.py`)."""
+
+    async def lock(self, user_id: UUID, now: datetime) -> Guesses: ...
+    async def save(self, user_id: UUID, guesses: Guesses) -> None: ...
+    async def clear(self, user_id: UUID) -> None: ...
+
+
 class Otps(Protocol):
     async def add(self, otp: NewOtp) -> None: ...
     async def latest_for_update(
@@ -186,6 +195,8 @@ class UnitOfWork(Protocol):
     def totp(self) -> TotpSecrets: ...
     @property
     def recovery(self) -> RecoveryCodes: ...
+    @property
+    def guesses(self) -> SecondFactorGuesses: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -99,13 +99,15 @@ class Totp:
             if not otp:
                 raise TesseraError("step_up_required")
             refused = await self._verifier.totp(uow, profile.totp, otp, now)
-            if refused is not None:
-                raise TesseraError(refused)
-            await uow.totp.delete(user_id)
-            await uow.audit.record("totp_removed", user_id, "", client_ip)
-            without = msgspec.structs.replace(profile, totp=None)
-            mode = after_totp_removed(profile.mode, without.factors)
-            return await apply_mode(uow, self._recovery_key, profile, mode, client_ip)
+            if refused is None:
+                await uow.totp.delete(user_id)
+                await uow.audit.record("totp_removed", user_id, "", client_ip)
+                without = msgspec.structs.replace(profile, totp=None)
+                mode = after_totp_removed(profile.mode, without.factors)
+                changed = await apply_mode(uow, self._recovery_key, profile, mode, client_ip)
+        if refused is not None:  # after the unit of work: the wrong code stays counted
+            raise TesseraError(refused)
+        return changed
 
     async def verify(self, user_id: UUID, otp: str) -> None:
         """A sign-in's second factor: a fresh code of the confirmed app."""
