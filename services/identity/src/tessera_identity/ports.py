@@ -78,8 +78,9 @@ class Users(Protocol):
     async def add_pending(self, user: User, credential: Credential) -> None: ...
     async def activate(self, user_id: UUID, credential_id: UUID, at: datetime) -> None: ...
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None: ...
-    async def replace_password(self, user_id: UUID, password_hash: str, at: datetime) -> None:
-        """A new password chosen by the person (reset or change): `password_changed_at` moves."""
+    async def replace_password(self, user_id: UUID, password_hash: str, at: datetime) -> int:
+        """A new password chosen by the person (reset or change): `password_changed_at` and
+        the credential version move; answers the new version."""
         ...
 
     async def set_profile(self, user_id: UUID, name: str | None, locale: str) -> None: ...
@@ -225,6 +226,13 @@ class SessionRevoker(Protocol):
     """The session service's revocation; raises TesseraError("service_unavailable") when it
     cannot be sure the sessions ended."""
 
-    async def revoke(self, user_id: UUID, *, keep_session: str | None = None) -> int:
-        """End every session of the user except `keep_session`; how many ended."""
+    async def revoke(
+        self,
+        user_id: UUID,
+        *,
+        keep_session: str | None = None,
+        credential_version: int | None = None,
+    ) -> int:
+        """End every session of the user except `keep_session`; how many ended. With
+        `credential_version`, sign-ins checked against an older password start none either."""
         ...

@@ -31,6 +31,9 @@ class Account(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     mfa_mode: Literal["none", "email", "sms", "totp"]
     locale: str
+    credential_version: int = 0
+    """Of the password just checked; it moves with every reset or change. A session must not
+    start from a version older than the one of the last revocation (`SessionsRevocation`)."""
 
 
 class CodeRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,6 +94,9 @@ class SessionsRevocation(msgspec.Struct, frozen=True, kw_only=True):
 
     user_id: UUID
     keep_session: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    credential_version: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    """The new password's version (reset or change): from now on, a sign-in whose password
+    was checked with an older version does not start a session, even one in flight."""
 
 
 class SessionsRevoked(msgspec.Struct, frozen=True, kw_only=True):

@@ -149,7 +149,7 @@ class Passwords:
         self, uow: UnitOfWork, target: _Target, password_hash: str, client_ip: str, now: datetime
     ) -> None:
         user, credential = target.user, target.credential
-        await uow.users.replace_password(user.id, password_hash, now)
+        version = await uow.users.replace_password(user.id, password_hash, now)
         if credential.verified_at is None:
             # The code reached this address: it is the person's. Unless another account
             # verified it in the meantime; the reset itself still stands.
@@ -159,7 +159,9 @@ class Passwords:
             await uow.throttle.release(subject_of(self._subject_key, username.type, username.value))
         await uow.audit.record("password_reset", user.id, credential.type, client_ip)
         await self._notify_changed(uow, user, client_ip, now)
-        await self._sessions.revoke(user.id)  # last: its refusal rolls all of the above back
+        # Last: its refusal rolls all of the above back. The version stops sign-ins that
+        # were checked against the old password from starting a session after this.
+        await self._sessions.revoke(user.id, credential_version=version)
 
     async def change(self, cmd: ChangePassword) -> None:
         """Replace the password of a signed-in user who knows the current one; every other
@@ -212,11 +214,13 @@ class Passwords:
                     "password_change_failed", user.id, "wrong_password", cmd.client_ip
                 )
             else:
-                await uow.users.replace_password(user.id, new_hash, now)
+                version = await uow.users.replace_password(user.id, new_hash, now)
                 await uow.throttle.release(subject)
                 await uow.audit.record("password_changed", user.id, "", cmd.client_ip)
                 await self._notify_changed(uow, user, cmd.client_ip, now)
-                await self._sessions.revoke(user.id, keep_session=cmd.keep_session)
+                await self._sessions.revoke(
+                    user.id, keep_session=cmd.keep_session, credential_version=version
+                )
         if not correct:
             raise TesseraError("invalid_credentials")
 
