@@ -353,6 +353,46 @@ async def test_parallel_correct_sign_ins_all_succeed_and_leave_the_account_unloc
     assert (await sign_in(identity.client, "busy@example.com")).status_code == 200
 
 
+async def test_beyond_the_attempts_in_flight_a_sign_in_is_told_to_retry_and_nothing_locks(
+    postgres_url, nats_url, test_id, monkeypatch
+):
+    migrate(postgres_url)
+    settings = settings_for(
+        postgres_url, nats_url, test_id, argon2_workers=8, lockout_slot_wait_s=0
+    )
+    check = Argon2Hasher._check
+
+    def slow_check(self: Argon2Hasher, password_hash: str, password: str) -> bool:
+        time.sleep(0.3)  # every attempt is still in flight when the last one arrives
+        return check(self, password_hash, password)
+
+    async with AsyncTestClient(create_app(settings)) as client:
+        env = Env(client=client, settings=settings, database_url=postgres_url, nats_url=nats_url)
+        await active_user(env, "crowd@example.com")
+        monkeypatch.setattr(Argon2Hasher, "_check", slow_check)
+        answers = await in_parallel(
+            client, [lambda http: sign_in(http, "crowd@example.com") for _ in range(7)]
+        )
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [200] * 5 + [429] * 2, [a.json() for a in answers]
+        busy = next(a for a in answers if a.status_code == 429)
+        assert busy.json()["code"] == "login_attempts_in_progress"
+        assert busy.headers["retry-after"] == "1"
+        assert env.scalar("SELECT count(*) FROM login_throttle WHERE locked_until IS NOT NULL") == 0
+        assert env.scalar("SELECT sum(in_flight) FROM login_throttle") == 0
+        assert env.scalar("SELECT sum(failures) FROM login_throttle") == 0
+
+
+async def test_slots_left_by_attempts_of_a_dead_process_free_themselves(identity):
+    await active_user(identity, "dead@example.com")
+    assert (await sign_in(identity.client, "dead@example.com")).status_code == 200
+    identity.execute(  # five attempts reserved a minute ago, never settled
+        "UPDATE login_throttle SET in_flight = 5, in_flight_until = now() - interval '1 second'"
+    )
+    assert (await sign_in(identity.client, "dead@example.com")).status_code == 200
+    assert identity.scalar("SELECT sum(in_flight) FROM login_throttle") == 0
+
+
 async def test_an_argon2_pool_timeout_is_not_counted_as_a_failed_attempt(
     postgres_url, nats_url, test_id, monkeypatch
 ):
