@@ -96,6 +96,7 @@ async def test_an_active_user_signs_in_with_the_email_in_any_case(identity, type
         "status": "active",
         "mfa_mode": "none",
         "locale": "en",
+        "credential_version": 0,  # no reset or change yet
     }
     assert identity.scalar(
         "SELECT last_login_at > now() - interval '1 minute' FROM users WHERE id = %s", user_id
