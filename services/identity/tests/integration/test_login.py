@@ -1,5 +1,6 @@
 """Signing in through the internal API (password, lockout, login codes), against real servers."""
 
+import asyncio
 import re
 import time
 import uuid
@@ -11,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from tessera_identity.adapters.argon2_hasher import Argon2Hasher
 from tessera_identity.app import create_app
-from tessera_identity.flows.login.service import Login
+from tessera_identity.flows.login.service import Login, VerifyPassword
 from tessera_identity.migrate import migrate
 from tessera_shared.testing.parallel import in_parallel
 
@@ -392,6 +393,36 @@ async def test_slots_left_by_attempts_of_a_dead_process_free_themselves(identity
     )
     assert (await sign_in(identity.client, "dead@example.com")).status_code == 200
     assert identity.scalar("SELECT sum(in_flight) FROM login_throttle") == 0
+
+
+async def test_a_caller_gone_mid_check_leaves_no_slot_taken_and_its_guess_counted(
+    identity, monkeypatch
+):
+    await active_user(identity, "gone@example.com")
+    check = Argon2Hasher._check
+
+    def slow_check(self: Argon2Hasher, password_hash: str, password: str) -> bool:
+        time.sleep(0.3)
+        return check(self, password_hash, password)
+
+    monkeypatch.setattr(Argon2Hasher, "_check", slow_check)
+    login: Login = identity.client.app.state.login
+
+    async def leave_mid_check() -> None:
+        attempt = asyncio.ensure_future(
+            login.verify_password(
+                VerifyPassword(username="gone@example.com", password=WRONG, client_ip=CLIENT_IP)
+            )
+        )
+        await asyncio.sleep(0.1)  # reserved, checking
+        attempt.cancel()
+        await asyncio.sleep(0.6)  # the check and its settling go on without the caller
+
+    identity.client.blocking_portal.call(leave_mid_check)
+
+    assert identity.scalar("SELECT sum(in_flight) FROM login_throttle") == 0
+    assert identity.scalar("SELECT failures FROM login_throttle WHERE scope = 'account_ip'") == 1
+    assert audit(identity, "login_failed") == 1
 
 
 async def test_an_argon2_pool_timeout_is_not_counted_as_a_failed_attempt(

@@ -10,6 +10,7 @@ check and are counted too, so neither the answer nor its timing tells whether an
 import asyncio
 import random
 import time
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -45,6 +46,12 @@ SLOT_POLL_S = 0.04
 """How often a waiting attempt looks for a free slot."""
 
 
+def _retrieve(task: asyncio.Future[LoginResult]) -> None:
+    # The refusal of a check whose caller left is expected: not an unretrieved-error warning.
+    if not task.cancelled():
+        task.exception()
+
+
 class Login:
     def __init__(
         self,
@@ -67,7 +74,16 @@ class Login:
         subject = subject_of(self._subject_key, kind, username)
         now = self._clock.now()
         owner = await self._reserve(kind, username, subject, cmd.client_ip)
+        # Shielded: a caller who goes away mid-check (client gone) does not leave the slot
+        # taken, nor a wrong password uncounted; the check and its settling run to the end.
+        settled = asyncio.ensure_future(self._check(cmd, owner, subject, now))
+        settled.add_done_callback(_retrieve)
+        return await asyncio.shield(settled)
 
+    async def _check(
+        self, cmd: VerifyPassword, owner: User | None, subject: str, now: datetime
+    ) -> LoginResult:
+        """Check the password of a reserved attempt and settle the reservation."""
         password = normalize_password(cmd.password)
         try:
             if owner is None or owner.password_hash is None:
