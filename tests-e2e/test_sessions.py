@@ -1,6 +1,7 @@
 """Sessions as a client lives them, through the gateway: sign in, refresh, log out."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from .test_foundation import call
 from .test_registration import PASSWORD, code_for, post, registration
@@ -95,6 +96,21 @@ def test_a_wrong_password_gets_no_token_and_no_cookie(suite):
     status, headers, body = authenticate(suite, "e2e.wrongpw@example.com", "not the password")
     assert (status, body["code"]) == (401, "invalid_credentials")
     assert "set-cookie" not in {k.lower() for k in headers}
+
+
+def test_eight_parallel_correct_sign_ins_all_succeed_and_leave_the_account_unlocked(suite):
+    active_account(suite, "e2e.parallel@example.com")
+    devices = [{"X-Device-ID": f"e2e-parallel-{i}", "X-App-ID": "web-app"} for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(
+                lambda device: authenticate(suite, "e2e.parallel@example.com", device=device),
+                devices,
+            )
+        )
+    assert [status for status, _, _ in answers] == [200] * 8, [body for _, _, body in answers]
+    status, _, _ = authenticate(suite, "e2e.parallel@example.com")
+    assert status == 200  # not locked after
 
 
 def test_the_public_keys_are_published_through_the_gateway(suite):

@@ -19,6 +19,7 @@ from tessera_identity.adapters.sql_uow import SqlUnitOfWork
 from tessera_identity.clock import SystemClock
 from tessera_identity.config import IdentitySettings
 from tessera_identity.domain.code_policy import CodePolicy
+from tessera_identity.domain.guesses import GuessPolicy
 from tessera_identity.domain.lockout import LockoutPolicy
 from tessera_identity.domain.passwords import PasswordPolicy, load_common_passwords
 from tessera_identity.domain.secret_box import SecretBox
@@ -77,9 +78,12 @@ def build_flows(
         window_s=settings.lockout_window_s,
         base_s=settings.lockout_base_s,
         max_s=settings.lockout_max_s,
+        slot_wait_s=settings.lockout_slot_wait_s,
     )
     box = SecretBox.from_config(settings.totp_keys)
-    verifier = Verifier(codes, box)
+    verifier = Verifier(
+        codes, box, GuessPolicy(failures=settings.mfa_failures, window_s=settings.mfa_window_s)
+    )
     return {
         "registration": Registration(uow, hasher, password_policy, codes, clock),
         "login": Login(uow, hasher, lockout, codes, clock, key),

@@ -56,6 +56,13 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
     lockout_base_s: Positive = 60
     """First lock duration; each further lock lasts five times longer, up to the maximum."""
     lockout_max_s: Positive = 3600
+    lockout_slot_wait_s: Annotated[float, msgspec.Meta(ge=0)] = 3.0
+    """While the failures and attempts in flight of an account fill its limit, a sign-in waits
+    this long for one to finish, then answers 429 `login_attempts_in_progress`."""
+    mfa_failures: Positive = 5
+    """Wrong TOTP and recovery codes per account, across sign-ins, before they are refused."""
+    mfa_window_s: Positive = 900
+    """The window of `mfa_failures`, from the first wrong code; refused until it passes."""
     common_passwords_file: str = ""
     """Replace the shipped list of common passwords (one per line)."""
     session_jwks_url: str = "http://127.0.0.1:8002/.well-known/jwks.json"

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_identity.domain.guesses import Guesses
 from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope
 from tessera_identity.domain.otp import OtpPurpose, StoredOtp
 
@@ -20,6 +21,8 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     mfa_mode: str
     name: str | None = None
     """Display name the person chose; None when not given."""
+    credential_version: int = 0
+    """Moves with every new password chosen by the person (reset or change)."""
 
 
 class Credential(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,8 +78,9 @@ class Users(Protocol):
     async def add_pending(self, user: User, credential: Credential) -> None: ...
     async def activate(self, user_id: UUID, credential_id: UUID, at: datetime) -> None: ...
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None: ...
-    async def replace_password(self, user_id: UUID, password_hash: str, at: datetime) -> None:
-        """A new password chosen by the person (reset or change): `password_changed_at` moves."""
+    async def replace_password(self, user_id: UUID, password_hash: str, at: datetime) -> int:
+        """A new password chosen by the person (reset or change): `password_changed_at` and
+        the credential version move; answers the new version."""
         ...
 
     async def set_profile(self, user_id: UUID, name: str | None, locale: str) -> None: ...
@@ -117,6 +121,14 @@ class RecoveryCodes(Protocol):
     async def exist(self, user_id: UUID) -> bool: ...
 
 
+class SecondFactorGuesses(Protocol):
+    """Wrong TOTP and recovery codes per account (`domain/guesses.py`)."""
+
+    async def lock(self, user_id: UUID, now: datetime) -> Guesses: ...
+    async def save(self, user_id: UUID, guesses: Guesses) -> None: ...
+    async def clear(self, user_id: UUID) -> None: ...
+
+
 class Otps(Protocol):
     async def add(self, otp: NewOtp) -> None: ...
     async def latest_for_update(
@@ -144,7 +156,18 @@ class Throttle(Protocol):
     async def reserve(
         self, scope: Scope, subject: str, ip: str, policy: LockoutPolicy
     ) -> Reservation: ...
-    async def clear(self, scope: Scope, subject: str, ip: str) -> None: ...
+    async def failed(self, scope: Scope, subject: str, ip: str, policy: LockoutPolicy) -> None:
+        """Settle a reserved attempt as a counted failure."""
+        ...
+
+    async def clear(self, scope: Scope, subject: str, ip: str) -> None:
+        """Settle a reserved attempt as a success: its slot and the failures are cleared."""
+        ...
+
+    async def unreserve(self, scope: Scope, subject: str, ip: str) -> None:
+        """Free a reserved attempt's slot without counting it (its password was not checked)."""
+        ...
+
     async def release(self, subject: str) -> None:
         """Forget every counter and lock of `subject` (all scopes, all IPs)."""
         ...
@@ -173,6 +196,8 @@ class UnitOfWork(Protocol):
     def totp(self) -> TotpSecrets: ...
     @property
     def recovery(self) -> RecoveryCodes: ...
+    @property
+    def guesses(self) -> SecondFactorGuesses: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -201,6 +226,13 @@ class SessionRevoker(Protocol):
     """The session service's revocation; raises TesseraError("service_unavailable") when it
     cannot be sure the sessions ended."""
 
-    async def revoke(self, user_id: UUID, *, keep_session: str | None = None) -> int:
-        """End every session of the user except `keep_session`; how many ended."""
+    async def revoke(
+        self,
+        user_id: UUID,
+        *,
+        keep_session: str | None = None,
+        credential_version: int | None = None,
+    ) -> int:
+        """End every session of the user except `keep_session`; how many ended. With
+        `credential_version`, sign-ins checked against an older password start none either."""
         ...

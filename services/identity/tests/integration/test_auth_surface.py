@@ -152,6 +152,33 @@ async def test_a_totp_method_is_created_validated_with_x_otp_and_deleted_with_a_
     assert identity.scalar("SELECT mfa_mode FROM users WHERE id = %s", user_id) == "none"
 
 
+async def test_a_totp_secret_never_validated_is_deleted_with_a_current_code_of_it(identity):
+    user_id = identity.active_user(email())
+    headers = bearer(identity.access_token(user_id))
+    created = await identity.client.post("/auth/otp/methods/totp", headers=headers)
+    app = pyotp.TOTP(created.json()["secret"])
+
+    missing = await identity.client.request("DELETE", "/auth/otp/methods/totp", headers=headers)
+    assert (missing.status_code, missing.json()["code"]) == (403, "step_up_required")
+    wrong = await identity.client.request(
+        "DELETE", "/auth/otp/methods/totp", headers={**headers, "x-otp": "000000"}
+    )
+    assert (wrong.status_code, wrong.json()["code"]) == (400, "otp_invalid")
+    assert identity.scalar("SELECT count(*) FROM totp_secrets WHERE user_id = %s", user_id) == 1
+
+    deleted = await identity.client.request(
+        "DELETE", "/auth/otp/methods/totp", headers={**headers, "x-otp": app.now()}
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["hasValidatedSecret"] is False
+    assert identity.scalar("SELECT count(*) FROM totp_secrets WHERE user_id = %s", user_id) == 0
+    assert identity.scalar("SELECT mfa_mode FROM users WHERE id = %s", user_id) == "none"
+    again = await identity.client.request(
+        "DELETE", "/auth/otp/methods/totp", headers={**headers, "x-otp": app.now()}
+    )
+    assert (again.status_code, again.json()["code"]) == (409, "totp_not_enabled")
+
+
 async def test_enable_mfa_gives_a_qr_code_then_turns_totp_on_with_the_first_code(identity):
     user_id = identity.active_user(email())
     headers = bearer(identity.access_token(user_id))

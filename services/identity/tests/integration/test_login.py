@@ -1,6 +1,8 @@
 """Signing in through the internal API (password, lockout, login codes), against real servers."""
 
+import asyncio
 import re
+import time
 import uuid
 from typing import Any
 
@@ -10,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from tessera_identity.adapters.argon2_hasher import Argon2Hasher
 from tessera_identity.app import create_app
-from tessera_identity.flows.login.service import Login
+from tessera_identity.flows.login.service import Login, VerifyPassword
 from tessera_identity.migrate import migrate
 from tessera_shared.testing.parallel import in_parallel
 
@@ -95,6 +97,7 @@ async def test_an_active_user_signs_in_with_the_email_in_any_case(identity, type
         "status": "active",
         "mfa_mode": "none",
         "locale": "en",
+        "credential_version": 0,  # no reset or change yet
     }
     assert identity.scalar(
         "SELECT last_login_at > now() - interval '1 minute' FROM users WHERE id = %s", user_id
@@ -335,6 +338,124 @@ async def test_after_a_lock_expires_the_password_works_and_failures_count_from_o
     for _ in range(4):
         assert (await sign_in(identity.client, "expire@example.com", WRONG)).status_code == 401
     assert (await sign_in(identity.client, "expire@example.com", WRONG)).status_code == 423
+
+
+async def test_parallel_correct_sign_ins_all_succeed_and_leave_the_account_unlocked(identity):
+    user_id = await active_user(identity, "busy@example.com")
+
+    answers = await in_parallel(
+        identity.client, [lambda http: sign_in(http, "busy@example.com") for _ in range(8)]
+    )
+
+    assert [a.status_code for a in answers] == [200] * 8, [a.json() for a in answers]
+    assert {a.json()["user_id"] for a in answers} == {user_id}
+    assert identity.scalar("SELECT count(*) FROM login_throttle WHERE locked_until > now()") == 0
+    assert audit(identity, "account_locked") == 0
+    assert audit(identity, "login_succeeded") == 8
+    assert (await sign_in(identity.client, "busy@example.com")).status_code == 200
+
+
+async def test_beyond_the_attempts_in_flight_a_sign_in_is_told_to_retry_and_nothing_locks(
+    postgres_url, nats_url, test_id, monkeypatch
+):
+    migrate(postgres_url)
+    settings = settings_for(
+        postgres_url, nats_url, test_id, argon2_workers=8, lockout_slot_wait_s=0
+    )
+    check = Argon2Hasher._check
+
+    def slow_check(self: Argon2Hasher, password_hash: str, password: str) -> bool:
+        time.sleep(0.3)  # every attempt is still in flight when the last one arrives
+        return check(self, password_hash, password)
+
+    async with AsyncTestClient(create_app(settings)) as client:
+        env = Env(client=client, settings=settings, database_url=postgres_url, nats_url=nats_url)
+        await active_user(env, "crowd@example.com")
+        monkeypatch.setattr(Argon2Hasher, "_check", slow_check)
+        answers = await in_parallel(
+            client, [lambda http: sign_in(http, "crowd@example.com") for _ in range(7)]
+        )
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [200] * 5 + [429] * 2, [a.json() for a in answers]
+        busy = next(a for a in answers if a.status_code == 429)
+        assert busy.json()["code"] == "login_attempts_in_progress"
+        assert busy.headers["retry-after"] == "1"
+        assert env.scalar("SELECT count(*) FROM login_throttle WHERE locked_until IS NOT NULL") == 0
+        assert env.scalar("SELECT sum(in_flight) FROM login_throttle") == 0
+        assert env.scalar("SELECT sum(failures) FROM login_throttle") == 0
+
+
+async def test_slots_left_by_attempts_of_a_dead_process_free_themselves(identity):
+    await active_user(identity, "dead@example.com")
+    assert (await sign_in(identity.client, "dead@example.com")).status_code == 200
+    identity.execute(  # five attempts reserved a minute ago, never settled
+        "UPDATE login_throttle SET in_flight = 5, in_flight_until = now() - interval '1 second'"
+    )
+    assert (await sign_in(identity.client, "dead@example.com")).status_code == 200
+    assert identity.scalar("SELECT sum(in_flight) FROM login_throttle") == 0
+
+
+async def test_a_caller_gone_mid_check_leaves_no_slot_taken_and_its_guess_counted(
+    identity, monkeypatch
+):
+    await active_user(identity, "gone@example.com")
+    check = Argon2Hasher._check
+
+    def slow_check(self: Argon2Hasher, password_hash: str, password: str) -> bool:
+        time.sleep(0.3)
+        return check(self, password_hash, password)
+
+    monkeypatch.setattr(Argon2Hasher, "_check", slow_check)
+    login: Login = identity.client.app.state.login
+
+    async def leave_mid_check() -> None:
+        attempt = asyncio.ensure_future(
+            login.verify_password(
+                VerifyPassword(username="gone@example.com", password=WRONG, client_ip=CLIENT_IP)
+            )
+        )
+        await asyncio.sleep(0.1)  # reserved, checking
+        attempt.cancel()
+        await asyncio.sleep(0.6)  # the check and its settling go on without the caller
+
+    identity.client.blocking_portal.call(leave_mid_check)
+
+    assert identity.scalar("SELECT sum(in_flight) FROM login_throttle") == 0
+    assert identity.scalar("SELECT failures FROM login_throttle WHERE scope = 'account_ip'") == 1
+    assert audit(identity, "login_failed") == 1
+
+
+async def test_an_argon2_pool_timeout_is_not_counted_as_a_failed_attempt(
+    postgres_url, nats_url, test_id, monkeypatch
+):
+    migrate(postgres_url)
+    settings = settings_for(
+        postgres_url, nats_url, test_id, argon2_workers=1, argon2_max_wait_s=0.05
+    )
+    check = Argon2Hasher._check
+
+    def slow_check(self: Argon2Hasher, password_hash: str, password: str) -> bool:
+        time.sleep(0.5)  # one check holds the only hashing thread past everyone's wait
+        return check(self, password_hash, password)
+
+    async with AsyncTestClient(create_app(settings)) as client:
+        env = Env(client=client, settings=settings, database_url=postgres_url, nats_url=nats_url)
+        await active_user(env, "pool@example.com")
+        monkeypatch.setattr(Argon2Hasher, "_check", slow_check)
+        answers = await in_parallel(
+            client, [lambda http: sign_in(http, "pool@example.com", WRONG) for _ in range(4)]
+        )
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [401, 503, 503, 503], [a.json() for a in answers]
+        assert env.scalar("SELECT failures FROM login_throttle WHERE scope = 'account_ip'") == 1
+        assert env.scalar("SELECT failures FROM login_throttle WHERE scope = 'account'") == 1
+
+        monkeypatch.setattr(Argon2Hasher, "_check", check)
+        for _ in range(4):  # four more wrong passwords are still checked: five in all
+            answer = await sign_in(client, "pool@example.com", WRONG)
+            assert (answer.status_code, answer.json()["code"]) == (401, "invalid_credentials")
+        locked = await sign_in(client, "pool@example.com", WRONG)
+        assert (locked.status_code, locked.json()["code"]) == (423, "account_locked")
 
 
 # rehash

@@ -227,9 +227,11 @@ async def test_the_reset_code_replaces_the_password_ends_every_session_and_notif
     assert answer.status_code == 200, answer.text
     assert "Your password has been reset" in answer.json()["message"]
     assert (await sign_in(accounts, address, PASSWORD)).status_code == 401
-    assert (await sign_in(accounts, address, NEW_PASSWORD)).status_code == 200
+    signed_in = await sign_in(accounts, address, NEW_PASSWORD)
+    assert signed_in.status_code == 200
+    assert signed_in.json()["credential_version"] == 1  # the new password's
     assert [call.body for call in sessions.calls] == [
-        {"user_id": str(user_id), "keep_session": None}
+        {"user_id": str(user_id), "keep_session": None, "credential_version": 1}
     ]
     assert sessions.calls[0].headers["x-internal-token"] == INTERNAL_TOKEN
     notice = await accounts.event(address, "password_changed_notice")
@@ -388,7 +390,7 @@ async def test_a_password_change_ends_every_other_session_and_keeps_the_callers(
         "message": "Your password has been changed. Your other sessions were signed out."
     }
     assert [call.body for call in sessions.calls] == [
-        {"user_id": str(user_id), "keep_session": sid}
+        {"user_id": str(user_id), "keep_session": sid, "credential_version": 1}
     ]
     assert (await sign_in(accounts, address, PASSWORD)).status_code == 401
     assert (await sign_in(accounts, address, NEW_PASSWORD)).status_code == 200

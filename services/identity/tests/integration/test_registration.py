@@ -256,6 +256,36 @@ async def test_resend_for_an_unknown_id_answers_the_same_and_sends_nothing(ident
     assert identity.scalar("SELECT count(*) FROM outbox") == 0
 
 
+async def test_a_resend_right_after_registering_a_taken_address_waits_like_a_new_one(identity):
+    owner = (await register(identity, "taken@example.com")).json()["user_id"]
+    code = (await identity.event("taken@example.com", "registration_code")).code
+    await verify(identity, owner, code)
+    identity.execute("UPDATE code_requests SET created_at = created_at - interval '2 minutes'")
+
+    answers = []
+    for address in ("taken@example.com", "fresh@example.com"):
+        user_id = (await register(identity, address)).json()["user_id"]
+        request = {"user_id": user_id, "credential_type": "email"}
+        answers.append(await identity.client.post("/v1/users/resend-code", json=request))
+
+    taken, fresh = answers
+    assert (fresh.status_code, fresh.json()["code"]) == (429, "resend_too_soon")
+    assert (taken.status_code, taken.json()["code"]) == (429, "resend_too_soon")
+    assert 0 < int(taken.headers["retry-after"]) <= 60
+
+
+async def test_an_unknown_id_follows_the_resend_cool_down_of_a_real_registration(identity):
+    request = {"user_id": str(uuid.uuid4()), "credential_type": "email"}
+    first = await identity.client.post("/v1/users/resend-code", json=request)
+    assert first.status_code == 200
+    again = await identity.client.post("/v1/users/resend-code", json=request)
+    assert (again.status_code, again.json()["code"]) == (429, "resend_too_soon")
+    assert 0 < int(again.headers["retry-after"]) <= 60
+    identity.execute("UPDATE code_requests SET created_at = created_at - interval '2 minutes'")
+    assert (await identity.client.post("/v1/users/resend-code", json=request)).status_code == 200
+    assert identity.scalar("SELECT count(*) FROM outbox") == 0  # nothing is ever sent
+
+
 async def test_codes_to_one_address_are_capped_per_hour(identity):
     for _ in range(5):
         assert (await register(identity, "capped@example.com")).status_code == 200

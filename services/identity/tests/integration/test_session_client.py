@@ -36,11 +36,11 @@ async def client(standin: StandInSession) -> AsyncIterator[SessionClient]:
 
 async def test_a_revocation_sends_the_user_the_kept_session_and_the_internal_token(client, standin):
     user_id = uuid.uuid4()
-    assert await client.revoke(user_id, keep_session="sid-1") == 2
+    assert await client.revoke(user_id, keep_session="sid-1", credential_version=3) == 2
     assert await client.revoke(user_id) == 2
     assert [call.body for call in standin.calls] == [
-        {"user_id": str(user_id), "keep_session": "sid-1"},
-        {"user_id": str(user_id), "keep_session": None},
+        {"user_id": str(user_id), "keep_session": "sid-1", "credential_version": 3},
+        {"user_id": str(user_id), "keep_session": None, "credential_version": None},
     ]
     assert {call.headers["x-internal-token"] for call in standin.calls} == {TOKEN}
 

@@ -134,3 +134,63 @@ async def test_a_challenge_token_enrols_only_a_user_who_has_no_second_factor(ide
     assert identity.scalar("SELECT count(*) FROM totp_secrets WHERE user_id = %s", protected) == 0
     forged = await set_up(identity, token[:-4] + "AAAA")
     assert (forged.status_code, forged.json()["code"]) == (401, "token_invalid")
+
+
+async def use_recovery(identity, user_id, code: str):
+    return await identity.client.post(
+        "/internal/v1/recovery-codes/use",
+        json={"user_id": str(user_id), "code": code},
+        headers=INTERNAL,
+    )
+
+
+async def test_wrong_second_factor_codes_are_counted_per_account_across_sign_ins(identity):
+    address = email()
+    user_id = identity.active_user(address)
+    token = identity.access_token(user_id)
+    secret = (await set_up(identity, token)).json()["secret"]
+    recovery = (await confirm(identity, token, pyotp.TOTP(secret).now())).json()["recovery_codes"]
+    # Each call stands for a guess in a new MFA challenge (a new sign-in with the password).
+    for _ in range(3):
+        wrong = await check(identity, user_id, "12345")
+        assert (wrong.status_code, wrong.json()["code"]) == (400, "otp_invalid")
+    for _ in range(2):
+        wrong = await use_recovery(identity, user_id, "WRONG-CODE")
+        assert (wrong.status_code, wrong.json()["code"]) == (400, "recovery_code_invalid")
+
+    refused = await check(identity, user_id, later(secret))  # the right code, too late
+    assert (refused.status_code, refused.json()["code"]) == (429, "mfa_attempts_exceeded")
+    assert 0 < int(refused.headers["retry-after"]) <= 900
+    refused = await use_recovery(identity, user_id, recovery[0])
+    assert (refused.status_code, refused.json()["code"]) == (429, "mfa_attempts_exceeded")
+    assert (
+        identity.scalar(
+            "SELECT count(*) FROM recovery_codes WHERE user_id = %s AND used_at IS NOT NULL",
+            user_id,
+        )
+        == 0
+    )
+    assert (
+        identity.scalar("SELECT failures FROM second_factor_throttle WHERE user_id = %s", user_id)
+        == 5
+    )
+
+    identity.execute(
+        "UPDATE second_factor_throttle SET window_started_at = now() - interval '901 seconds'"
+    )
+    assert (await check(identity, user_id, later(secret))).status_code == 200
+    assert (
+        identity.scalar("SELECT count(*) FROM second_factor_throttle WHERE user_id = %s", user_id)
+        == 0
+    )  # a right code starts the count again
+
+
+async def test_a_right_second_factor_code_resets_the_count_of_wrong_ones(identity):
+    user_id, _, secret = await with_totp(identity)
+    for _ in range(4):
+        assert (await check(identity, user_id, "12345")).status_code == 400
+    assert (await check(identity, user_id, later(secret))).status_code == 200
+    for _ in range(5):  # counted from zero again: five more wrong codes are checked
+        assert (await check(identity, user_id, "12345")).status_code == 400
+    refused = await check(identity, user_id, "12345")
+    assert (refused.status_code, refused.json()["code"]) == (429, "mfa_attempts_exceeded")

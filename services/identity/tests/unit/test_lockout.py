@@ -2,7 +2,7 @@
 
 import pytest
 
-from tessera_identity.domain.lockout import LockoutPolicy, Scope
+from tessera_identity.domain.lockout import Decision, LockoutPolicy, Scope, ThrottleState, decide
 
 DEFAULT = LockoutPolicy()
 
@@ -71,3 +71,32 @@ def test_a_custom_policy_sets_its_own_base_and_cap() -> None:
 def test_a_cap_below_the_base_wins() -> None:
     policy = LockoutPolicy(base_s=60, max_s=30)
     assert policy.lock_duration(Scope.ACCOUNT_IP, 0) == 30
+
+
+def state(failures: int = 0, in_flight: int = 0, locked_for_s: int = 0) -> ThrottleState:
+    return ThrottleState(failures=failures, in_flight=in_flight, locked_for_s=locked_for_s)
+
+
+def test_attempts_in_flight_alone_never_lock_they_make_the_next_one_wait() -> None:
+    assert decide(DEFAULT, Scope.ACCOUNT_IP, state(in_flight=4)) is Decision.ALLOW
+    assert decide(DEFAULT, Scope.ACCOUNT_IP, state(in_flight=5)) is Decision.BUSY
+    assert decide(DEFAULT, Scope.ACCOUNT_IP, state(in_flight=50)) is Decision.BUSY
+
+
+def test_failures_and_attempts_in_flight_share_the_limit() -> None:
+    assert decide(DEFAULT, Scope.ACCOUNT_IP, state(failures=3, in_flight=1)) is Decision.ALLOW
+    assert decide(DEFAULT, Scope.ACCOUNT_IP, state(failures=3, in_flight=2)) is Decision.BUSY
+    assert decide(DEFAULT, Scope.ACCOUNT, state(failures=15, in_flight=4)) is Decision.ALLOW
+    assert decide(DEFAULT, Scope.ACCOUNT, state(failures=15, in_flight=5)) is Decision.BUSY
+
+
+def test_only_counted_failures_reaching_the_limit_lock() -> None:
+    assert decide(DEFAULT, Scope.ACCOUNT_IP, state(failures=5)) is Decision.LOCK
+    assert decide(DEFAULT, Scope.ACCOUNT_IP, state(failures=5, in_flight=3)) is Decision.LOCK
+    assert decide(DEFAULT, Scope.ACCOUNT, state(failures=19, in_flight=9)) is Decision.BUSY
+    assert decide(DEFAULT, Scope.ACCOUNT, state(failures=20)) is Decision.LOCK
+
+
+def test_a_lock_in_force_refuses_whatever_the_counts() -> None:
+    assert decide(DEFAULT, Scope.ACCOUNT_IP, state(locked_for_s=1)) is Decision.LOCKED
+    assert decide(DEFAULT, Scope.ACCOUNT, state(failures=0, locked_for_s=30)) is Decision.LOCKED

@@ -8,6 +8,7 @@ from litestar import Litestar
 from nats.js import JetStreamContext
 
 from tessera_session.adapters.challenges import RedisChallenges
+from tessera_session.adapters.credential_floor import CredentialFloor
 from tessera_session.adapters.events import SessionEvents, ensure_session_stream
 from tessera_session.adapters.families import RedisFamilies
 from tessera_session.adapters.identity_client import IdentityClient
@@ -86,6 +87,7 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
             challenge_ttl_s=settings.challenge_ttl_s,
             refresh_key=settings.refresh_key.encode(),
             require_totp=settings.require_totp,
+            floor=CredentialFloor(redis, settings.redis_key_prefix),
         )
         health.add("redis", lambda: ping(redis))
         try:

@@ -7,6 +7,7 @@ import msgspec
 
 from tessera_session import metrics
 from tessera_session.adapters.challenges import RedisChallenges
+from tessera_session.adapters.credential_floor import CredentialFloor
 from tessera_session.adapters.events import SessionEvents
 from tessera_session.adapters.families import NewFamily, RedisFamilies, SessionInfo
 from tessera_session.adapters.identity_client import IdentityClient
@@ -71,6 +72,7 @@ class Sessions:
         challenge_ttl_s: int,
         refresh_key: bytes,
         require_totp: bool = False,
+        floor: CredentialFloor | None = None,
     ) -> None:
         self._families = families
         self._challenges = challenges
@@ -82,6 +84,7 @@ class Sessions:
         self._challenge_ttl_s = challenge_ttl_s
         self._refresh_key = refresh_key
         self._require_totp = require_totp
+        self._floor = floor
 
     async def authenticate(
         self, username: str, password: str, client: Client
@@ -111,7 +114,9 @@ class Sessions:
         user_id = str(account.user_id)
         step = mfa_step(account.mfa_mode, require_totp=self._require_totp)
         if step is None:
-            return await self.start(user_id, ["pwd"], client)
+            tokens = await self.start(user_id, ["pwd"], client)
+            await self._refuse_if_reset(user_id, account.credential_version, tokens)
+            return tokens
         challenge, claims = self.issuer.challenge(
             user_id=user_id,
             device=client.device_id,
@@ -121,6 +126,7 @@ class Sessions:
         )
         # The state first: a code must never be sent for a challenge that cannot be completed.
         await self._challenges.open(user_id, claims.cid, self._challenge_ttl_s)
+        await self._refuse_if_reset(user_id, account.credential_version)
         if step.mfa_mode in ("email", "sms"):
             await self._identity.send_code(
                 CodeRequest(user_id=account.user_id, client_ip=client.ip)
@@ -131,6 +137,19 @@ class Sessions:
             user_id=user_id,
             totp_setup_required=step.totp_setup_required,
         )
+
+    async def _refuse_if_reset(
+        self, user_id: str, credential_version: int, tokens: Tokens | None = None
+    ) -> None:
+        """401 invalid_credentials when the checked password was replaced (reset or change)
+        while the sign-in was in flight; its new session is ended (a challenge is never
+        handed out). Read after the session or challenge was stored: see `CredentialFloor`."""
+        if self._floor is None or await self._floor.admits(user_id, credential_version):
+            return
+        if tokens is not None:
+            claims = await self._verifier.verify(tokens.access_token)
+            await self._families.delete(user_id, claims.sid)
+        raise TesseraError("invalid_credentials")
 
     async def verify_second_factor(
         self, challenge_token: str, code: str, *, recovery: bool, client: Client
@@ -319,13 +338,19 @@ class Sessions:
     async def logout_all(self, user_id: str) -> int:
         return await self.revoke(user_id, None)
 
-    async def revoke(self, user_id: str, keep_session: str | None) -> int:
+    async def revoke(
+        self, user_id: str, keep_session: str | None, credential_version: int | None = None
+    ) -> int:
         """End every session of the user but `keep_session` (identity, after a password
         change or reset); how many ended. Their access tokens stop working at once.
 
-        The open MFA challenges end first: a password that was good before this cannot turn
-        into a session after it (a challenge completing meanwhile makes its family before
-        the families end, in one script; see `_complete`)."""
+        With the new password's `credential_version`, sign-ins checked against an older
+        password do not start a session after this either (the floor is raised first: see
+        `CredentialFloor`). The open MFA challenges end before the families: a password that
+        was good before this cannot turn into a session after it (a challenge completing
+        meanwhile makes its family before the families end, in one script; see `_complete`)."""
+        if credential_version is not None and self._floor is not None:
+            await self._floor.raise_to(user_id, credential_version)
         await self._challenges.close_all(user_id)
         return await self._families.delete_all(user_id, keep=keep_session)
 

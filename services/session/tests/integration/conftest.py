@@ -61,10 +61,12 @@ class StandInIdentity(ThreadedServer):
         self.mode: Literal["ok", "fail", "hang"] = "ok"
         self.refusal: tuple[int, str] | None = None
         self.check_delay_s = 0.0
+        self.password_delay_s = 0.0
+        """Holds each password answer that long after checking it (a reset can come between)."""
         self.calls: list[Call] = []
         self.login_codes: dict[str, str] = {}
         """Login code per user id; LOGIN_CODE for users not listed."""
-        self._accounts: dict[str, dict[str, str]] = {}
+        self._accounts: dict[str, dict[str, Any]] = {}
         self._locked: set[str] = set()
         self._totp_used: set[str] = set()
         self._recovery: dict[str, set[str]] = {}
@@ -86,6 +88,10 @@ class StandInIdentity(ThreadedServer):
     def set_mfa_mode(self, username: str, mfa_mode: str) -> None:
         """The account's second factor from now on (its next sign-in gets a challenge)."""
         self._accounts[username]["mfa_mode"] = mfa_mode
+
+    def set_credential_version(self, username: str, version: int) -> None:
+        """As after a password reset: identity answers this version from now on."""
+        self._accounts[username]["credential_version"] = version
 
     def lock(self, username: str) -> None:
         self._locked.add(username)
@@ -129,7 +135,9 @@ class StandInIdentity(ThreadedServer):
         account = self._accounts.get(username)
         if account is None or body["password"] != PASSWORD:
             return _error(401, "invalid_credentials")
-        return web.json_response(account)
+        answer = dict(account)  # as checked now, whatever happens while it is held
+        await asyncio.sleep(self.password_delay_s)
+        return web.json_response(answer)
 
     async def _send_code(self, request: web.Request) -> web.Response:
         _, refused = await self._received(request)

@@ -1,8 +1,13 @@
 """POST /internal/v1/sessions/revoke: identity ends a user's sessions after a password change."""
 
+import asyncio
 import uuid
 
-from .conftest import INTERNAL, TOTP_CODE, USERNAME, bearer, error_of
+import httpx
+
+from tessera_shared.testing.parallel import in_parallel
+
+from .conftest import INTERNAL, PASSWORD, TOTP_CODE, USERNAME, bearer, error_of
 
 REVOKE = "/internal/v1/sessions/revoke"
 
@@ -159,3 +164,68 @@ async def test_logout_all_closes_open_mfa_challenges(session):
     refused = await session.verify_2fa(pending, {"otp": TOTP_CODE}, device="phone")
     assert error_of(refused) == (401, "challenge_invalid")
     assert session.keys(signed_in.user_id) == []
+
+
+async def test_a_sign_in_checked_before_a_password_reset_does_not_become_a_session(session):
+    user_id = session.identity.add_user(USERNAME)  # its password has credential version 0
+    session.identity.password_delay_s = 0.5
+
+    async def sign_in(http: httpx.AsyncClient) -> httpx.Response:
+        return await http.post(
+            "/v1/authenticate",
+            json={"username": USERNAME, "password": PASSWORD},
+            headers={"x-device-id": "device-1", "x-app-id": "web"},
+        )
+
+    async def reset(http: httpx.AsyncClient) -> httpx.Response:
+        await asyncio.sleep(0.2)  # the password was checked; its answer is on the way
+        body = {"user_id": user_id, "credential_version": 1}
+        return await http.post(REVOKE, json=body, headers=INTERNAL)
+
+    signed_in, revoked = await in_parallel(session.client, [sign_in, reset])
+
+    assert revoked.status_code == 200, revoked.text
+    assert error_of(signed_in) == (401, "invalid_credentials")
+    assert [k for k in session.keys(user_id) if ":fam:" in k or ":dev:" in k] == []
+    session.identity.password_delay_s = 0.0
+    stale = await session.authenticate(USERNAME)  # identity still answers the old version
+    assert error_of(stale) == (401, "invalid_credentials")
+
+
+async def test_a_sign_in_with_the_new_password_after_a_reset_starts_a_session(session):
+    user_id = session.identity.add_user(USERNAME)
+    first = await session.client.post(
+        REVOKE, json={"user_id": user_id, "credential_version": 2}, headers=INTERNAL
+    )
+    assert first.status_code == 200
+    session.identity.set_credential_version(USERNAME, 2)
+    login = await session.login(USERNAME)
+    assert session.family(user_id, login.sid) != {}
+    older = await session.client.post(  # a late revocation never lowers the floor
+        REVOKE, json={"user_id": user_id, "credential_version": 1}, headers=INTERNAL
+    )
+    assert older.status_code == 200
+    assert (await session.authenticate(USERNAME, device="device-2")).status_code == 200
+
+
+async def test_an_mfa_sign_in_checked_before_a_password_reset_gets_no_challenge(session):
+    user_id = session.identity.add_user(USERNAME, mfa_mode="email")
+    session.identity.password_delay_s = 0.5
+
+    async def sign_in(http: httpx.AsyncClient) -> httpx.Response:
+        return await http.post(
+            "/v1/authenticate",
+            json={"username": USERNAME, "password": PASSWORD},
+            headers={"x-device-id": "device-1", "x-app-id": "web"},
+        )
+
+    async def reset(http: httpx.AsyncClient) -> httpx.Response:
+        await asyncio.sleep(0.2)
+        body = {"user_id": user_id, "credential_version": 1}
+        return await http.post(REVOKE, json=body, headers=INTERNAL)
+
+    signed_in, revoked = await in_parallel(session.client, [sign_in, reset])
+
+    assert revoked.status_code == 200
+    assert error_of(signed_in) == (401, "invalid_credentials")
+    assert session.identity.calls_to("/internal/v1/codes/send") == []  # no code for it

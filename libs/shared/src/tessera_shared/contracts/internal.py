@@ -1,7 +1,8 @@
 """Bodies of identity's internal API (`/internal/v1/...`), called by the session service.
 
 Protected by the header `X-Internal-Token`; never routed by the gateway. Errors use the shared
-error model (e.g. 401 invalid_credentials, 423 account_locked with Retry-After).
+error model (e.g. 401 invalid_credentials, 423 account_locked with Retry-After, 429
+login_attempts_in_progress with Retry-After).
 """
 
 from typing import Annotated, Literal
@@ -31,6 +32,9 @@ class Account(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     mfa_mode: Literal["none", "email", "sms", "totp"]
     locale: str
+    credential_version: int = 0
+    """Of the password just checked; it moves with every reset or change. A session must not
+    start from a version older than the one of the last revocation (`SessionsRevocation`)."""
 
 
 class CodeRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,7 +65,8 @@ class TotpCheck(msgspec.Struct, frozen=True, kw_only=True):
     """POST /internal/v1/totp/verify: a code from the user's authenticator app.
 
     200 CodeAccepted; 400 otp_invalid; 409 otp_used (the code's time step was already used);
-    409 totp_not_enabled.
+    409 totp_not_enabled; 429 mfa_attempts_exceeded (too many wrong codes for the account,
+    across challenges; Retry-After).
     """
 
     user_id: UUID
@@ -71,8 +76,9 @@ class TotpCheck(msgspec.Struct, frozen=True, kw_only=True):
 class RecoveryCodeUse(msgspec.Struct, frozen=True, kw_only=True):
     """POST /internal/v1/recovery-codes/use: spends one recovery code (single use).
 
-    200 CodeAccepted; 400 recovery_code_invalid (unknown or already used). The use is audited
-    and the user is notified.
+    200 CodeAccepted; 400 recovery_code_invalid (unknown or already used); 429
+    mfa_attempts_exceeded (as TotpCheck: wrong recovery and TOTP codes share the count). The
+    use is audited and the user is notified.
     """
 
     user_id: UUID
@@ -91,6 +97,9 @@ class SessionsRevocation(msgspec.Struct, frozen=True, kw_only=True):
 
     user_id: UUID
     keep_session: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    credential_version: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    """The new password's version (reset or change): from now on, a sign-in whose password
+    was checked with an older version does not start a session, even one in flight."""
 
 
 class SessionsRevoked(msgspec.Struct, frozen=True, kw_only=True):

@@ -62,6 +62,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "account_locked": ErrorSpec(
         423, N_("Too many failed sign-in attempts. Please try again later.")
     ),
+    "login_attempts_in_progress": ErrorSpec(
+        429, N_("Other sign-in attempts for this account are in progress. Please try again.")
+    ),
     "account_not_verified": ErrorSpec(403, N_("This account has not been verified yet.")),
     "account_disabled": ErrorSpec(403, N_("This account is disabled.")),
     # sessions
@@ -97,6 +100,9 @@ ERRORS: dict[str, ErrorSpec] = {
         409, N_("An authenticator app is already set up. Remove it before setting up another.")
     ),
     "totp_not_enabled": ErrorSpec(409, N_("No authenticator app is set up for this account.")),
+    "mfa_attempts_exceeded": ErrorSpec(
+        429, N_("Too many wrong codes for this account. Please try again later.")
+    ),
     # the suite itself
     "internal_error": ErrorSpec(500, N_("Something went wrong on our side. Please try again.")),
     "bad_gateway": ErrorSpec(502, N_("An internal service answered incorrectly.")),

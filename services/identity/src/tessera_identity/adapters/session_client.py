@@ -34,8 +34,18 @@ class SessionClient:
         if self._client is not None:
             await self._client.close()
 
-    async def revoke(self, user_id: UUID, *, keep_session: str | None = None) -> int:
-        body = _ENCODER.encode(SessionsRevocation(user_id=user_id, keep_session=keep_session))
+    async def revoke(
+        self,
+        user_id: UUID,
+        *,
+        keep_session: str | None = None,
+        credential_version: int | None = None,
+    ) -> int:
+        body = _ENCODER.encode(
+            SessionsRevocation(
+                user_id=user_id, keep_session=keep_session, credential_version=credential_version
+            )
+        )
         if self._client is None:  # made on first use, inside the running loop
             self._client = aiohttp.ClientSession(timeout=self._timeout)
         try:

@@ -1,4 +1,4 @@
-"""TOTP secrets (sealed) and recovery codes (hashed) in PostgreSQL."""
+"""TOTP secrets (sealed), recovery codes (hashed) and wrong-code counts in PostgreSQL."""
 
 from datetime import datetime
 from typing import Any
@@ -7,6 +7,7 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
+from tessera_identity.domain.guesses import Guesses
 from tessera_identity.ports import StoredTotp
 
 
@@ -74,3 +75,35 @@ class SqlRecoveryCodes:
         )
         row = await cur.fetchone()
         return bool(row and row[0])
+
+
+class SqlSecondFactorGuesses:
+    """Wrong second-factor codes per account (`domain/guesses.py`)."""
+
+    def __init__(self, conn: AsyncConnection[Any]) -> None:
+        self._conn = conn
+
+    async def lock(self, user_id: UUID, now: datetime) -> Guesses:
+        """The account's count, its row locked until the transaction ends (parallel codes of
+        one account are counted one after the other); a new row counts none."""
+        cur = await self._conn.execute(
+            "INSERT INTO second_factor_throttle (user_id, failures, window_started_at)"
+            " VALUES (%s, 0, %s) ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id"
+            " RETURNING failures, window_started_at",
+            (user_id, now),
+        )
+        row = await cur.fetchone()
+        assert row is not None  # an upsert always answers its row
+        return Guesses(failures=int(row[0]), window_started_at=row[1])
+
+    async def save(self, user_id: UUID, guesses: Guesses) -> None:
+        await self._conn.execute(
+            "UPDATE second_factor_throttle SET failures = %s, window_started_at = %s"
+            " WHERE user_id = %s",
+            (guesses.failures, guesses.window_started_at, user_id),
+        )
+
+    async def clear(self, user_id: UUID) -> None:
+        await self._conn.execute(
+            "DELETE FROM second_factor_throttle WHERE user_id = %s", (user_id,)
+        )

@@ -1,7 +1,9 @@
-"""Failed-password counters and the audit trail, in PostgreSQL.
+"""Failed-password counters, attempts in flight and the audit trail, in PostgreSQL.
 
-An attempt is counted *before* its password is checked, in its own committed transaction: the
-row lock makes parallel attempts take numbers one by one, so at most the limit are ever checked.
+An attempt is reserved *before* its password is checked, in its own committed transaction: the
+row lock makes parallel attempts take slots one by one, so at most the limit are ever checked.
+It is settled after the check: `failed` counts it, `clear` (success) and `unreserve` (not
+checked, e.g. no hashing thread was free) only free its slot. Rules: `domain/lockout.py`.
 """
 
 from typing import Any
@@ -9,19 +11,34 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope
+from tessera_identity.domain.lockout import (
+    Decision,
+    LockoutPolicy,
+    Reservation,
+    Scope,
+    ThrottleState,
+    decide,
+)
 
-_COUNT = """
-INSERT INTO login_throttle AS t (scope, subject, ip, failures, window_started_at, updated_at)
-VALUES (%(scope)s, %(subject)s, %(ip)s, 1, now(), now())
-ON CONFLICT (scope, subject, ip) DO UPDATE SET
-    failures = CASE WHEN t.window_started_at < now() - make_interval(secs => %(window)s)
-                    THEN 1 ELSE t.failures + 1 END,
-    window_started_at = CASE WHEN t.window_started_at < now() - make_interval(secs => %(window)s)
-                             THEN now() ELSE t.window_started_at END,
-    updated_at = now()
-WHERE t.locked_until IS NULL OR t.locked_until <= now()
-RETURNING failures, lock_count
+# The row locked for this transaction, and its counters as they stand now.
+_STATE = """
+INSERT INTO login_throttle AS t (scope, subject, ip) VALUES (%(scope)s, %(subject)s, %(ip)s)
+ON CONFLICT (scope, subject, ip) DO UPDATE SET updated_at = now()
+RETURNING
+    CASE WHEN t.window_started_at < now() - make_interval(secs => %(window)s)
+         THEN 0 ELSE t.failures END,
+    CASE WHEN t.in_flight_until IS NULL OR t.in_flight_until <= now() THEN 0 ELSE t.in_flight END,
+    COALESCE(GREATEST(0, ceil(extract(epoch FROM t.locked_until - now())))::int, 0),
+    t.lock_count
+"""
+
+# Reservations older than `in_flight_until` were abandoned: they count as none.
+_TAKE_SLOT = """
+UPDATE login_throttle SET
+    in_flight = CASE WHEN in_flight_until IS NULL OR in_flight_until <= now()
+                     THEN 1 ELSE in_flight + 1 END,
+    in_flight_until = now() + make_interval(secs => %(ttl)s), updated_at = now()
+WHERE scope = %(scope)s AND subject = %(subject)s AND ip = %(ip)s
 """
 
 _LOCK = """
@@ -30,8 +47,32 @@ UPDATE login_throttle SET locked_until = now() + make_interval(secs => %(seconds
 WHERE scope = %(scope)s AND subject = %(subject)s AND ip = %(ip)s
 """
 
-_REMAINING = """
-SELECT GREATEST(1, ceil(extract(epoch FROM locked_until - now())))::int FROM login_throttle
+_FAILED = """
+UPDATE login_throttle SET
+    in_flight = CASE WHEN in_flight_until IS NULL OR in_flight_until <= now()
+                     THEN 0 ELSE GREATEST(0, in_flight - 1) END,
+    failures = CASE WHEN window_started_at < now() - make_interval(secs => %(window)s)
+                    THEN 1 ELSE failures + 1 END,
+    window_started_at = CASE WHEN window_started_at < now() - make_interval(secs => %(window)s)
+                             THEN now() ELSE window_started_at END,
+    updated_at = now()
+WHERE scope = %(scope)s AND subject = %(subject)s AND ip = %(ip)s
+"""
+
+# A successful sign-in also ends the escalation: the next lock starts short again.
+_SUCCEEDED = """
+UPDATE login_throttle SET
+    in_flight = CASE WHEN in_flight_until IS NULL OR in_flight_until <= now()
+                     THEN 0 ELSE GREATEST(0, in_flight - 1) END,
+    failures = 0, lock_count = 0, updated_at = now()
+WHERE scope = %(scope)s AND subject = %(subject)s AND ip = %(ip)s
+"""
+
+_UNRESERVE = """
+UPDATE login_throttle SET
+    in_flight = CASE WHEN in_flight_until IS NULL OR in_flight_until <= now()
+                     THEN 0 ELSE GREATEST(0, in_flight - 1) END,
+    updated_at = now()
 WHERE scope = %(scope)s AND subject = %(subject)s AND ip = %(ip)s
 """
 
@@ -44,24 +85,31 @@ class SqlThrottle:
         self, scope: Scope, subject: str, ip: str, policy: LockoutPolicy
     ) -> Reservation:
         key = {"scope": scope.value, "subject": subject, "ip": ip, "window": policy.window_s}
-        row = await (await self._conn.execute(_COUNT, key)).fetchone()
-        if row is None:  # locked right now
-            remaining = await (await self._conn.execute(_REMAINING, key)).fetchone()
-            return Reservation(False, retry_after_s=int(remaining[0]) if remaining else 1)
-        failures, lock_count = int(row[0]), int(row[1])
-        if failures <= policy.limit(scope):
-            return Reservation(True)
-        seconds = policy.lock_duration(scope, lock_count)
-        await self._conn.execute(_LOCK, {**key, "seconds": seconds})
-        return Reservation(False, retry_after_s=seconds, newly_locked=True)
+        row = await (await self._conn.execute(_STATE, key)).fetchone()
+        assert row is not None  # an upsert always answers its row
+        state = ThrottleState(failures=int(row[0]), in_flight=int(row[1]), locked_for_s=int(row[2]))
+        match decide(policy, scope, state):
+            case Decision.LOCKED:
+                return Reservation(False, retry_after_s=max(1, state.locked_for_s))
+            case Decision.LOCK:
+                seconds = policy.lock_duration(scope, int(row[3]))
+                await self._conn.execute(_LOCK, {**key, "seconds": seconds})
+                return Reservation(False, retry_after_s=seconds, newly_locked=True)
+            case Decision.BUSY:
+                return Reservation(False, retry_after_s=1, busy=True)
+            case Decision.ALLOW:
+                await self._conn.execute(_TAKE_SLOT, {**key, "ttl": policy.slot_ttl_s})
+                return Reservation(True)
+
+    async def failed(self, scope: Scope, subject: str, ip: str, policy: LockoutPolicy) -> None:
+        key = {"scope": scope.value, "subject": subject, "ip": ip, "window": policy.window_s}
+        await self._conn.execute(_FAILED, key)
 
     async def clear(self, scope: Scope, subject: str, ip: str) -> None:
-        await self._conn.execute(
-            # A successful sign-in also ends the escalation: the next lock starts short again.
-            "UPDATE login_throttle SET failures = 0, lock_count = 0"
-            " WHERE scope = %s AND subject = %s AND ip = %s",
-            (scope.value, subject, ip),
-        )
+        await self._conn.execute(_SUCCEEDED, {"scope": scope.value, "subject": subject, "ip": ip})
+
+    async def unreserve(self, scope: Scope, subject: str, ip: str) -> None:
+        await self._conn.execute(_UNRESERVE, {"scope": scope.value, "subject": subject, "ip": ip})
 
     async def release(self, subject: str) -> None:
         # A password reset proves the owner: locks and counts from every IP end with it.

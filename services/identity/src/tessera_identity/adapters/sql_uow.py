@@ -9,7 +9,11 @@ from psycopg import AsyncConnection
 from tessera_identity.adapters.db_gate import DatabaseGate
 from tessera_identity.adapters.sql_codes import SqlCodeLedger, SqlOtps
 from tessera_identity.adapters.sql_outbox import SqlOutbox
-from tessera_identity.adapters.sql_second_factors import SqlRecoveryCodes, SqlTotpSecrets
+from tessera_identity.adapters.sql_second_factors import (
+    SqlRecoveryCodes,
+    SqlSecondFactorGuesses,
+    SqlTotpSecrets,
+)
 from tessera_identity.adapters.sql_throttle import SqlAudit, SqlThrottle
 from tessera_identity.adapters.sql_users import SqlUsers
 from tessera_shared.errors import TesseraError
@@ -44,6 +48,7 @@ class SqlUnitOfWork:
         self._audit = SqlAudit(conn)
         self._totp = SqlTotpSecrets(conn)
         self._recovery = SqlRecoveryCodes(conn)
+        self._guesses = SqlSecondFactorGuesses(conn)
         return self
 
     @property
@@ -77,6 +82,10 @@ class SqlUnitOfWork:
     @property
     def recovery(self) -> SqlRecoveryCodes:
         return self._recovery
+
+    @property
+    def guesses(self) -> SqlSecondFactorGuesses:
+        return self._guesses
 
     async def __aexit__(
         self,

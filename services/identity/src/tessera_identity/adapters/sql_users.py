@@ -9,7 +9,10 @@ from psycopg.rows import class_row
 
 from tessera_identity.ports import Activity, Credential, CredentialTakenError, User
 
-_USER = "SELECT u.id, u.status, u.locale, u.password_hash, u.mfa_mode, u.name FROM users u"
+_USER = (
+    "SELECT u.id, u.status, u.locale, u.password_hash, u.mfa_mode, u.name,"
+    " u.credential_version FROM users u"
+)
 
 
 class SqlUsers:
@@ -136,12 +139,15 @@ class SqlUsers:
             (password_hash, user_id),
         )
 
-    async def replace_password(self, user_id: UUID, password_hash: str, at: datetime) -> None:
-        await self._conn.execute(
-            "UPDATE users SET password_hash = %s, password_changed_at = %s, updated_at = %s"
-            " WHERE id = %s",
+    async def replace_password(self, user_id: UUID, password_hash: str, at: datetime) -> int:
+        cur = await self._conn.execute(
+            "UPDATE users SET password_hash = %s, password_changed_at = %s, updated_at = %s,"
+            " credential_version = credential_version + 1 WHERE id = %s"
+            " RETURNING credential_version",
             (password_hash, at, at, user_id),
         )
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def set_profile(self, user_id: UUID, name: str | None, locale: str) -> None:
         await self._conn.execute(

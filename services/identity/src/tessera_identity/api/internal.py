@@ -43,6 +43,7 @@ class InternalController(Controller):
             status=result.status,
             mfa_mode=result.mfa_mode,  # type: ignore[arg-type]
             locale=result.locale,
+            credential_version=result.credential_version,
         )
 
     @post("/codes/send", status_code=200)

@@ -44,5 +44,7 @@ class InternalController(Controller):
         self, data: JSONBody[SessionsRevocation], sessions: NamedDependency[Sessions]
     ) -> SessionsRevoked:
         """End every session of the user except `keep_session`, in one atomic step."""
-        revoked = await sessions.revoke(str(data.user_id), data.keep_session)
+        revoked = await sessions.revoke(
+            str(data.user_id), data.keep_session, data.credential_version
+        )
         return SessionsRevoked(revoked=revoked)

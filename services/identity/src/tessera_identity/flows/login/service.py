@@ -1,11 +1,16 @@
 """Password check for the session service, with lockout and same-time answers.
 
-Each attempt is counted before its password is checked (per account and client IP, and per
-account from anywhere); a locked pair or account is refused without checking, so a correct
-password does not unlock. Unknown usernames cost a dummy argon2 check and are counted too, so
-neither the answer nor its timing tells whether an account exists.
+Each attempt takes a slot before its password is checked (per account and client IP, and per
+account from anywhere) and is settled after: only wrong passwords count toward a lock, and at
+most the limit are checked at a time (`domain/lockout.py`). A locked pair or account is refused
+without checking, so a correct password does not unlock. Unknown usernames cost a dummy argon2
+check and are counted too, so neither the answer nor its timing tells whether an account exists.
 """
 
+import asyncio
+import random
+import time
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -33,6 +38,18 @@ class LoginResult(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     mfa_mode: str
     locale: str
+    credential_version: int = 0
+    """Of the password that was checked: a session must not start once it was replaced."""
+
+
+SLOT_POLL_S = 0.04
+"""How often a waiting attempt looks for a free slot."""
+
+
+def _retrieve(task: asyncio.Future[LoginResult]) -> None:
+    # The refusal of a check whose caller left is expected: not an unretrieved-error warning.
+    if not task.cancelled():
+        task.exception()
 
 
 class Login:
@@ -56,38 +73,38 @@ class Login:
         kind, username = parse_username(cmd.username)
         subject = subject_of(self._subject_key, kind, username)
         now = self._clock.now()
-        async with self._uow() as uow:  # committed before the check: parallel attempts see it
-            owner = await uow.users.login_candidate(kind, username) if kind else None
-            scope = Scope.ACCOUNT_IP
-            reservation = await uow.throttle.reserve(scope, subject, cmd.client_ip, self._lockout)
-            if reservation.allowed:
-                scope = Scope.ACCOUNT
-                reservation = await uow.throttle.reserve(scope, subject, "", self._lockout)
-            if not reservation.allowed:
-                owner_id = owner.id if owner else None
-                await uow.audit.record("login_refused_locked", owner_id, subject, cmd.client_ip)
-                if reservation.newly_locked and owner is not None:
-                    await uow.audit.record("account_locked", owner.id, subject, cmd.client_ip)
-                    await self._notify_locked(uow, owner, cmd.client_ip)
-        if not reservation.allowed:
-            if reservation.newly_locked:
-                metrics.LOCKOUTS.labels(scope.value, "login").inc()
-            raise TesseraError(
-                "account_locked", headers={"retry-after": str(reservation.retry_after_s)}
-            )
+        owner = await self._reserve(kind, username, subject, cmd.client_ip)
+        # Shielded: a caller who goes away mid-check (client gone) does not leave the slot
+        # taken, nor a wrong password uncounted; the check and its settling run to the end.
+        settled = asyncio.ensure_future(self._check(cmd, owner, subject, now))
+        settled.add_done_callback(_retrieve)
+        return await asyncio.shield(settled)
 
+    async def _check(
+        self, cmd: VerifyPassword, owner: User | None, subject: str, now: datetime
+    ) -> LoginResult:
+        """Check the password of a reserved attempt and settle the reservation."""
         password = normalize_password(cmd.password)
-        if owner is None or owner.password_hash is None:
-            await self._hasher.dummy_verify(password)
-            correct = False
-        else:
-            correct = await self._hasher.verify(owner.password_hash, password)
-        upgraded = None
-        if correct and owner is not None and self._hasher.needs_rehash(owner.password_hash or ""):
-            upgraded = await self._hasher.hash(password)
+        try:
+            if owner is None or owner.password_hash is None:
+                await self._hasher.dummy_verify(password)
+                correct = False
+            else:
+                correct = await self._hasher.verify(owner.password_hash, password)
+            upgraded = None
+            if correct and owner and self._hasher.needs_rehash(owner.password_hash or ""):
+                upgraded = await self._hasher.hash(password)
+        except Exception:
+            # No answer on the password (e.g. no hashing thread was free: 503): not a failure.
+            async with self._uow() as uow:
+                await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, cmd.client_ip)
+                await uow.throttle.unreserve(Scope.ACCOUNT, subject, "")
+            raise
 
         async with self._uow() as uow:
             if not correct or owner is None:
+                await uow.throttle.failed(Scope.ACCOUNT_IP, subject, cmd.client_ip, self._lockout)
+                await uow.throttle.failed(Scope.ACCOUNT, subject, "", self._lockout)
                 await uow.audit.record(
                     "login_failed", owner.id if owner else None, subject, cmd.client_ip
                 )
@@ -106,8 +123,46 @@ class Login:
         if owner.status != AccountStatus.ACTIVE:
             raise TesseraError("account_not_verified")
         return LoginResult(
-            user_id=owner.id, status=owner.status, mfa_mode=owner.mfa_mode, locale=owner.locale
+            user_id=owner.id,
+            status=owner.status,
+            mfa_mode=owner.mfa_mode,
+            locale=owner.locale,
+            credential_version=owner.credential_version,
         )
+
+    async def _reserve(self, kind: str, username: str, subject: str, client_ip: str) -> User | None:
+        """A slot for this attempt per account and IP and per account (committed before the
+        check: parallel attempts see it), and the account, if any. While every slot is held by
+        attempts in flight, waits up to `slot_wait_s`, then 429 `login_attempts_in_progress`;
+        a lock is 423 `account_locked`."""
+        deadline = time.monotonic() + self._lockout.slot_wait_s
+        while True:
+            async with self._uow() as uow:
+                owner = await uow.users.login_candidate(kind, username) if kind else None
+                scope = Scope.ACCOUNT_IP
+                reservation = await uow.throttle.reserve(scope, subject, client_ip, self._lockout)
+                if reservation.allowed:
+                    scope = Scope.ACCOUNT
+                    reservation = await uow.throttle.reserve(scope, subject, "", self._lockout)
+                    if not reservation.allowed:
+                        await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, client_ip)
+                if not reservation.allowed and not reservation.busy:
+                    owner_id = owner.id if owner else None
+                    await uow.audit.record("login_refused_locked", owner_id, subject, client_ip)
+                    if reservation.newly_locked and owner is not None:
+                        await uow.audit.record("account_locked", owner.id, subject, client_ip)
+                        await self._notify_locked(uow, owner, client_ip)
+            if reservation.allowed:
+                return owner
+            if not reservation.busy:
+                if reservation.newly_locked:
+                    metrics.LOCKOUTS.labels(scope.value, "login").inc()
+                raise TesseraError(
+                    "account_locked", headers={"retry-after": str(reservation.retry_after_s)}
+                )
+            if time.monotonic() >= deadline:
+                raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
+            await asyncio.sleep(random.uniform(SLOT_POLL_S / 2, SLOT_POLL_S))  # noqa: S311
 
     async def _notify_locked(self, uow: UnitOfWork, owner: User, client_ip: str) -> None:
         contact = await uow.users.contact(owner.id)

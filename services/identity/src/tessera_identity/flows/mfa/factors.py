@@ -10,6 +10,7 @@ import msgspec
 
 from tessera_identity.domain import recovery
 from tessera_identity.domain.credentials import CredentialType
+from tessera_identity.domain.guesses import Guesses, GuessPolicy, after_wrong, refused_for
 from tessera_identity.domain.mfa import Factors, MfaMode, newly_enabled
 from tessera_identity.domain.otp import VERDICT_ERRORS, OtpPurpose, Verdict
 from tessera_identity.domain.registration import AccountStatus
@@ -65,11 +66,27 @@ TOTP_ERRORS = {TotpVerdict.WRONG: "otp_invalid", TotpVerdict.REPLAYED: "otp_used
 
 
 class Verifier:
-    """Checks codes of the second factor: authenticator app codes and step-up codes."""
+    """Checks codes of the second factor: authenticator app codes and step-up codes, and
+    counts wrong app and recovery codes per account (`domain/guesses.py`)."""
 
-    def __init__(self, codes: Codes, box: SecretBox) -> None:
+    def __init__(self, codes: Codes, box: SecretBox, guesses: GuessPolicy) -> None:
         self._codes = codes
         self._box = box
+        self._guesses = guesses
+
+    async def guard(self, uow: UnitOfWork, user_id: UUID, now: datetime) -> Guesses:
+        """The account's wrong-code count, locked; 429 `mfa_attempts_exceeded` (Retry-After:
+        until the window passes) while it is at the limit."""
+        guesses = await uow.guesses.lock(user_id, now)
+        wait = refused_for(self._guesses, guesses, now)
+        if wait:
+            raise TesseraError("mfa_attempts_exceeded", headers={"retry-after": str(wait)})
+        return guesses
+
+    async def count_wrong(
+        self, uow: UnitOfWork, user_id: UUID, guesses: Guesses, now: datetime
+    ) -> None:
+        await uow.guesses.save(user_id, after_wrong(self._guesses, guesses, now))
 
     def judge(self, totp: StoredTotp, otp: str, now: datetime) -> Judgement:
         """The verdict on `otp` against the sealed secret, without using its step up."""
@@ -78,11 +95,16 @@ class Verifier:
 
     async def totp(self, uow: UnitOfWork, totp: StoredTotp, otp: str, now: datetime) -> str | None:
         """None when `otp` is a fresh code of the app (its step is then used up), else the
-        error code."""
+        error code to answer after the unit of work commits (a wrong code stays counted).
+        Raises `mfa_attempts_exceeded` without checking while the account is at its limit."""
+        guesses = await self.guard(uow, totp.user_id, now)
         judgement = self.judge(totp, otp, now)
+        if judgement.verdict is TotpVerdict.WRONG:
+            await self.count_wrong(uow, totp.user_id, guesses, now)
         if judgement.verdict is not TotpVerdict.ACCEPTED:
-            return TOTP_ERRORS[judgement.verdict]
+            return TOTP_ERRORS[judgement.verdict]  # a replayed code was right: not a guess
         await uow.totp.use_step(totp.user_id, judgement.step)
+        await uow.guesses.clear(totp.user_id)
         return None
 
     async def step_up(

@@ -4,6 +4,7 @@ Turning MFA off and generating new recovery codes need a fresh code of the curre
 (step-up): a stolen access token alone cannot weaken the account.
 """
 
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -15,6 +16,7 @@ from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
 from tessera_identity.flows.login.codes import MODE_CHANNEL, CodeSent
 from tessera_identity.flows.mfa.factors import (
     ModeChanged,
+    Profile,
     Verifier,
     apply_mode,
     issue_recovery_codes,
@@ -26,6 +28,7 @@ from tessera_identity.ports import (
     Clock,
     Credential,
     StoredTotp,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from tessera_shared.contracts.events import DeliveryKind
@@ -150,22 +153,36 @@ class Mfa:
         digest = recovery.digest(self._recovery_key, user_id, code)
         async with self._uow() as uow:
             profile = await profile_for_update(uow, user_id)
-            if profile is None or not await uow.recovery.use(user_id, digest, now):
+            if profile is None:
                 raise TesseraError("recovery_code_invalid")
-            user = profile.user
-            await uow.audit.record("recovery_code_used", user_id, "", client_ip)
-            if disable_mfa:
-                await uow.totp.delete(user_id)
-                await apply_mode(uow, self._recovery_key, profile, MfaMode.NONE, client_ip)
-            contact = await uow.users.contact(user_id)
-            if contact is not None:
-                to = Recipient(
-                    user_id=user_id,
-                    channel=channel_for(contact.type),
-                    address=contact.value,
-                    locale=user.locale,
-                )
-                # Not counted: a security notice must go out even when the caps are reached.
-                await self._codes.send(
-                    uow, to, DeliveryKind.RECOVERY_CODE_USED_NOTICE, client_ip, now, counted=False
-                )
+            guesses = await self._verifier.guard(uow, user_id, now)
+            used = await uow.recovery.use(user_id, digest, now)
+            if not used:
+                await self._verifier.count_wrong(uow, user_id, guesses, now)
+            else:
+                await uow.guesses.clear(user_id)
+                await self._recovery_used(uow, profile, client_ip, now, disable_mfa=disable_mfa)
+        if not used:  # after the unit of work: the wrong code stays counted
+            raise TesseraError("recovery_code_invalid")
+
+    async def _recovery_used(
+        self, uow: UnitOfWork, profile: Profile, client_ip: str, now: datetime, *, disable_mfa: bool
+    ) -> None:
+        """Audit the use, apply `disable_mfa`, and tell the person."""
+        user_id, user = profile.user.id, profile.user
+        await uow.audit.record("recovery_code_used", user_id, "", client_ip)
+        if disable_mfa:
+            await uow.totp.delete(user_id)
+            await apply_mode(uow, self._recovery_key, profile, MfaMode.NONE, client_ip)
+        contact = await uow.users.contact(user_id)
+        if contact is not None:
+            to = Recipient(
+                user_id=user_id,
+                channel=channel_for(contact.type),
+                address=contact.value,
+                locale=user.locale,
+            )
+            # Not counted: a security notice must go out even when the caps are reached.
+            await self._codes.send(
+                uow, to, DeliveryKind.RECOVERY_CODE_USED_NOTICE, client_ip, now, counted=False
+            )

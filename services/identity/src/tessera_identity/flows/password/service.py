@@ -149,7 +149,7 @@ class Passwords:
         self, uow: UnitOfWork, target: _Target, password_hash: str, client_ip: str, now: datetime
     ) -> None:
         user, credential = target.user, target.credential
-        await uow.users.replace_password(user.id, password_hash, now)
+        version = await uow.users.replace_password(user.id, password_hash, now)
         if credential.verified_at is None:
             # The code reached this address: it is the person's. Unless another account
             # verified it in the meantime; the reset itself still stands.
@@ -159,7 +159,9 @@ class Passwords:
             await uow.throttle.release(subject_of(self._subject_key, username.type, username.value))
         await uow.audit.record("password_reset", user.id, credential.type, client_ip)
         await self._notify_changed(uow, user, client_ip, now)
-        await self._sessions.revoke(user.id)  # last: its refusal rolls all of the above back
+        # Last: its refusal rolls all of the above back. The version stops sign-ins that
+        # were checked against the old password from starting a session after this.
+        await self._sessions.revoke(user.id, credential_version=version)
 
     async def change(self, cmd: ChangePassword) -> None:
         """Replace the password of a signed-in user who knows the current one; every other
@@ -178,33 +180,47 @@ class Passwords:
             if user is None or user.status != AccountStatus.ACTIVE:
                 raise TesseraError("forbidden")
             scope, reservation = await self._reserve(uow, subject, cmd.client_ip)
-            if not reservation.allowed:
+            if not reservation.allowed and not reservation.busy:
                 await uow.audit.record("password_change_failed", user.id, "locked", cmd.client_ip)
+        if reservation.busy:  # other changes in flight fill the limit: not a lock
+            raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
         if not reservation.allowed:
             if reservation.newly_locked:
                 metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
             retry_after = str(reservation.retry_after_s)
             raise TesseraError("account_locked", headers={"retry-after": retry_after})
 
-        correct = user.password_hash is not None and await self._hasher.verify(
-            user.password_hash, normalize_password(cmd.current_password)
-        )
-        new_hash = await self._hasher.hash(normalize_password(cmd.new_password)) if correct else ""
+        try:
+            correct = user.password_hash is not None and await self._hasher.verify(
+                user.password_hash, normalize_password(cmd.current_password)
+            )
+            new_hash = (
+                await self._hasher.hash(normalize_password(cmd.new_password)) if correct else ""
+            )
+        except Exception:  # no answer (e.g. no hashing thread free): the attempt is not counted
+            async with self._uow() as uow:
+                await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, cmd.client_ip)
+                await uow.throttle.unreserve(Scope.ACCOUNT, subject, "")
+            raise
         now = self._clock.now()
         async with self._uow() as uow:
             current = await uow.users.get_for_update(user.id)
             # A reset or change since the check makes the checked password stale: refused too.
             if not correct or current is None or current.password_hash != user.password_hash:
                 correct = False
+                await uow.throttle.failed(Scope.ACCOUNT_IP, subject, cmd.client_ip, self._lockout)
+                await uow.throttle.failed(Scope.ACCOUNT, subject, "", self._lockout)
                 await uow.audit.record(
                     "password_change_failed", user.id, "wrong_password", cmd.client_ip
                 )
             else:
-                await uow.users.replace_password(user.id, new_hash, now)
+                version = await uow.users.replace_password(user.id, new_hash, now)
                 await uow.throttle.release(subject)
                 await uow.audit.record("password_changed", user.id, "", cmd.client_ip)
                 await self._notify_changed(uow, user, cmd.client_ip, now)
-                await self._sessions.revoke(user.id, keep_session=cmd.keep_session)
+                await self._sessions.revoke(
+                    user.id, keep_session=cmd.keep_session, credential_version=version
+                )
         if not correct:
             raise TesseraError("invalid_credentials")
 
@@ -217,7 +233,10 @@ class Passwords:
         )
         if not reservation.allowed:
             return Scope.ACCOUNT_IP, reservation
-        return Scope.ACCOUNT, await uow.throttle.reserve(Scope.ACCOUNT, subject, "", self._lockout)
+        reservation = await uow.throttle.reserve(Scope.ACCOUNT, subject, "", self._lockout)
+        if not reservation.allowed:
+            await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, client_ip)
+        return Scope.ACCOUNT, reservation
 
     async def _notify_changed(
         self, uow: UnitOfWork, user: User, client_ip: str, now: datetime

@@ -102,8 +102,12 @@ class Registration:
                 await self._codes.send(
                     uow, to, DeliveryKind.REGISTRATION_NOTICE, cmd.client_ip, now
                 )
-                # An id that exists nowhere: verify and resend treat it like a wrong code.
-                return RegistrationStarted(user_id=uuid.uuid4(), channel=channel)
+                # An id that exists nowhere: verify treats it like a wrong code, resend like a
+                # registration whose code was just sent (its cool-down starts now). Not counted
+                # per IP: the notice already was, as a new registration's code is.
+                decoy = uuid.uuid4()
+                await uow.ledger.record(_decoy_recipient(decoy), "")
+                return RegistrationStarted(user_id=decoy, channel=channel)
             await uow.users.delete_pending_with(cmd.credential_type, address)
             user_id = uuid.uuid4()
             user = User(
@@ -159,7 +163,14 @@ class Registration:
             user = await uow.users.get(cmd.user_id)
             credential = await uow.users.credential(cmd.user_id, cmd.credential_type)
             if user is None or credential is None or user.status != AccountStatus.PENDING:
-                return answer  # same answer as a real resend: ids reveal nothing
+                # Same answers as a real resend, cool-down and caps included: ids reveal
+                # nothing. Nothing is sent; the request is recorded under the id instead.
+                decoy = _decoy_recipient(cmd.user_id)
+                await uow.users.lock_address("registration", decoy)
+                await self._codes.check_cooldown(uow, decoy, now)
+                await self._codes.check_caps(uow, decoy, cmd.client_ip, now)
+                await uow.ledger.record(decoy, cmd.client_ip)
+                return answer
             await uow.users.lock_address(credential.type, credential.value)
             await self._codes.check_cooldown(uow, credential.value, now)
             await self._codes.check_caps(uow, credential.value, cmd.client_ip, now)
@@ -168,6 +179,11 @@ class Registration:
             )
             await self._codes.issue(uow, to, OtpPurpose.REGISTRATION, cmd.client_ip, now)
         return answer
+
+
+def _decoy_recipient(user_id: UUID) -> str:
+    """The code ledger's recipient for a registration id with no pending account behind it."""
+    return f"registration:{user_id}"
 
 
 def _require_consent(cmd: InitiateRegistration) -> None:

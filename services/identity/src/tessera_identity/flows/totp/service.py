@@ -87,22 +87,27 @@ class Totp:
             return await apply_mode(uow, self._recovery_key, profile, MfaMode.TOTP, client_ip)
 
     async def remove(self, user_id: UUID, otp: str | None, client_ip: str) -> ModeChanged:
-        """With a current code of the app; the mode falls back (see `after_totp_removed`)."""
+        """With a current code of the app; the mode falls back (see `after_totp_removed`).
+
+        A secret set up but never confirmed is removed the same way (guide 003: a person who
+        abandons the setup deletes it with a code of that secret)."""
         now = self._clock.now()
         async with self._uow() as uow:
             profile = await require_profile(uow, user_id)
-            if profile.totp is None or not profile.factors.totp:
+            if profile.totp is None:
                 raise TesseraError("totp_not_enabled")
             if not otp:
                 raise TesseraError("step_up_required")
             refused = await self._verifier.totp(uow, profile.totp, otp, now)
-            if refused is not None:
-                raise TesseraError(refused)
-            await uow.totp.delete(user_id)
-            await uow.audit.record("totp_removed", user_id, "", client_ip)
-            without = msgspec.structs.replace(profile, totp=None)
-            mode = after_totp_removed(profile.mode, without.factors)
-            return await apply_mode(uow, self._recovery_key, profile, mode, client_ip)
+            if refused is None:
+                await uow.totp.delete(user_id)
+                await uow.audit.record("totp_removed", user_id, "", client_ip)
+                without = msgspec.structs.replace(profile, totp=None)
+                mode = after_totp_removed(profile.mode, without.factors)
+                changed = await apply_mode(uow, self._recovery_key, profile, mode, client_ip)
+        if refused is not None:  # after the unit of work: the wrong code stays counted
+            raise TesseraError(refused)
+        return changed
 
     async def verify(self, user_id: UUID, otp: str) -> None:
         """A sign-in's second factor: a fresh code of the confirmed app."""
