@@ -62,10 +62,10 @@ def signed_in(suite) -> str:
 def test_the_fuzzer_finds_no_server_error_and_no_answer_that_contradicts_the_document(
     suite, phase: str, tmp_path: Path
 ):
-    for selection in (
-        ["--exclude-path-regex", ENDING_SESSIONS],
-        ["--include-path-regex", ENDING_SESSIONS],
-    ):
+    selections = [["--exclude-path-regex", ENDING_SESSIONS]]
+    if phase != "stateful":  # no links between the logout routes: nothing to chain
+        selections.append(["--include-path-regex", ENDING_SESSIONS])
+    for selection in selections:
         run = schemathesis(suite, phase, selection, signed_in(suite), tmp_path)
         assert run.returncode == 0, run.stdout[-30000:] + run.stderr[-5000:]
 

@@ -1,7 +1,7 @@
 """`Allow` on OPTIONS answers lists every method of the path.
 
 litestar (2.25) answers OPTIONS from one route's handlers: where two handlers serve one path
-(`GET` and `PATCH /v1/users/me`), it lists only one's methods.
+(`GET` and `POST /auth/otp/code`), it lists only the first one's methods.
 """
 
 from collections.abc import Mapping
@@ -13,12 +13,23 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def methods_by_path(app: Litestar) -> dict[str, str]:
-    """Each path template of `app` and its `Allow` value (every method, OPTIONS included)."""
+    """The `Allow` value (every method, OPTIONS included) of each path template of `app`.
+
+    Left out: a path whose handler answers OPTIONS itself along with other methods (the
+    gateway's proxy relays the service's answer).
+    """
     methods: dict[str, set[str]] = {}
+    own: set[str] = set()
     for route in app.routes:
         if isinstance(route, HTTPRoute):
-            methods.setdefault(route.path_format or "/", {"OPTIONS"}).update(route.methods)
-    return {path: ", ".join(sorted(names)) for path, names in methods.items()}
+            path = route.path_format or "/"
+            methods.setdefault(path, {"OPTIONS"}).update(route.methods)
+            if any(
+                "OPTIONS" in h.http_methods and len(h.http_methods) > 1
+                for h in route.route_handlers
+            ):
+                own.add(path)
+    return {path: ", ".join(sorted(names)) for path, names in methods.items() if path not in own}
 
 
 def allow_middleware(handler: ASGIApp, allow: Mapping[str, str]) -> ASGIApp:
