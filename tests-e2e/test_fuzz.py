@@ -68,6 +68,7 @@ def test_the_fuzzer_finds_no_server_error_and_no_answer_that_contradicts_the_doc
     for selection in selections:
         run = schemathesis(suite, phase, selection, signed_in(suite), tmp_path)
         assert run.returncode == 0, run.stdout[-30000:] + run.stderr[-5000:]
+        print(run.stdout[-3000:])  # the summary, with `pytest -s`
 
 
 def schemathesis(
