@@ -38,3 +38,30 @@ def test_the_docs_page_renders_the_document(suite):
         page = answer.read().decode()
     assert answer.headers["content-type"].startswith("text/html")
     assert 'spec-url="/openapi.json"' in page
+
+
+def test_a_method_the_path_does_not_accept_is_answered_405_with_allow(suite):
+    status, headers, body = call(f"{suite.gateway_url}/v1/authenticate", "PUT")
+    assert (status, body["code"]) == (405, "method_not_allowed")
+    assert set(headers["allow"].split(", ")) == {"OPTIONS", "POST"}
+    status, headers, _ = call(
+        f"{suite.gateway_url}/v1/users/initiate-registration",
+        "OPTIONS",
+        **{"X-API-Key": suite.api_key},
+    )
+    assert status == 204
+    assert headers["allow"] == "OPTIONS, POST"
+
+
+def test_the_document_lists_the_headers_each_route_reads_and_its_error_codes(suite):
+    _, _, document = call(f"{suite.gateway_url}/openapi.json")
+    authenticate = document["paths"]["/v1/authenticate"]["post"]
+    headers = {p["name"]: p["required"] for p in authenticate["parameters"] if p["in"] == "header"}
+    assert headers["X-Device-ID"] is True
+    assert headers["X-App-ID"] is False
+    responses = authenticate["responses"]
+    assert "4XX" not in responses
+    assert {"invalid_json", "device_id_required"} <= set(
+        responses["400"]["content"]["application/json"]["examples"]
+    )
+    assert "rate_limited" in responses["429"]["content"]["application/json"]["examples"]

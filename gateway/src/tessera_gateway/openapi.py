@@ -1,8 +1,9 @@
 """One OpenAPI 3.1 document for the whole public API, merged from the services' documents.
 
-The services describe their own routes (litestar generates them from the msgspec structs);
-the gateway fetches both, keeps only public paths, adds what it enforces itself (API key,
-bearer tokens, the shared error body) and serves the result at `/openapi.json`, with a
+The services describe their own routes (litestar generates them from the msgspec structs, and
+`tessera_shared.http.openapi` adds their error answers and headers); the gateway fetches both,
+keeps only public paths, adds what it enforces and answers itself (API key, bearer tokens, rate
+limits, JSON bodies, upstream failures) and serves the result at `/openapi.json`, with a
 documentation page at `/docs`. Fetched lazily and cached, so a service restart shows up.
 """
 
@@ -17,11 +18,23 @@ from litestar.datastructures import State
 from tessera_gateway.api_keys import requires_api_key
 from tessera_gateway.routing import requires_access_token, resolve
 from tessera_shared.http.errors import error_response
+from tessera_shared.http.openapi import (
+    BEARER_CODES,
+    BEARER_SCHEME,
+    ERROR_SCHEMA,
+    SECURITY_SCHEMES,
+    add_errors,
+    error_schema,
+)
 
 CACHE_S = 60.0
-ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 API_KEY: dict[str, list[str]] = {"ApiKey": []}
-BEARER: dict[str, list[str]] = {"BearerToken": []}
+BEARER: dict[str, list[str]] = {BEARER_SCHEME: []}
+# What the gateway itself may answer on every forwarded route, on routes with a body, and on
+# routes needing an API key.
+FORWARDED_CODES = ("rate_limited", "bad_gateway", "service_unavailable", "gateway_timeout")
+BODY_CODES = ("unsupported_media_type", "payload_too_large")
+API_KEY_CODES = ("api_key_missing", "api_key_invalid")
 
 
 def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dict[str, Any]:
@@ -36,7 +49,7 @@ def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dic
                 method: _secured(path, operation) for method, operation in operations.items()
             }
         schemas.update(document.get("components", {}).get("schemas", {}))
-    schemas.setdefault("ErrorBody", _ERROR_BODY)
+    schemas[ERROR_SCHEMA] = error_schema()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -52,7 +65,7 @@ def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dic
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
                 "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-                "BearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                **SECURITY_SCHEMES,
             },
         },
     }
@@ -62,39 +75,18 @@ def _secured(path: str, operation: Any) -> Any:
     if not isinstance(operation, dict):
         return operation
     operation = dict(operation)
+    codes = list(FORWARDED_CODES)
     if requires_api_key(path):
         operation["security"] = [API_KEY]
+        codes += API_KEY_CODES
     elif requires_access_token(path):
         operation["security"] = [BEARER]
-    responses = dict(operation.get("responses", {}))
-    responses.setdefault(
-        "4XX", {"description": "Error", "content": {"application/json": {"schema": ERROR_REF}}}
-    )
-    operation["responses"] = responses
-    return operation
-
-
-_ERROR_BODY: dict[str, Any] = {
-    "type": "object",
-    "required": ["status", "code", "message"],
-    "properties": {
-        "status": {"type": "integer"},
-        "code": {"type": "string", "description": "Stable machine code"},
-        "message": {"type": "string", "description": "Localized text"},
-        "details": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string"},
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-        "request_id": {"type": "string"},
-    },
-}
+        codes += BEARER_CODES
+    else:
+        operation.pop("security", None)
+    if "requestBody" in operation:
+        codes += BODY_CODES
+    return add_errors(operation, codes)
 
 
 class OpenApiCache:

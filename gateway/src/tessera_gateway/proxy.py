@@ -48,6 +48,7 @@ FORWARDED_REQUEST_HEADERS = (
     "tracestate",
 )
 RELAYED_RESPONSE_HEADERS = (
+    "allow",  # of a 405: the methods the path accepts
     "cache-control",
     "content-type",
     "retry-after",
@@ -57,7 +58,16 @@ RELAYED_RESPONSE_HEADERS = (
     "ratelimit-remaining",
     "ratelimit-reset",
 )
-METHODS = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE]
+# OPTIONS too (CORS preflights are answered before routing): the service's answer carries the
+# `Allow` of the path, which the gateway's own OPTIONS would not know.
+METHODS = [
+    HttpMethod.GET,
+    HttpMethod.POST,
+    HttpMethod.PUT,
+    HttpMethod.PATCH,
+    HttpMethod.DELETE,
+    HttpMethod.OPTIONS,
+]
 
 
 @route("/{path:path}", http_method=METHODS, include_in_schema=False)

@@ -3,7 +3,9 @@ from tessera_gateway.openapi import merge
 IDENTITY = {
     "openapi": "3.1.0",
     "paths": {
-        "/v1/users/initiate-registration": {"post": {"responses": {"200": {}}}},
+        "/v1/users/initiate-registration": {
+            "post": {"requestBody": {"required": True}, "responses": {"200": {}}}
+        },
         "/internal/v1/password/verify": {"post": {"responses": {}}},
         "/health/ready": {"get": {"responses": {}}},
     },
@@ -36,7 +38,26 @@ def test_merged_operations_say_which_credential_the_gateway_requires():
     assert paths["/v1/users/initiate-registration"]["post"]["security"] == [{"ApiKey": []}]
     assert paths["/v1/sessions/{session_id}"]["delete"]["security"] == [{"BearerToken": []}]
     assert "security" not in paths["/.well-known/jwks.json"]["get"]
-    error = paths["/v1/sessions/{session_id}"]["delete"]["responses"]["4XX"]
-    assert error["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ErrorBody"
-    }
+
+
+def examples(operation: dict, status: str) -> set[str]:
+    return set(operation["responses"][status]["content"]["application/json"]["examples"])
+
+
+def test_merged_operations_document_what_the_gateway_answers_itself_and_no_catch_all():
+    paths = merge([IDENTITY, SESSION])["paths"]
+    registration = paths["/v1/users/initiate-registration"]["post"]
+    assert examples(registration, "401") == {"api_key_missing", "api_key_invalid"}
+    assert examples(registration, "415") == {"unsupported_media_type"}
+    assert examples(registration, "429") == {"rate_limited"}
+    assert examples(registration, "502") == {"bad_gateway"}
+    ending = paths["/v1/sessions/{session_id}"]["delete"]
+    assert examples(ending, "401") == {"unauthorized", "token_invalid"}
+    assert "415" not in ending["responses"]  # no body
+    for item in paths.values():
+        for operation in item.values():
+            assert "4XX" not in operation["responses"]
+            for status, response in operation["responses"].items():
+                if status != "200" and status != "204":
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema["allOf"][0] == {"$ref": "#/components/schemas/ErrorBody"}

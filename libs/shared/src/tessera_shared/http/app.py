@@ -10,10 +10,12 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, ControllerRouterHandler
 
+from tessera_shared.http.allow import allow_middleware, methods_by_path
 from tessera_shared.http.errors import EXCEPTION_HANDLERS, handle_unavailable
 from tessera_shared.http.field_docs import document_loaded_structs
 from tessera_shared.http.health import HealthChecks, health_routes
 from tessera_shared.http.middleware import request_id_middleware
+from tessera_shared.http.openapi import FinishedJson
 from tessera_shared.i18n import SHARED_CATALOGS, Translator
 from tessera_shared.logging import configure_logging
 from tessera_shared.metrics import (
@@ -69,7 +71,10 @@ def build_app(
         dependencies=dependencies,
         plugins=plugins,
         request_max_body_size=request_max_body_size,
-        openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
+        # Served finished: Tessera's error answers and the headers each route reads.
+        openapi_config=OpenAPIConfig(
+            title=title, version="1.0.0", path="/schema", render_plugins=[FinishedJson()]
+        ),
         state=State(
             {
                 "health": health,
@@ -82,7 +87,7 @@ def build_app(
     )
     # Wrapped around the whole app (like litestar's own CORS), not as route middleware, so
     # 404/405 answers from the router carry a request id and are logged too.
-    handler = app.asgi_handler
+    handler = allow_middleware(app.asgi_handler, methods_by_path(app))
     for wrap in asgi_middleware:
         handler = wrap(handler)
     handler = http_metrics_middleware(handler, name, metrics.route_label)

@@ -20,10 +20,16 @@ from tessera_identity.flows.mfa.service import Mfa, SetMfaMode
 from tessera_shared.errors import TesseraError
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
+from tessera_shared.http.openapi import ADDRESS_RULES, BEARER, CODE_CAPS, OTP_CHECK, documented
 from tessera_shared.i18n import N_
 
 AnyRequest = Request[object, object, State]
 Otp = Annotated[str, msgspec.Meta(max_length=32)]
+# Adding an address (a code is sent there) and checking its code.
+NEW_ADDRESS = (*ADDRESS_RULES, "credential_unavailable", "credential_already_verified", *CODE_CAPS)
+ADDRESS_CHECK = ("credential_unavailable", "credential_already_verified", "mfa_factor_unavailable")
+# A security change confirmed with a current code of the second factor.
+STEP_UP = ("step_up_required", "mfa_factor_unavailable", "recovery_code_invalid", *OTP_CHECK)
 
 CODE_SENT = {
     "email": N_("We've sent a verification code to your email. Enter it to confirm the address."),
@@ -124,8 +130,9 @@ class AccountController(Controller):
     path = "/v1/users"
     tags = ("account",)
     guards = (signed_in,)
+    security = BEARER
 
-    @post("/credentials", status_code=200)
+    @post("/credentials", status_code=200, opt=documented(*NEW_ADDRESS, "forbidden"))
     async def add_credential(
         self,
         request: AnyRequest,
@@ -145,7 +152,11 @@ class AccountController(Controller):
         message = translator_of(request)(request_locale(request), CODE_SENT[channel])
         return CredentialCodeSent(message=message, credential_type=data.type)
 
-    @post("/verify-credential", status_code=200)
+    @post(
+        "/verify-credential",
+        status_code=200,
+        opt=documented(*OTP_CHECK, *ADDRESS_CHECK, "forbidden"),
+    )
     async def verify_credential(
         self,
         request: AnyRequest,
@@ -171,7 +182,7 @@ class AccountController(Controller):
             recovery_codes=changed.recovery_codes,
         )
 
-    @get("/me")
+    @get("/me", opt=documented("forbidden"))
     async def me(
         self,
         request: AnyRequest,
@@ -202,7 +213,7 @@ class AccountController(Controller):
             ),
         )
 
-    @put("/me/mfa", status_code=200)
+    @put("/me/mfa", status_code=200, opt=documented(*STEP_UP, "forbidden"))
     async def set_mfa(
         self,
         request: AnyRequest,
@@ -221,7 +232,11 @@ class AccountController(Controller):
         )
         return mfa_answer(changed)
 
-    @post("/me/mfa/code", status_code=200)
+    @post(
+        "/me/mfa/code",
+        status_code=200,
+        opt=documented("mfa_factor_unavailable", "forbidden", *CODE_CAPS),
+    )
     async def step_up_code(
         self,
         request: AnyRequest,
@@ -232,7 +247,7 @@ class AccountController(Controller):
         sent = await mfa.send_step_up_code(user_id, client_ip(request))
         return StepUpCodeSent(channel=sent.channel, expires_in=sent.expires_in_s)
 
-    @post("/recovery-codes", status_code=200)
+    @post("/recovery-codes", status_code=200, opt=documented(*STEP_UP, "forbidden"))
     async def recovery_codes(
         self,
         request: AnyRequest,

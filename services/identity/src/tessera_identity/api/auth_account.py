@@ -15,8 +15,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import UNSET, UnsetType
 
+from tessera_identity.api.account import NEW_ADDRESS
 from tessera_identity.api.bearer import signed_in, user_of
-from tessera_identity.api.password import RESET_DONE, RESET_REQUESTED
+from tessera_identity.api.password import RESET, RESET_DONE, RESET_REQUESTED
+from tessera_identity.api.registration import REGISTERING
 from tessera_identity.api.user_status import UserStatus, user_status
 from tessera_identity.domain.credentials import CredentialType
 from tessera_identity.flows.email_change.service import (
@@ -30,6 +32,7 @@ from tessera_identity.flows.profile.service import Profiles, UpdateProfile
 from tessera_identity.flows.registration.service import InitiateRegistration, Registration
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
+from tessera_shared.http.openapi import BEARER, CODE_CAPS, OTP_CHECK, documented
 from tessera_shared.i18n import N_
 
 AnyRequest = Request[object, object, State]
@@ -87,7 +90,7 @@ class AuthAccountController(Controller):
     path = "/auth"
     tags = ("auth surface",)
 
-    @post("/register", status_code=200)
+    @post("/register", status_code=200, opt=documented(*REGISTERING, *CODE_CAPS))
     async def register(
         self,
         request: AnyRequest,
@@ -109,7 +112,13 @@ class AuthAccountController(Controller):
         message = translator_of(request)(request_locale(request), REGISTERED)
         return Registered(user_id=started.user_id, message=message)
 
-    @put("/update-email", status_code=200, guards=[signed_in])
+    @put(
+        "/update-email",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        opt=documented(*OTP_CHECK, "credential_unavailable", "forbidden"),
+    )
     async def update_email(
         self,
         request: AnyRequest,
@@ -124,7 +133,13 @@ class AuthAccountController(Controller):
         )
         return user_status(await mfa.overview(user_id))
 
-    @put("/update-user", status_code=200, guards=[signed_in])
+    @put(
+        "/update-user",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        opt=documented(*NEW_ADDRESS, "forbidden"),
+    )
     async def update_user(
         self,
         request: AnyRequest,
@@ -152,7 +167,7 @@ class AuthAccountController(Controller):
             )
         return user_status(await mfa.overview(user_id))
 
-    @post("/request-reset-password", status_code=200)
+    @post("/request-reset-password", status_code=200, opt=documented(*CODE_CAPS))
     async def request_reset(
         self,
         request: AnyRequest,
@@ -165,7 +180,7 @@ class AuthAccountController(Controller):
         )
         return Message(message=translator_of(request)(request_locale(request), RESET_REQUESTED))
 
-    @post("/reset-password", status_code=200)
+    @post("/reset-password", status_code=200, opt=documented(*RESET))
     async def reset(
         self,
         request: AnyRequest,

@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
+from tessera_identity.api.account import ADDRESS_CHECK, NEW_ADDRESS, STEP_UP
 from tessera_identity.api.bearer import caller, enrolling, signed_in, user_of
 from tessera_identity.api.user_status import UserStatus, user_status
 from tessera_identity.domain.credentials import CredentialType
@@ -21,6 +22,7 @@ from tessera_identity.flows.mfa.service import Mfa
 from tessera_identity.flows.totp.service import Totp, TotpEnrollment
 from tessera_shared.errors import TesseraError
 from tessera_shared.http.internal import client_ip
+from tessera_shared.http.openapi import BEARER, CODE_CAPS, OTP_CHECK, documented
 
 AnyRequest = Request[object, object, State]
 Channel = Literal["email", "sms", "totp"]
@@ -80,7 +82,13 @@ class AuthOtpController(Controller):
     path = "/auth"
     tags = ("auth surface",)
 
-    @post("/otp/methods/sms", status_code=200, guards=[signed_in])
+    @post(
+        "/otp/methods/sms",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        opt=documented(*NEW_ADDRESS, "forbidden"),
+    )
     async def add_phone(
         self,
         request: AnyRequest,
@@ -100,7 +108,13 @@ class AuthOtpController(Controller):
         )
         return await _status(request, mfa)
 
-    @post("/otp/methods/totp", status_code=200, guards=[enrolling])
+    @post(
+        "/otp/methods/totp",
+        status_code=200,
+        guards=[enrolling],
+        security=BEARER,
+        opt=documented("totp_already_enabled", "forbidden"),
+    )
     async def add_totp(
         self, request: AnyRequest, totp: NamedDependency[Totp], mfa: NamedDependency[Mfa]
     ) -> UserStatus:
@@ -108,7 +122,13 @@ class AuthOtpController(Controller):
         enrollment = await totp.setup(caller(request))
         return await _status(request, mfa, **_enrollment(enrollment))
 
-    @delete("/otp/methods/totp", status_code=200, guards=[signed_in])
+    @delete(
+        "/otp/methods/totp",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        opt=documented(*STEP_UP, "totp_not_enabled", "forbidden"),
+    )
     async def remove_totp(
         self,
         request: AnyRequest,
@@ -120,7 +140,14 @@ class AuthOtpController(Controller):
         await totp.remove(user_of(request), _code(otp), client_ip(request))
         return await _status(request, mfa)
 
-    @get("/otp/code", guards=[signed_in])
+    @get(
+        "/otp/code",
+        guards=[signed_in],
+        security=BEARER,
+        opt=documented(
+            "mfa_factor_unavailable", "credential_already_verified", "forbidden", *CODE_CAPS
+        ),
+    )
     async def send_code(
         self,
         request: AnyRequest,
@@ -135,7 +162,20 @@ class AuthOtpController(Controller):
         )
         return CodeSent(channel=channel, expires_in=credentials.code_ttl_s)
 
-    @post("/otp/code", status_code=200, guards=[enrolling])
+    @post(
+        "/otp/code",
+        status_code=200,
+        guards=[enrolling],
+        security=BEARER,
+        opt=documented(
+            "step_up_required",
+            "totp_not_enabled",
+            "totp_already_enabled",
+            "forbidden",
+            *OTP_CHECK,
+            *ADDRESS_CHECK,
+        ),
+    )
     async def verify_code(
         self,
         request: AnyRequest,
@@ -163,7 +203,13 @@ class AuthOtpController(Controller):
             )
         return await _status(request, mfa, **_codes(changed))
 
-    @post("/enable-mfa", status_code=200, guards=[signed_in])
+    @post(
+        "/enable-mfa",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        opt=documented("totp_already_enabled", "totp_not_enabled", "forbidden", *OTP_CHECK),
+    )
     async def enable_mfa(
         self,
         request: AnyRequest,

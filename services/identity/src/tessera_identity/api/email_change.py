@@ -8,6 +8,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from tessera_identity.api.account import NEW_ADDRESS
 from tessera_identity.api.bearer import signed_in, user_of
 from tessera_identity.flows.email_change.service import (
     ConfirmEmailChange,
@@ -16,6 +17,7 @@ from tessera_identity.flows.email_change.service import (
 )
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
+from tessera_shared.http.openapi import BEARER, OTP_CHECK, documented
 from tessera_shared.i18n import N_
 
 AnyRequest = Request[object, object, State]
@@ -47,8 +49,9 @@ class EmailChangeController(Controller):
     path = "/v1/users/me/email"
     tags = ("account",)
     guards = (signed_in,)
+    security = BEARER
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, opt=documented(*NEW_ADDRESS, "forbidden"))
     async def request_change(
         self,
         request: AnyRequest,
@@ -65,7 +68,11 @@ class EmailChangeController(Controller):
             message=translator_of(request)(request_locale(request), CODE_SENT)
         )
 
-    @post("/confirm", status_code=200)
+    @post(
+        "/confirm",
+        status_code=200,
+        opt=documented(*OTP_CHECK, "credential_unavailable", "forbidden"),
+    )
     async def confirm(
         self,
         request: AnyRequest,

@@ -18,11 +18,14 @@ from tessera_identity.flows.password.service import (
 )
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
+from tessera_shared.http.openapi import BEARER, CODE_CAPS, OTP_CHECK, PASSWORD_RULES, documented
 from tessera_shared.i18n import N_
 
 AnyRequest = Request[object, object, State]
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
 Password = Annotated[str, msgspec.Meta(max_length=4096)]
+# Setting a new password with a code sent to the address.
+RESET = (*OTP_CHECK, *PASSWORD_RULES, "account_locked", "forbidden", "too_many_codes")
 
 RESET_REQUESTED = N_(
     "If an account exists for this address, we've sent it a code to reset the password."
@@ -65,7 +68,7 @@ class PasswordResetController(Controller):
     path = "/v1/users/password-reset"
     tags = ("password",)
 
-    @post("/request", status_code=200)
+    @post("/request", status_code=200, opt=documented(*CODE_CAPS))
     async def request_reset(
         self,
         request: AnyRequest,
@@ -78,7 +81,7 @@ class PasswordResetController(Controller):
         )
         return _done(request, RESET_REQUESTED)
 
-    @post("/confirm", status_code=200)
+    @post("/confirm", status_code=200, opt=documented(*RESET))
     async def confirm_reset(
         self,
         request: AnyRequest,
@@ -101,8 +104,13 @@ class PasswordChangeController(Controller):
     path = "/v1/users/me"
     tags = ("password",)
     guards = (signed_in,)
+    security = BEARER
 
-    @put("/password", status_code=200)
+    @put(
+        "/password",
+        status_code=200,
+        opt=documented(*PASSWORD_RULES, "invalid_credentials", "account_locked", "forbidden"),
+    )
     async def change(
         self,
         request: AnyRequest,

@@ -12,6 +12,7 @@ from msgspec import UNSET, UnsetType
 from tessera_identity.api.bearer import signed_in, user_of
 from tessera_identity.flows.profile.service import Profiles, UpdateProfile
 from tessera_shared.http.internal import client_ip
+from tessera_shared.http.openapi import BEARER, documented
 
 AnyRequest = Request[object, object, State]
 
@@ -32,7 +33,14 @@ class ProfileView(msgspec.Struct, frozen=True, kw_only=True):
 
 # A handler of its own, not a controller: litestar (2.25) cannot merge two controllers' routes
 # on one path (`GET /v1/users/me` is `AccountController`'s), a plain handler it can.
-@patch("/v1/users/me", status_code=200, guards=[signed_in], tags=["account"])
+@patch(
+    "/v1/users/me",
+    status_code=200,
+    guards=[signed_in],
+    tags=["account"],
+    security=BEARER,
+    opt=documented("forbidden"),
+)
 async def update_profile(
     request: AnyRequest,
     data: JSONBody[ProfileChanges],

@@ -19,6 +19,13 @@ from tessera_identity.flows.registration.service import (
 )
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
+from tessera_shared.http.openapi import (
+    ADDRESS_RULES,
+    CODE_CAPS,
+    OTP_CHECK,
+    PASSWORD_RULES,
+    documented,
+)
 from tessera_shared.i18n import N_
 
 SENT = {
@@ -34,6 +41,13 @@ SENT = {
 ACTIVATED = N_("Your account has been successfully verified and activated.")
 
 AnyRequest = Request[object, object, State]
+REGISTERING = (
+    *ADDRESS_RULES,
+    *PASSWORD_RULES,
+    "terms_not_accepted",
+    "privacy_policy_not_accepted",
+    "credential_unavailable",
+)
 
 
 class InitiateRegistrationBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,7 +90,11 @@ class RegistrationController(Controller):
     path = "/v1/users"
     tags = ("registration",)
 
-    @post("/initiate-registration", status_code=200)
+    @post(
+        "/initiate-registration",
+        status_code=200,
+        opt=documented(*REGISTERING, *CODE_CAPS),
+    )
     async def initiate(
         self,
         request: AnyRequest,
@@ -97,7 +115,7 @@ class RegistrationController(Controller):
         )
         return _code_sent(request, started)
 
-    @post("/verify-registration", status_code=200)
+    @post("/verify-registration", status_code=200, opt=documented(*OTP_CHECK))
     async def verify(
         self,
         request: AnyRequest,
@@ -114,7 +132,7 @@ class RegistrationController(Controller):
         )
         return ActivatedAnswer(message=translator_of(request)(request_locale(request), ACTIVATED))
 
-    @post("/resend-code", status_code=200)
+    @post("/resend-code", status_code=200, opt=documented("otp_used", *CODE_CAPS))
     async def resend(
         self,
         request: AnyRequest,

@@ -12,10 +12,11 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from tessera_identity.api.account import MfaModeAnswer, mfa_answer
+from tessera_identity.api.account import STEP_UP, MfaModeAnswer, mfa_answer
 from tessera_identity.api.bearer import caller, enrolling, signed_in, user_of
 from tessera_identity.flows.totp.service import Totp
 from tessera_shared.http.internal import client_ip
+from tessera_shared.http.openapi import BEARER, OTP, OTP_CHECK, documented
 
 AnyRequest = Request[object, object, State]
 
@@ -38,7 +39,13 @@ class TotpController(Controller):
     path = "/v1/users/totp"
     tags = ("account",)
 
-    @post("/setup", status_code=200, guards=[enrolling])
+    @post(
+        "/setup",
+        status_code=200,
+        guards=[enrolling],
+        security=BEARER,
+        opt=documented("totp_already_enabled", "forbidden"),
+    )
     async def setup(
         self,
         request: AnyRequest,
@@ -50,7 +57,13 @@ class TotpController(Controller):
             secret=enrollment.secret, otpauth_uri=enrollment.uri, qr_code=enrollment.qr_code
         )
 
-    @post("/confirm", status_code=200, guards=[enrolling])
+    @post(
+        "/confirm",
+        status_code=200,
+        guards=[enrolling],
+        security=BEARER,
+        opt=documented("totp_not_enabled", "totp_already_enabled", "forbidden", *OTP_CHECK),
+    )
     async def confirm(
         self,
         request: AnyRequest,
@@ -60,7 +73,13 @@ class TotpController(Controller):
         """Turn the app on with its first code; it becomes the sign-in factor (`totp`)."""
         return mfa_answer(await totp.confirm(caller(request), data.otp, client_ip(request)))
 
-    @delete("/", status_code=200, guards=[signed_in])
+    @delete(
+        "/",
+        status_code=200,
+        guards=[signed_in],
+        security=BEARER,
+        opt=documented(*STEP_UP, "totp_not_enabled", "forbidden", headers=[OTP]),
+    )
     async def remove(
         self,
         request: AnyRequest,

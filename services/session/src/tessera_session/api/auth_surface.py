@@ -24,9 +24,19 @@ from tessera_session.config import SessionSettings
 from tessera_session.service import MfaRequired, Sessions, Tokens
 from tessera_shared.errors import FieldError, TesseraError
 from tessera_shared.http.locale import request_locale, translator_of
+from tessera_shared.http.openapi import (
+    APP_ID,
+    BEARER,
+    DEVICE_ID_OPTIONAL,
+    SECOND_FACTOR,
+    SIGN_IN,
+    documented,
+)
 
 AnyRequest = Request[object, object, State]
 T = TypeVar("T")
+CLIENT = ("device_id_required", "app_id_invalid")
+CLIENT_HEADERS = (DEVICE_ID_OPTIONAL, APP_ID)
 ChallengeToken = Annotated[str, msgspec.Meta(max_length=8192)]
 ChallengeHeader = Annotated[
     str | None,
@@ -133,7 +143,7 @@ class AuthController(Controller):
     path = "/auth"
     tags = ("auth",)
 
-    @post("/login", status_code=200)
+    @post("/login", status_code=200, opt=documented(*CLIENT, *SIGN_IN, headers=CLIENT_HEADERS))
     async def login(
         self,
         request: AnyRequest,
@@ -156,7 +166,11 @@ class AuthController(Controller):
             answer = _body(outcome)
         return _no_store(answer)
 
-    @post("/verify-mfa", status_code=200)
+    @post(
+        "/verify-mfa",
+        status_code=200,
+        opt=documented(*CLIENT, "unauthorized", *SECOND_FACTOR, headers=CLIENT_HEADERS),
+    )
     async def verify_mfa(
         self,
         request: AnyRequest,
@@ -171,7 +185,11 @@ class AuthController(Controller):
         tokens = await sessions.verify_second_factor(token, data.otp, recovery=False, client=client)
         return _tokens(tokens)
 
-    @post("/recover-mfa", status_code=200)
+    @post(
+        "/recover-mfa",
+        status_code=200,
+        opt=documented(*CLIENT, "unauthorized", *SECOND_FACTOR, headers=CLIENT_HEADERS),
+    )
     async def recover_mfa(
         self,
         request: AnyRequest,
@@ -185,7 +203,11 @@ class AuthController(Controller):
         token = challenge_of(data.challenge_token, challenge)
         return _tokens(await sessions.recover(token, data.recovery_code, client))
 
-    @post("/login/refresh", status_code=200)
+    @post(
+        "/login/refresh",
+        status_code=200,
+        opt=documented(*CLIENT, "refresh_token_invalid", headers=CLIENT_HEADERS),
+    )
     async def refresh(
         self,
         request: AnyRequest,
@@ -197,7 +219,7 @@ class AuthController(Controller):
         client = client_of(request, settings.default_app_id, no_device="unnamed")
         return _tokens(await sessions.refresh(data.refresh_token, client))
 
-    @post("/logout", status_code=200)
+    @post("/logout", status_code=200, security=BEARER)
     async def logout(
         self,
         request: AnyRequest,
@@ -210,7 +232,7 @@ class AuthController(Controller):
         message = translator_of(request)(request_locale(request), LOGGED_OUT)
         return _no_store(LogoutAnswer(message=message))
 
-    @get("/validate-session")
+    @get("/validate-session", security=BEARER)
     async def validate_session(
         self, request: AnyRequest, sessions: NamedDependency[Sessions]
     ) -> Response[AuthSessionState]:

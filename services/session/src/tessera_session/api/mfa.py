@@ -13,6 +13,7 @@ from tessera_session.api.tokens import TokenAnswer, with_cookie
 from tessera_session.config import SessionSettings
 from tessera_session.service import Sessions
 from tessera_shared.errors import FieldError, TesseraError
+from tessera_shared.http.openapi import APP_ID, DEVICE_ID, SECOND_FACTOR, documented
 
 AnyRequest = Request[object, object, State]
 ChallengeHeader = Annotated[
@@ -54,7 +55,17 @@ class MfaController(Controller):
     path = "/v1"
     tags = ("sessions",)
 
-    @post("/verify-2FA", status_code=200)
+    @post(
+        "/verify-2FA",
+        status_code=200,
+        opt=documented(
+            "device_id_required",
+            "app_id_invalid",
+            "unauthorized",
+            *SECOND_FACTOR,
+            headers=[DEVICE_ID, APP_ID],
+        ),
+    )
     async def verify(
         self,
         request: AnyRequest,

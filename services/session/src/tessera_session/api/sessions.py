@@ -15,10 +15,18 @@ from tessera_session.api.tokens import TokenAnswer, cleared_cookie, with_cookie
 from tessera_session.config import SessionSettings
 from tessera_session.service import MfaRequired, Sessions
 from tessera_shared.http.locale import request_locale, translator_of
+from tessera_shared.http.openapi import APP_ID, BEARER, DEVICE_ID, SIGN_IN, Header, documented
 from tessera_shared.i18n import N_
 
 LOGGED_OUT = N_("Logged out successfully")
 AnyRequest = Request[object, object, State]
+CLIENT = ("device_id_required", "app_id_invalid")
+REFRESH_COOKIE = Header(
+    name="tessera_rt_default",
+    location="cookie",
+    description="The refresh token, HTTP-only, one cookie per app: `tessera_rt_<X-App-ID>` "
+    "(the name's start is a setting, `tessera_rt` by default).",
+)
 
 
 class Credentials(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,7 +76,11 @@ class SessionController(Controller):
     path = "/v1"
     tags = ("sessions",)
 
-    @post("/authenticate", status_code=200)
+    @post(
+        "/authenticate",
+        status_code=200,
+        opt=documented(*CLIENT, *SIGN_IN, headers=[DEVICE_ID, APP_ID]),
+    )
     async def authenticate(
         self,
         request: AnyRequest,
@@ -90,7 +102,13 @@ class SessionController(Controller):
         tokens = with_cookie(outcome, client.app_id, settings)
         return tokens  # type: ignore[return-value]
 
-    @post("/refresh-token", status_code=200)
+    @post(
+        "/refresh-token",
+        status_code=200,
+        opt=documented(
+            *CLIENT, "refresh_token_invalid", headers=[DEVICE_ID, APP_ID, REFRESH_COOKIE]
+        ),
+    )
     async def refresh(
         self,
         request: AnyRequest,
@@ -102,7 +120,7 @@ class SessionController(Controller):
         raw = request.cookies.get(cookie_name(settings.cookie_name, client.app_id))
         return with_cookie(await sessions.refresh(raw, client), client.app_id, settings)
 
-    @post("/logout", status_code=200)
+    @post("/logout", status_code=200, security=BEARER)
     async def logout(
         self,
         request: AnyRequest,
@@ -114,7 +132,7 @@ class SessionController(Controller):
         await sessions.logout(claims)
         return _logged_out(request, claims.aid, settings)
 
-    @post("/logout-all", status_code=200)
+    @post("/logout-all", status_code=200, security=BEARER)
     async def logout_all(
         self,
         request: AnyRequest,
@@ -126,7 +144,7 @@ class SessionController(Controller):
         await sessions.logout_all(claims.sub)
         return _logged_out(request, claims.aid, settings)
 
-    @get("/sessions")
+    @get("/sessions", security=BEARER)
     async def list_sessions(
         self, request: AnyRequest, sessions: NamedDependency[Sessions]
     ) -> Response[SessionList]:
@@ -148,7 +166,12 @@ class SessionController(Controller):
         ]
         return Response(SessionList(sessions=views), headers={"cache-control": "no-store"})
 
-    @delete("/sessions/{session_id:str}", status_code=204)
+    @delete(
+        "/sessions/{session_id:str}",
+        status_code=204,
+        security=BEARER,
+        opt=documented("session_not_found"),
+    )
     async def end_session(
         self, request: AnyRequest, session_id: FromPath[str], sessions: NamedDependency[Sessions]
     ) -> None:
