@@ -47,13 +47,20 @@ ADDRESS_RULES = ("invalid_email", "invalid_phone")
 SIGN_IN = (
     "invalid_credentials",
     "account_locked",
+    "login_attempts_in_progress",
     "account_not_verified",
     "account_disabled",
     "bad_request",
     *CODE_CAPS,
 )
 # An MFA challenge and its second factor.
-SECOND_FACTOR = ("challenge_invalid", "recovery_code_invalid", "mfa_factor_unavailable", *OTP_CHECK)
+SECOND_FACTOR = (
+    "challenge_invalid",
+    "recovery_code_invalid",
+    "mfa_factor_unavailable",
+    "mfa_attempts_exceeded",
+    *OTP_CHECK,
+)
 
 
 class Header(msgspec.Struct, frozen=True, kw_only=True):

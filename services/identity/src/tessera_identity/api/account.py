@@ -29,7 +29,13 @@ Otp = Annotated[str, msgspec.Meta(max_length=32)]
 NEW_ADDRESS = (*ADDRESS_RULES, "credential_unavailable", "credential_already_verified", *CODE_CAPS)
 ADDRESS_CHECK = ("credential_unavailable", "credential_already_verified", "mfa_factor_unavailable")
 # A security change confirmed with a current code of the second factor.
-STEP_UP = ("step_up_required", "mfa_factor_unavailable", "recovery_code_invalid", *OTP_CHECK)
+STEP_UP = (
+    "step_up_required",
+    "mfa_factor_unavailable",
+    "recovery_code_invalid",
+    "mfa_attempts_exceeded",
+    *OTP_CHECK,
+)
 
 CODE_SENT = {
     "email": N_("We've sent a verification code to your email. Enter it to confirm the address."),

@@ -109,7 +109,13 @@ class PasswordChangeController(Controller):
     @put(
         "/password",
         status_code=200,
-        opt=documented(*PASSWORD_RULES, "invalid_credentials", "account_locked", "forbidden"),
+        opt=documented(
+            *PASSWORD_RULES,
+            "invalid_credentials",
+            "account_locked",
+            "login_attempts_in_progress",
+            "forbidden",
+        ),
     )
     async def change(
         self,
