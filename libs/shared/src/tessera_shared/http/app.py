@@ -10,10 +10,12 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, ControllerRouterHandler
 
+from tessera_shared.http.body_guard import body_guard
 from tessera_shared.http.errors import EXCEPTION_HANDLERS, handle_unavailable
 from tessera_shared.http.field_docs import document_loaded_structs
 from tessera_shared.http.health import HealthChecks, health_routes
 from tessera_shared.http.middleware import request_id_middleware
+from tessera_shared.http.request import TesseraRequest
 from tessera_shared.i18n import SHARED_CATALOGS, Translator
 from tessera_shared.logging import configure_logging
 from tessera_shared.metrics import (
@@ -38,6 +40,7 @@ def build_app(
     health: HealthChecks,
     catalogs: Sequence[Path] = (),
     request_max_body_size: int = 64 * 1024,
+    body_read_timeout_s: float = 10.0,
     state: dict[str, Any] | None = None,
     dependencies: dict[str, Any] | None = None,
     unavailable_when: tuple[type[Exception], ...] = (),
@@ -51,6 +54,7 @@ def build_app(
     `asgi_middleware`: wrappers around the whole app, first innermost, inside the request id
     (so their own answers, e.g. CORS preflights, carry one and are logged).
     `metrics`: who may read `GET /metrics` (open by default) and the request metrics' routes.
+    `body_read_timeout_s`: how long a request body may take to arrive (`body_guard`) before 408.
     """
     configure_logging(name, settings.log_level)
     document_loaded_structs()  # field docstrings into the OpenAPI document
@@ -69,6 +73,7 @@ def build_app(
         dependencies=dependencies,
         plugins=plugins,
         request_max_body_size=request_max_body_size,
+        request_class=TesseraRequest,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
         state=State(
             {
@@ -82,7 +87,7 @@ def build_app(
     )
     # Wrapped around the whole app (like litestar's own CORS), not as route middleware, so
     # 404/405 answers from the router carry a request id and are logged too.
-    handler = app.asgi_handler
+    handler = body_guard(body_read_timeout_s)(app.asgi_handler)
     for wrap in asgi_middleware:
         handler = wrap(handler)
     handler = http_metrics_middleware(handler, name, metrics.route_label)
