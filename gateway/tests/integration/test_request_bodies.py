@@ -222,3 +222,17 @@ def test_a_client_leaving_mid_body_is_logged_as_info_without_an_error(start_gate
     assert [(a["msg"], a["level"]) for a in access if "register" in a["msg"]] == [
         ("POST /auth/register 499", "info")
     ]
+
+
+def test_a_client_expecting_100_continue_reads_its_413_without_sending_the_body(start_gateway):
+    gateway = start_gateway(rate_limits_enabled="false")
+    head = request_head("/auth/register", 1024 * 1024).replace(
+        b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n"
+    )
+    with gateway.connect(timeout=5) as sock:
+        started = time.monotonic()
+        sock.sendall(head)
+        answer = read_answer(sock)
+    assert answer.status == 413  # not `100 Continue`: the gateway invites no body it refuses
+    assert answer.json()["code"] == "payload_too_large"
+    assert time.monotonic() - started < 2

@@ -7,7 +7,7 @@ from tessera_shared.errors import TesseraError
 from tessera_shared.http.body_guard import DRAIN_LIMIT_BYTES, ClientDisconnectedError, body_guard
 
 CHUNK = 64 * 1024
-SCOPE = {"type": "http", "method": "POST", "path": "/x", "headers": []}
+SCOPE = {"type": "http", "http_version": "1.1", "method": "POST", "path": "/x", "headers": []}
 
 
 class Client:

@@ -7,7 +7,10 @@
 - An answer sent before the body was read (413, 401, 429…) first drains the rest of it, up to
   `DRAIN_LIMIT_BYTES` and the deadline: closing a socket with unread data makes the kernel send
   a reset, which destroys the answer before the client reads it. A body not drained to its end
-  gets `Connection: close`.
+  gets `Connection: close` (HTTP/1; HTTP/2 ends the stream instead).
+- Except when the client sent `Expect: 100-continue` and nothing was read yet: it waits for the
+  server's go-ahead before sending the body, so answering at once costs nothing, while reading
+  would make the server send `100 Continue` and invite the body.
 """
 
 import asyncio
@@ -29,10 +32,15 @@ class ClientDisconnectedError(Exception):
 class _Body:
     """The body of one request as the app reads it, with the deadline and the drain."""
 
-    def __init__(self, receive: Receive, timeout_s: float) -> None:
+    def __init__(self, scope: Scope, receive: Receive, timeout_s: float) -> None:
         self._receive = receive
         self._timeout_s = timeout_s
         self._deadline: float | None = None
+        self._http1 = scope.get("http_version") in ("1.0", "1.1")
+        self._expects_continue = any(
+            name == b"expect" and value.lower() == b"100-continue"
+            for name, value in scope["headers"]
+        )
         self.complete = False
         self.gone = False
 
@@ -63,6 +71,8 @@ class _Body:
         return message
 
     async def drain(self) -> None:
+        if self._expects_continue and self._deadline is None:
+            return  # nothing read: the client still waits for `100 Continue`
         drained = 0
         while not (self.complete or self.gone) and drained <= DRAIN_LIMIT_BYTES:
             message = await self._next()
@@ -75,7 +85,7 @@ class _Body:
         async def send_after_drain(message: Message) -> None:
             if message["type"] == "http.response.start" and not (self.complete or self.gone):
                 await self.drain()
-                if not (self.complete or self.gone):
+                if self._http1 and not (self.complete or self.gone):
                     headers = [*message.get("headers", []), (b"connection", b"close")]
                     message = {**message, "headers": headers}
             await send(message)
@@ -91,7 +101,7 @@ def body_guard(timeout_s: float) -> Callable[[ASGIApp], ASGIApp]:
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            body = _Body(receive, timeout_s)
+            body = _Body(scope, receive, timeout_s)
             await app(scope, body.receive, body.sending(send))
 
         return guarded
