@@ -33,6 +33,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         health=health,
         catalogs=[CATALOGS],
         request_max_body_size=settings.max_body_bytes,
+        body_read_timeout_s=settings.body_read_timeout_s,
         state={"trusted_proxies": edge.trusted_proxies},
         asgi_middleware=[
             cors_middleware(edge.cors),

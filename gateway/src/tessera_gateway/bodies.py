@@ -1,8 +1,10 @@
-"""Which request bodies the gateway forwards: JSON only. Pure: no I/O.
+"""Which request bodies the gateway forwards: well-formed JSON only. Pure: no I/O.
 
 Refusing other media types also keeps cross-site forms out: a browser sends a text/plain or
 form body to another origin without asking first, but JSON only after a CORS preflight.
 """
+
+from tessera_shared.http.json_body import well_formed
 
 JSON = "application/json"
 
@@ -16,6 +18,12 @@ def is_json(content_type: str | None) -> bool:
 
 def body_refusal(body: bytes, content_type: str | None) -> str | None:
     """The error code refusing a request body, or None when it may be forwarded."""
-    if body and not is_json(content_type):
+    if not body:
+        return None
+    if not is_json(content_type):
         return "unsupported_media_type"
+    # Refused here, after the rate limits counted it: the services would refuse it too, and
+    # every part answers bytes that are no JSON (not UTF-8, nested too deep) the same way.
+    if not well_formed(body):
+        return "invalid_json"
     return None

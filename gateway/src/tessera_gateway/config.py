@@ -29,6 +29,8 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True):
     upstream_connections: Annotated[int, msgspec.Meta(ge=1)] = 200
     """Pooled keep-alive connections per upstream."""
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    body_read_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    """Longest wait for a request body to arrive in full, from its first byte read, before 408."""
     api_key_prefix: str = "tessera:apikey:"
     """Prefix of the Redis keys holding client applications' API keys, to share a Redis."""
     session_jwks_url: str = "http://127.0.0.1:8002/.well-known/jwks.json"

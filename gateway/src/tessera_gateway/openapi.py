@@ -33,7 +33,7 @@ BEARER: dict[str, list[str]] = {BEARER_SCHEME: []}
 # What the gateway itself may answer on every forwarded route, on routes with a body, and on
 # routes needing an API key.
 FORWARDED_CODES = ("rate_limited", "bad_gateway", "service_unavailable", "gateway_timeout")
-BODY_CODES = ("unsupported_media_type", "payload_too_large")
+BODY_CODES = ("unsupported_media_type", "payload_too_large", "request_timeout", "invalid_json")
 API_KEY_CODES = ("api_key_missing", "api_key_invalid")
 
 

@@ -91,7 +91,9 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
         ).to_asgi_response(app=None, request=request)
     body = await request.body()  # over max_body_bytes: 413, whatever Content-Length claimed
     if (refused := body_refusal(body, request.headers.get("content-type"))) is not None:
-        return error_response(request, refused).to_asgi_response(app=None, request=request)
+        return error_response(request, refused, headers=limit_headers).to_asgi_response(
+            app=None, request=request
+        )
     client: aiohttp.ClientSession = state.http
     url = f"{state.upstreams[upstream]}{request.url.path}"
     if request.url.query:

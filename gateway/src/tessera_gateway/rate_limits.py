@@ -34,6 +34,7 @@ from typing import Literal, Protocol, get_args
 import msgspec
 
 from tessera_gateway.routing import canonical
+from tessera_shared.http.json_body import MalformedJsonError, decode
 
 Group = Literal["auth", "registration", "default"]
 GROUPS: tuple[Group, ...] = get_args(Group)
@@ -195,10 +196,13 @@ _OBJECT = msgspec.json.Decoder(dict[str, object])
 
 
 def username_in(body: bytes, field: str = "username") -> str | None:
-    """The account `field` of a JSON object body; None when absent, not text, or no JSON."""
+    """The account `field` of a JSON object body; None when absent, not text, or no JSON.
+
+    None still counts the request against its IP and device, and the body is refused later.
+    """
     try:
-        username = _OBJECT.decode(body).get(field)
-    except msgspec.DecodeError:  # also ValidationError: not an object
+        username = decode(body, _OBJECT).get(field)
+    except (MalformedJsonError, msgspec.ValidationError):  # no JSON; JSON but not an object
         return None
     return username if isinstance(username, str) else None
 

@@ -138,6 +138,14 @@ def test_a_non_empty_body_must_be_json_and_an_empty_one_may_have_any_type():
 
 
 @pytest.mark.parametrize(
+    "body",
+    [b"{", b'{"email": "\xff"}', b'{"email": "jos\xe9"}', b"[" * 1000 + b"]" * 1000],
+)
+def test_a_json_body_that_is_no_json_is_refused_as_invalid_json(body):
+    assert body_refusal(body, "application/json; charset=latin1") == "invalid_json"
+
+
+@pytest.mark.parametrize(
     ("path", "expected"),
     [
         ("/v1/authenticate", True),

@@ -172,6 +172,9 @@ def test_the_default_settings_keep_the_documented_limits():
         (b'["ann@example.com"]', None),
         (b"not json", None),
         (b"", None),
+        (b'{"username": "\xff@example.com"}', None),
+        (b'{"username": "jos\xe9@example.com"}', None),
+        (b'{"username": "ann@example.com", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}", None),
     ],
 )
 def test_the_username_is_read_from_a_json_body_and_anything_else_is_ignored(body, username):

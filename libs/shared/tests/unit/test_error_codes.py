@@ -15,6 +15,7 @@ PINNED = {
     "not_found": 404,
     "method_not_allowed": 405,
     "payload_too_large": 413,
+    "request_timeout": 408,
     "unsupported_media_type": 415,
     "unauthorized": 401,
     "api_key_missing": 401,

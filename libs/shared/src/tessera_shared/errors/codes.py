@@ -21,6 +21,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "not_found": ErrorSpec(404, N_("The requested resource does not exist.")),
     "method_not_allowed": ErrorSpec(405, N_("This method is not allowed on this resource.")),
     "payload_too_large": ErrorSpec(413, N_("The request body is too large.")),
+    "request_timeout": ErrorSpec(408, N_("The request body did not arrive in time.")),
     "unsupported_media_type": ErrorSpec(415, N_("The request body must be JSON.")),
     # callers
     "unauthorized": ErrorSpec(401, N_("Authentication is required.")),

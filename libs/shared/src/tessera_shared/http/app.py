@@ -11,11 +11,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, ControllerRouterHandler
 
 from tessera_shared.http.allow import allow_middleware, methods_by_path
+from tessera_shared.http.body_guard import body_guard
 from tessera_shared.http.errors import EXCEPTION_HANDLERS, handle_unavailable
 from tessera_shared.http.field_docs import document_loaded_structs
 from tessera_shared.http.health import HealthChecks, health_routes
 from tessera_shared.http.middleware import request_id_middleware
 from tessera_shared.http.openapi import FinishedJson
+from tessera_shared.http.request import TesseraRequest
 from tessera_shared.i18n import SHARED_CATALOGS, Translator
 from tessera_shared.logging import configure_logging
 from tessera_shared.metrics import (
@@ -40,6 +42,7 @@ def build_app(
     health: HealthChecks,
     catalogs: Sequence[Path] = (),
     request_max_body_size: int = 64 * 1024,
+    body_read_timeout_s: float = 10.0,
     state: dict[str, Any] | None = None,
     dependencies: dict[str, Any] | None = None,
     unavailable_when: tuple[type[Exception], ...] = (),
@@ -53,6 +56,7 @@ def build_app(
     `asgi_middleware`: wrappers around the whole app, first innermost, inside the request id
     (so their own answers, e.g. CORS preflights, carry one and are logged).
     `metrics`: who may read `GET /metrics` (open by default) and the request metrics' routes.
+    `body_read_timeout_s`: how long a request body may take to arrive (`body_guard`) before 408.
     """
     configure_logging(name, settings.log_level)
     document_loaded_structs()  # field docstrings into the OpenAPI document
@@ -71,6 +75,7 @@ def build_app(
         dependencies=dependencies,
         plugins=plugins,
         request_max_body_size=request_max_body_size,
+        request_class=TesseraRequest,
         # Served finished: Tessera's error answers and the headers each route reads.
         openapi_config=OpenAPIConfig(
             title=title, version="1.0.0", path="/schema", render_plugins=[FinishedJson()]
@@ -88,6 +93,7 @@ def build_app(
     # Wrapped around the whole app (like litestar's own CORS), not as route middleware, so
     # 404/405 answers from the router carry a request id and are logged too.
     handler = allow_middleware(app.asgi_handler, methods_by_path(app))
+    handler = body_guard(body_read_timeout_s)(handler)
     for wrap in asgi_middleware:
         handler = wrap(handler)
     handler = http_metrics_middleware(handler, name, metrics.route_label)

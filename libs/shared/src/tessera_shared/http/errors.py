@@ -12,6 +12,7 @@ from litestar.types import ExceptionHandlersMap
 from tessera_shared.context import request_id_var
 from tessera_shared.errors import ERRORS, FIELD_ERRORS, ErrorBody, FieldError, TesseraError
 from tessera_shared.errors.fields import parse_field_error, split_msgspec_error
+from tessera_shared.http.body_guard import ClientDisconnectedError
 from tessera_shared.http.locale import request_locale, translator_of
 
 log = logging.getLogger("tessera.errors")
@@ -29,6 +30,9 @@ _CODE_BY_STATUS = {
     503: "service_unavailable",
     504: "gateway_timeout",
 }
+
+CLIENT_CLOSED_REQUEST = 499
+"""nginx's status for a client that left before the answer: never sent, only counted and logged."""
 
 AnyRequest = Request[object, object, State]
 
@@ -119,6 +123,11 @@ def handle_unavailable(request: AnyRequest, exc: Exception) -> Response[ErrorBod
     return error_response(request, "service_unavailable", headers={"retry-after": "2"})
 
 
+def handle_client_gone(request: AnyRequest, exc: ClientDisconnectedError) -> Response[None]:
+    log.info("client disconnected before its request body was complete")
+    return Response(None, status_code=CLIENT_CLOSED_REQUEST)
+
+
 def handle_unexpected(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, "internal_error")
@@ -133,5 +142,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     TesseraError: handle_tessera_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
+    ClientDisconnectedError: handle_client_gone,
     Exception: handle_unexpected,
 }

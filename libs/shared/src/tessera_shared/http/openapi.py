@@ -29,7 +29,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
     BEARER_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
 }
 # What a body can be refused for before the route runs, and what any route may answer.
-BODY_CODES = ("invalid_json", "payload_too_large", "validation_failed")
+BODY_CODES = ("invalid_json", "payload_too_large", "request_timeout", "validation_failed")
 PARAMETER_CODES = ("validation_failed",)
 BEARER_CODES = ("unauthorized", "token_invalid")
 ALWAYS_CODES = ("service_unavailable",)
