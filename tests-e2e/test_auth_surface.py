@@ -117,13 +117,15 @@ def test_a_body_refresh_token_replayed_after_rotation_revokes_its_family(suite):
     first = login(suite, address)["refreshToken"]
     _, _, second = auth(suite, "POST", "login/refresh", {"refreshToken": first})
     _, _, third = auth(suite, "POST", "login/refresh", {"refreshToken": second["refreshToken"]})
-    assert "idToken" in third
+    _, _, fourth = auth(suite, "POST", "login/refresh", {"refreshToken": third["refreshToken"]})
+    assert "idToken" in fourth
 
+    # Three rotations back: outside the grace rule (the last two rotated away) even at once.
     status, _, body = auth(suite, "POST", "login/refresh", {"refreshToken": first})
     assert (status, body["code"]) == (401, "refresh_token_invalid")
-    status, _, body = auth(suite, "POST", "login/refresh", {"refreshToken": third["refreshToken"]})
+    status, _, body = auth(suite, "POST", "login/refresh", {"refreshToken": fourth["refreshToken"]})
     assert (status, body["code"]) == (401, "refresh_token_invalid")  # the family is gone
-    status, _, body = auth(suite, "GET", "validate-session", token=third["idToken"])
+    status, _, body = auth(suite, "GET", "validate-session", token=fourth["idToken"])
     assert (status, body["code"]) == (401, "token_invalid")
 
 

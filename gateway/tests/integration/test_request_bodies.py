@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tessera_shared.devservers import free_port
+from tessera_shared.testing.raw_http import RawAnswer as Answer
 
 INVALID_UTF8_LOGIN = b'{"email":"\xff@example.com","password":"Correct-Horse-9x"}'
 LATIN1_LOGIN = b'{"email":"jos\xe9@example.com","password":"Correct-Horse-9x"}'
@@ -38,21 +39,6 @@ class Gateway:
 
     def error_lines(self) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if '"level":"error"' in line]
-
-
-class Answer:
-    def __init__(self, raw: bytes) -> None:
-        head, _, self.body = raw.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        self.status = int(lines[0].split()[1])
-        self.headers = {
-            name.strip().lower(): value.strip()
-            for name, _, value in (line.partition(":") for line in lines[1:])
-        }
-
-    def json(self) -> dict[str, object]:
-        decoded: dict[str, object] = json.loads(self.body)
-        return decoded
 
 
 def request_head(
