@@ -1,13 +1,14 @@
 """The database gate against real PostgreSQL: busy is not down, down is answered at once."""
 
 import asyncio
+import logging
 import time
 
 import pytest
 from psycopg import AsyncConnection
 
 from tessera_identity.adapters.db_gate import DatabaseGate, DatabaseUnreachableError
-from tessera_identity.adapters.postgres import make_gate, make_pool
+from tessera_identity.adapters.postgres import make_gate, make_pool, ping
 from tessera_shared.testing.waiting import eventually
 
 from .conftest import settings_for
@@ -69,6 +70,25 @@ async def test_a_server_that_went_away_closes_the_gate_until_it_is_back(
             await conn.execute("SELECT 1")
         print(f"\nserved again {time.monotonic() - back:.2f} s after the restart returned")
         assert pool.get_stats()["requests_waiting"] == 0
+    finally:
+        await gate.aclose()
+        await pool.close()
+
+
+async def test_the_readiness_ping_ends_its_transaction_before_the_connection_goes_back(
+    postgres_url, nats_url, test_id, caplog
+):
+    settings = settings_for(postgres_url, nats_url, test_id, database_pool_max=1)
+    pool = make_pool(settings)
+    await pool.open(wait=True)
+    gate = make_gate(settings, pool)
+    try:
+        with caplog.at_level(logging.WARNING, logger="psycopg.pool"):
+            for _ in range(3):  # as readiness probes do, every few seconds
+                await ping(gate)
+        assert [r.getMessage() for r in caplog.records if r.name == "psycopg.pool"] == []
+        async with gate.connection() as conn:
+            assert conn.info.transaction_status.name == "IDLE"
     finally:
         await gate.aclose()
         await pool.close()

@@ -91,9 +91,11 @@ class DatabaseGate:
 
     @contextlib.asynccontextmanager
     async def connection(self, timeout_s: float | None = None) -> AsyncIterator[Conn]:
+        """As the pool's own: the transaction commits on a clean exit, else rolls back."""
         conn = await self.getconn(timeout_s)
         try:
-            yield conn
+            async with conn:  # a pooled connection is not closed by this, only its transaction
+                yield conn
         finally:
             await self.putconn(conn)
 
