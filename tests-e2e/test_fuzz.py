@@ -28,10 +28,6 @@ EXCLUDED_CHECKS: dict[str, str] = {
     # for rules a schema cannot state: a common password, an undeliverable address, a wrong
     # or expired code, an unknown account (400/422 with a documented domain code).
     "positive_data_acceptance": "domain rules beyond the schema answer 400/422 by design",
-    # Expects 400/401/403/406/415/422 without a required header. The gateway's per-account and
-    # per-device rate limits (10 a minute, fixed) answer 429 before the route reads it; the
-    # fuzzer repeats the same usernames. The session tests assert 400 device_id_required.
-    "missing_required_header": "the gateway's rate limits answer 429 first (documented)",
 }
 
 

@@ -114,8 +114,8 @@ DEVICE_ID_OPTIONAL = Header(
 APP_ID = Header(
     name="X-App-ID",
     description="The client application (its own refresh cookie); the configured default "
-    "when absent. Malformed: 400 app_id_invalid.",
-    pattern=r"^[A-Za-z0-9_-]{1,64}$",
+    "when absent or empty. Malformed: 400 app_id_invalid.",
+    pattern=r"^[A-Za-z0-9_-]{0,64}$",
 )
 OTP = Header(
     name="X-OTP",
