@@ -144,6 +144,6 @@ def route_of(sent: str) -> Route | None:
         return None
     upstream = PREFIXES[prefix].upstream
     route = checks_of(sent) or PREFIXES[prefix]
-    if route.upstream != upstream:  # a spelling like /auth/./login: sent where it is sent
+    if route.upstream != upstream:  # e.g. /auth/./login: forwarded as sent, so to identity
         route = msgspec.structs.replace(route, upstream=upstream)
     return route
