@@ -13,7 +13,6 @@ from tessera_gateway.api_keys import (
 from tessera_gateway.app import NAME
 from tessera_gateway.bootstrap import api_key_store
 from tessera_gateway.config import PREFIX, GatewaySettings, load_settings
-from tessera_gateway.edge import edge_of
 from tessera_shared.serve import load_or_exit, serve
 
 
@@ -21,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     settings = load_or_exit(NAME, load_settings)
     if args.command in (None, "serve"):
-        tls = edge_of(settings, PREFIX).tls
+        tls = settings.edge.tls
         serve(
             NAME,
             "tessera_gateway.app:create_app",

@@ -1,4 +1,4 @@
-"""API keys of client applications: format, public id, storage hash, and where one is needed.
+"""API keys of client applications: format, public id, storage hash (`routes`: where needed).
 
 Pure: no I/O. A key is `tsk_` + 32 random bytes in base64url (256 bits), so a plain SHA-256 is
 a safe storage hash (no salt or slow hash needed: nothing to guess). Its first 12 characters
@@ -15,8 +15,6 @@ from typing import Protocol
 
 import msgspec
 
-from tessera_gateway.routing import canonical
-
 KEY_PREFIX = "tsk_"
 KEY_ID_LENGTH = len(KEY_PREFIX) + 8
 NAME_MAX_LENGTH = 64
@@ -25,16 +23,6 @@ HEADER = "x-api-key"
 _SECRET_BYTES = 32
 _KEY = re.compile(rf"{KEY_PREFIX}[A-Za-z0-9_-]{{43}}")
 _KEY_ID = re.compile(rf"{KEY_PREFIX}[A-Za-z0-9_-]{{8}}")
-
-# Registration is open to anyone with an address, so only known client applications may start
-# it; every other public route authenticates the user (or needs nothing) instead.
-KEYED_PATHS = frozenset(
-    {
-        "/v1/users/initiate-registration",
-        "/v1/users/verify-registration",
-        "/v1/users/resend-code",
-    }
-)
 
 
 class ApiKeyRecord(msgspec.Struct, kw_only=True, frozen=True):
@@ -104,12 +92,3 @@ def check_name(name: str) -> str:
     if not name or len(name) > NAME_MAX_LENGTH or not name.isprintable():
         raise InvalidKeyNameError(f"the name must be 1 to {NAME_MAX_LENGTH} printable characters")
     return name
-
-
-def requires_api_key(path: str) -> bool:
-    """Whether a request to `path` must carry a valid `X-API-Key`.
-
-    Empty and `.` segments are dropped first, as the HTTP client drops `.` when forwarding:
-    `/v1/users/./initiate-registration` must not slip through without a key.
-    """
-    return canonical(path) in KEYED_PATHS

@@ -5,9 +5,8 @@ from pathlib import Path
 from litestar import Litestar
 
 from tessera_gateway.bootstrap import lifespan
-from tessera_gateway.config import PREFIX, GatewaySettings, load_settings
+from tessera_gateway.config import GatewaySettings, load_settings
 from tessera_gateway.cors import cors_middleware
-from tessera_gateway.edge import edge_of
 from tessera_gateway.metrics import route_label
 from tessera_gateway.openapi import docs_page, openapi_document
 from tessera_gateway.proxy import forward
@@ -23,7 +22,7 @@ CATALOGS = Path(__file__).parent / "locales"
 def create_app(settings: GatewaySettings | None = None) -> Litestar:
     settings = settings or load_settings()
     health = HealthChecks()
-    edge = edge_of(settings, PREFIX)
+    edge = settings.edge  # checked once: by `load_settings`, or here for settings made in code
     return build_app(
         name=NAME,
         settings=settings,

@@ -4,6 +4,9 @@ Refusing other media types also keeps cross-site forms out: a browser sends a te
 form body to another origin without asking first, but JSON only after a CORS preflight.
 """
 
+from collections.abc import Mapping
+
+from tessera_shared.errors import TesseraError
 from tessera_shared.http.json_body import well_formed
 
 JSON = "application/json"
@@ -16,14 +19,13 @@ def is_json(content_type: str | None) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == JSON
 
 
-def body_refusal(body: bytes, content_type: str | None) -> str | None:
-    """The error code refusing a request body, or None when it may be forwarded."""
+def check_body(body: bytes, content_type: str | None, *, headers: Mapping[str, str]) -> None:
+    """Raises `TesseraError` (with `headers`) unless the request body may be forwarded."""
     if not body:
-        return None
+        return
     if not is_json(content_type):
-        return "unsupported_media_type"
+        raise TesseraError("unsupported_media_type", headers=headers)
     # Refused here, after the rate limits counted it: the services would refuse it too, and
     # every part answers bytes that are no JSON (not UTF-8, nested too deep) the same way.
     if not well_formed(body):
-        return "invalid_json"
-    return None
+        raise TesseraError("invalid_json", headers=headers)

@@ -1,12 +1,15 @@
 """Gateway settings, from `TESSERA_GATEWAY_*` environment variables."""
 
+from functools import cached_property
 from typing import Annotated
 
 import msgspec
 
-from tessera_gateway.edge import edge_of
+from tessera_gateway.client_ip import parse_trusted_proxies
+from tessera_gateway.cors import CorsPolicy, parse_origins
+from tessera_gateway.edge import Edge, tls_files
 from tessera_gateway.rate_limits import GROUP_LIST_PATTERN
-from tessera_shared.config import load_config, require_secrets
+from tessera_shared.config import ConfigError, load_config, require_secrets
 from tessera_shared.contracts.tokens import Prefix
 from tessera_shared.redis import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_S
 from tessera_shared.settings import Port, ServiceSettings
@@ -14,7 +17,7 @@ from tessera_shared.settings import Port, ServiceSettings
 PREFIX = "TESSERA_GATEWAY_"
 
 
-class GatewaySettings(ServiceSettings, kw_only=True, frozen=True):
+class GatewaySettings(ServiceSettings, kw_only=True, frozen=True, dict=True):
     port: Port = 8080
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Redis for rate limits and revoked sessions."""
@@ -75,10 +78,33 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True):
     metrics_token: str = ""
     """Bearer token Prometheus sends to read `GET /metrics`; empty: no /metrics (404)."""
 
+    @cached_property
+    def edge(self) -> Edge:
+        """CORS, trusted proxies and TLS from the fields above, checked on first use and kept.
+
+        Raises `ConfigError` naming the variable when they are unsound.
+        """
+        try:
+            origins = parse_origins(self.cors_origins)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}CORS_ORIGINS is invalid: {exc}") from None
+        try:
+            trusted = parse_trusted_proxies(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}TRUSTED_PROXIES is invalid: {exc}") from None
+        tls = tls_files(self.tls_cert_file, self.tls_key_file, PREFIX)
+        if self.environment == "production" and tls is None and not trusted:
+            raise ConfigError(
+                f"{PREFIX}TLS_CERT_FILE and {PREFIX}TLS_KEY_FILE are required in production, "
+                f"unless {PREFIX}TRUSTED_PROXIES names the ingress that terminates TLS"
+            )
+        cors = CorsPolicy(origins=origins, max_age_s=self.cors_max_age_s)
+        return Edge(cors=cors, trusted_proxies=trusted, tls=tls)
+
 
 def load_settings() -> GatewaySettings:
     settings = load_config(GatewaySettings, PREFIX)
-    edge_of(settings, PREFIX)  # CORS, proxies and TLS are checked at start, not at a request
+    _ = settings.edge  # CORS, proxies and TLS are checked at start, not at a request
     if settings.metrics_token:  # reachable from the internet: it must not be guessable
         require_secrets(settings, PREFIX, {"metrics_token": ""})
     return settings

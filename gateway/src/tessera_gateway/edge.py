@@ -1,21 +1,17 @@
-"""The gateway's public edge from its settings: CORS origins, trusted proxies, TLS files.
+"""The gateway's public edge: CORS origins, trusted proxies, TLS files.
 
-Checked once at start: a malformed value or an unsafe production set-up stops the gateway with
-a `ConfigError` naming the variable.
+Made from the settings once at start (`GatewaySettings.edge`): a malformed value or an unsafe
+production set-up stops the gateway with a `ConfigError` naming the variable.
 """
 
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import msgspec
 
-from tessera_gateway.client_ip import TrustedProxies, parse_trusted_proxies
-from tessera_gateway.cors import CorsPolicy, parse_origins
+from tessera_gateway.client_ip import TrustedProxies
+from tessera_gateway.cors import CorsPolicy
 from tessera_shared.config import ConfigError
-
-if TYPE_CHECKING:
-    from tessera_gateway.config import GatewaySettings
 
 
 class TlsFiles(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,30 +26,8 @@ class Edge(msgspec.Struct, frozen=True, kw_only=True):
     """None: plain HTTP (locally, or behind an ingress that terminates TLS)."""
 
 
-def edge_of(settings: "GatewaySettings", prefix: str) -> Edge:
-    """The edge `settings` describe; `ConfigError` naming `prefix`+VARIABLE when unsound."""
-    try:
-        origins = parse_origins(settings.cors_origins)
-    except ValueError as exc:
-        raise ConfigError(f"{prefix}CORS_ORIGINS is invalid: {exc}") from None
-    try:
-        trusted = parse_trusted_proxies(settings.trusted_proxies)
-    except ValueError as exc:
-        raise ConfigError(f"{prefix}TRUSTED_PROXIES is invalid: {exc}") from None
-    tls = _tls_files(settings.tls_cert_file, settings.tls_key_file, prefix)
-    if settings.environment == "production" and tls is None and not trusted:
-        raise ConfigError(
-            f"{prefix}TLS_CERT_FILE and {prefix}TLS_KEY_FILE are required in production, "
-            f"unless {prefix}TRUSTED_PROXIES names the ingress that terminates TLS"
-        )
-    return Edge(
-        cors=CorsPolicy(origins=origins, max_age_s=settings.cors_max_age_s),
-        trusted_proxies=trusted,
-        tls=tls,
-    )
-
-
-def _tls_files(cert: str, key: str, prefix: str) -> TlsFiles | None:
+def tls_files(cert: str, key: str, prefix: str) -> TlsFiles | None:
+    """The PEM files, checked to load as a chain and its key; None (plain HTTP) without both."""
     if not cert and not key:
         return None
     if not cert or not key:

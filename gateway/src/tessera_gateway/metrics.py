@@ -9,8 +9,7 @@ from typing import get_args
 from litestar.types import Scope
 from prometheus_client import Counter
 
-from tessera_gateway.rate_limits import GROUPS
-from tessera_gateway.routing import Upstream, route_of
+from tessera_gateway.routes import GROUPS, Upstream, prefix_of
 from tessera_shared.metrics import UNMATCHED, route_template
 
 FORWARD_TEMPLATE = "/{path}"
@@ -42,5 +41,5 @@ def route_label(scope: Scope) -> str:
     template = route_template(scope)
     if template != FORWARD_TEMPLATE:
         return template
-    route = route_of(scope["path"])
-    return f"{route[0]}*" if route else UNMATCHED
+    prefix = prefix_of(scope["path"])
+    return f"{prefix}*" if prefix else UNMATCHED

@@ -15,8 +15,7 @@ import aiohttp
 from litestar import MediaType, Request, Response, get
 from litestar.datastructures import State
 
-from tessera_gateway.api_keys import requires_api_key
-from tessera_gateway.routing import requires_access_token, resolve
+from tessera_gateway.routes import Route, route_of
 from tessera_shared.http.errors import error_response
 from tessera_shared.http.openapi import (
     BEARER_CODES,
@@ -43,10 +42,11 @@ def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dic
     schemas: dict[str, Any] = {}
     for document in documents:
         for path, operations in document.get("paths", {}).items():
-            if resolve(path.split("{", 1)[0]) is None and path != "/.well-known/jwks.json":
+            route = route_of(path)
+            if route is None:
                 continue
             paths[path] = {
-                method: _secured(path, operation) for method, operation in operations.items()
+                method: _secured(route, operation) for method, operation in operations.items()
             }
         schemas.update(document.get("components", {}).get("schemas", {}))
     schemas[ERROR_SCHEMA] = error_schema()
@@ -71,15 +71,15 @@ def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dic
     }
 
 
-def _secured(path: str, operation: Any) -> Any:
+def _secured(route: Route, operation: Any) -> Any:
     if not isinstance(operation, dict):
         return operation
     operation = dict(operation)
     codes = list(FORWARDED_CODES)
-    if requires_api_key(path):
+    if route.api_key:
         operation["security"] = [API_KEY]
         codes += API_KEY_CODES
-    elif requires_access_token(path):
+    elif route.bearer != "none":
         operation["security"] = [BEARER]
         codes += BEARER_CODES
     else:

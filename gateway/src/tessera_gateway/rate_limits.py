@@ -29,46 +29,16 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol, get_args
+from typing import Protocol
 
 import msgspec
 
-from tessera_gateway.routing import canonical
+from tessera_gateway.routes import GROUPS, Group
 from tessera_shared.http.json_body import MalformedJsonError, decode
 
-Group = Literal["auth", "registration", "default"]
-GROUPS: tuple[Group, ...] = get_args(Group)
 # The value of `rate_limit_fail_open_groups`: group names separated by commas, or nothing.
 _NAME = "|".join(GROUPS)
 GROUP_LIST_PATTERN = rf"^\s*(({_NAME})\s*(,\s*({_NAME})\s*)*)?$"
-
-# Routes where passwords and codes can be guessed. Refresh is not here: its 256-bit tokens
-# cannot be guessed, and several tabs of one browser refresh at once.
-AUTH_PATHS = frozenset(
-    {
-        "/v1/authenticate",
-        "/v1/verify-2FA",
-        "/auth/login",
-        "/auth/verify-mfa",
-        "/auth/recover-mfa",
-        "/auth/reset-password",
-    }
-)
-# Registration and password reset send codes (email, SMS: they cost money) to any address.
-# Only registration needs an API key (`api_keys.KEYED_PATHS`); reset counts per client IP.
-REGISTRATION_PATHS = frozenset(
-    {
-        "/v1/users/initiate-registration",
-        "/v1/users/verify-registration",
-        "/v1/users/resend-code",
-        "/v1/users/password-reset/request",
-        "/v1/users/password-reset/confirm",
-        "/auth/register",
-        "/auth/request-reset-password",
-    }
-)
-# Routes whose JSON body names the account, for the per-account key: the field that does.
-ACCOUNT_IN_BODY: dict[str, str] = {"/v1/authenticate": "username", "/auth/login": "email"}
 
 UNKNOWN_IP = "unknown"
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
@@ -143,15 +113,6 @@ def parse_groups(text: str) -> frozenset[Group]:
     return frozenset(n for n in GROUPS if n in names)
 
 
-def group_of(path: str) -> Group:
-    path = canonical(path)
-    if path in AUTH_PATHS:
-        return "auth"
-    if path in REGISTRATION_PATHS:
-        return "registration"
-    return "default"
-
-
 def ip_bucket(host: str) -> str:
     """The client's address as a key: IPv6 reduced to its /64 (what one subscriber gets).
 
@@ -216,20 +177,19 @@ class RateKey(msgspec.Struct, frozen=True):
 
 def request_keys(
     policy: Policy,
-    path: str,
+    group: Group,
     client_ip: str,
     *,
     username: str | None = None,
     device_id: str | None = None,
     api_key_id: str | None = None,
 ) -> list[RateKey]:
-    """Every key a request to `path` counts against, the client IP's first.
+    """Every key a request on a route of `group` counts against, the client IP's first.
 
     The account, device and API key count only where the route's group limits them. The device
     id is the client's word: it spares honest devices behind a shared IP, the IP and account
     keys are what hold an attacker.
     """
-    group = group_of(path)
     limits = policy[group]
     keys = [RateKey(f"{group}:ip:{ip_bucket(client_ip)}", limits.per_ip)]
     account = account_bucket(username) if username is not None else None

@@ -6,7 +6,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera_gateway.client_ip import TrustedProxies, scheme_in_scope
-from tessera_gateway.routing import canonical
+from tessera_gateway.routes import checks_of
 
 ALWAYS = (
     (b"x-content-type-options", b"nosniff"),
@@ -15,15 +15,15 @@ ALWAYS = (
 )
 NO_STORE = (b"cache-control", b"no-store")
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-# Answers here carry tokens, codes and personal data: never kept by a browser or proxy cache.
-# /.well-known/jwks.json is outside them and keeps the session service's caching.
-NO_STORE_TREES = ("/v1", "/auth")
 
 
 def is_auth_path(path: str) -> bool:
-    """Whether answers on `path` must not be stored by any cache."""
-    path = canonical(path)
-    return any(path == tree or path.startswith(f"{tree}/") for tree in NO_STORE_TREES)
+    """Whether answers on `path` must not be stored by any cache (its Route's cache policy).
+
+    Also where the gateway answers itself (a preflight, a 404 of a path it does not forward).
+    """
+    route = checks_of(path)
+    return route is not None and route.cache == "no-store"
 
 
 def security_headers(

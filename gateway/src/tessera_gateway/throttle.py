@@ -8,21 +8,19 @@ from litestar.datastructures import State
 
 from tessera_gateway import metrics
 from tessera_gateway.api_keys import HEADER as API_KEY_HEADER
-from tessera_gateway.api_keys import key_id_of, requires_api_key
+from tessera_gateway.api_keys import key_id_of
 from tessera_gateway.config import GatewaySettings
 from tessera_gateway.rate_limits import (
-    ACCOUNT_IN_BODY,
-    Group,
     Policy,
     RateLimiter,
     RateLimiterUnavailableError,
-    group_of,
     make_policy,
     parse_groups,
     request_keys,
     username_in,
 )
-from tessera_gateway.routing import canonical
+from tessera_gateway.routes import Group, Route
+from tessera_shared.errors import TesseraError
 
 log = logging.getLogger("tessera.gateway.rate_limits")
 
@@ -54,23 +52,22 @@ class Throttle:
 
 
 async def rate_limit(
-    request: Request[object, object, State], throttle: Throttle | None, client_ip: str
-) -> tuple[str | None, dict[str, str]]:
-    """(the error code refusing `request`, or None) and the headers its answer carries.
+    request: Request[object, object, State], route: Route, throttle: Throttle | None, client_ip: str
+) -> dict[str, str]:
+    """The RateLimit-* headers of an answer to `request`; raises `TesseraError` refusing it.
 
     Call it after the API-key check: the key id of a keyed route is then a verified one.
     `client_ip`: the client's address (behind trusted proxies, not theirs), "" when unknown.
     """
     if throttle is None:
-        return None, {}
-    path = request.url.path
+        return {}
     username = None
-    if (field := ACCOUNT_IN_BODY.get(canonical(path))) is not None:
-        username = username_in(await request.body(), field)
-    plain_key = request.headers.get(API_KEY_HEADER) if requires_api_key(path) else None
+    if route.account_field is not None:
+        username = username_in(await request.body(), route.account_field)
+    plain_key = request.headers.get(API_KEY_HEADER) if route.api_key else None
     keys = request_keys(
         throttle.policy,
-        path,
+        route.group,
         client_ip,
         username=username,
         device_id=request.headers.get("x-device-id"),
@@ -79,16 +76,15 @@ async def rate_limit(
     try:
         decision = await throttle.limiter.check(keys)
     except RateLimiterUnavailableError:
-        group = group_of(path)
-        if group in throttle.fail_open:
-            log.warning("rate limiter unavailable: %s request let through", group)
-            return None, {}
-        log.warning("rate limiter unavailable: %s request refused", group)
-        return "service_unavailable", {"retry-after": "2"}
+        if route.group in throttle.fail_open:
+            log.warning("rate limiter unavailable: %s request let through", route.group)
+            return {}
+        log.warning("rate limiter unavailable: %s request refused", route.group)
+        raise TesseraError("service_unavailable", headers={"retry-after": "2"}) from None
     if not decision.allowed:
-        metrics.RATE_LIMITED.labels(group_of(path)).inc()
-        return "rate_limited", decision.headers()
-    return None, decision.headers()
+        metrics.RATE_LIMITED.labels(route.group).inc()
+        raise TesseraError("rate_limited", headers=decision.headers())
+    return decision.headers()
 
 
 def with_rate_limit_headers(

@@ -20,6 +20,7 @@ from tessera_gateway.rate_limits import (
     per_minute,
     request_keys,
 )
+from tessera_gateway.routes import PATHS
 from tessera_shared.devservers import free_port
 from tessera_shared.redis import make_redis
 
@@ -293,7 +294,8 @@ async def test_a_refused_request_counts_against_none_of_its_keys(redis, test_id)
 
 async def test_the_script_uses_the_redis_clock_when_given_none(redis, test_id):
     limiter = RedisRateLimiter(redis, f"t{test_id}:rl:")
-    keys = request_keys(make_policy(), "/v1/authenticate", "2001:db8::1", username="ann")
+    group = PATHS["/v1/authenticate"].group
+    keys = request_keys(make_policy(), group, "2001:db8::1", username="ann")
     decisions = [await limiter.check(keys) for _ in range(6)]
     assert [d.allowed for d in decisions] == [True] * 5 + [False]
     assert decisions[-1].retry_after_s in (11, 12)

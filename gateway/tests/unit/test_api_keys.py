@@ -14,8 +14,8 @@ from tessera_gateway.api_keys import (
     is_well_formed,
     key_id_of,
     new_key,
-    requires_api_key,
 )
+from tessera_gateway.routes import checks_of
 
 
 def test_a_new_key_is_the_prefix_and_256_random_bits_in_base64url():
@@ -81,7 +81,7 @@ def test_a_hash_matches_its_own_key_only():
     ],
 )
 def test_registration_paths_need_a_key_however_they_are_spelled(path):
-    assert requires_api_key(path)
+    assert checks_of(path).api_key
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,8 @@ def test_registration_paths_need_a_key_however_they_are_spelled(path):
     ],
 )
 def test_other_paths_need_no_key(path):
-    assert not requires_api_key(path)
+    route = checks_of(path)
+    assert route is None or not route.api_key
 
 
 def test_a_key_name_is_stripped():

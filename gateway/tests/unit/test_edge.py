@@ -2,11 +2,21 @@ import os
 
 import pytest
 
-from tessera_gateway.bodies import body_refusal, is_json
+from tessera_gateway.bodies import check_body, is_json
 from tessera_gateway.config import PREFIX, load_settings
 from tessera_gateway.cors import CorsPolicy, actual_headers, parse_origins, preflight_headers
 from tessera_gateway.security_headers import is_auth_path, security_headers
 from tessera_shared.config import ConfigError
+from tessera_shared.errors import TesseraError
+
+
+def body_refusal(body: bytes, content_type: str | None) -> str | None:
+    """The error code refusing a body, or None when it may be forwarded."""
+    try:
+        check_body(body, content_type, headers={})
+    except TesseraError as refusal:
+        return refusal.code
+    return None
 
 
 @pytest.fixture

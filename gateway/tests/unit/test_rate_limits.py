@@ -8,7 +8,6 @@ from tessera_gateway.rate_limits import (
     Limit,
     account_bucket,
     evaluate,
-    group_of,
     ip_bucket,
     make_policy,
     parse_groups,
@@ -16,7 +15,14 @@ from tessera_gateway.rate_limits import (
     request_keys,
     username_in,
 )
+from tessera_gateway.routes import Group, checks_of
 from tessera_gateway.throttle import Throttle, with_rate_limit_headers
+
+
+def group_of(path: str) -> Group:
+    route = checks_of(path)
+    return route.group if route else "default"
+
 
 POLICY = make_policy()
 NOW = 1_700_000_000_000
@@ -74,7 +80,11 @@ def test_two_addresses_in_one_ipv6_64_share_a_key_and_the_next_64_does_not():
 
 def test_a_sign_in_counts_against_ip_account_and_device():
     keys = request_keys(
-        POLICY, "/v1/authenticate", "203.0.113.7", username="Ann@Example.com", device_id="d1"
+        POLICY,
+        group_of("/v1/authenticate"),
+        "203.0.113.7",
+        username="Ann@Example.com",
+        device_id="d1",
     )
     assert [k.suffix.rsplit(":", 1)[0] for k in keys] == [
         "auth:ip",
@@ -88,7 +98,7 @@ def test_a_sign_in_counts_against_ip_account_and_device():
 def test_a_registration_counts_against_ip_and_api_key_but_not_the_device():
     keys = request_keys(
         POLICY,
-        "/v1/users/initiate-registration",
+        group_of("/v1/users/initiate-registration"),
         "203.0.113.7",
         username="ann@example.com",
         device_id="d1",
@@ -102,12 +112,13 @@ def test_a_registration_counts_against_ip_and_api_key_but_not_the_device():
 
 
 def test_any_other_route_counts_against_the_ip_alone():
-    keys = request_keys(POLICY, "/v1/sessions", "2001:db8::1", device_id="d1")
+    keys = request_keys(POLICY, group_of("/v1/sessions"), "2001:db8::1", device_id="d1")
     assert [(k.suffix, k.limit) for k in keys] == [("default:ip:2001:db8::/64", per_minute(300))]
 
 
 def test_a_sign_in_without_username_or_device_counts_against_the_ip_alone():
-    keys = request_keys(POLICY, "/v1/authenticate", "203.0.113.7", username="  ", device_id="")
+    group = group_of("/v1/authenticate")
+    keys = request_keys(POLICY, group, "203.0.113.7", username="  ", device_id="")
     assert [k.suffix for k in keys] == ["auth:ip:203.0.113.7"]
 
 

@@ -83,37 +83,29 @@ async def exchange(
     look the same; granian finishes requests in flight before a worker stops.)
     Idempotent methods are retried that way by aiohttp itself already.
     """
+
+    async def send(attempt: _Attempt) -> Answer:
+        async with client.request(
+            method, url, data=body, headers=headers, trace_request_ctx=attempt
+        ) as answer:
+            attempt.answered = True
+            content = await answer.read()
+            return Answer(
+                status=answer.status,
+                body=content,
+                headers=[
+                    (name, value) for name in relayed for value in answer.headers.getall(name, [])
+                ],
+            )
+
     first = _Attempt()
     try:
-        return await _try(client, method, url, body, headers, relayed, first)
+        return await send(first)
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientConnectionResetError):
         if not first.reused or first.answered or method in IDEMPOTENT_METHODS:
             raise
         log.info("%s %s: pooled connection closed by the service, sent again", method, url)
-    return await _try(client, method, url, body, headers, relayed, _Attempt())
-
-
-async def _try(
-    client: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    relayed: Sequence[str],
-    attempt: _Attempt,
-) -> Answer:
-    async with client.request(
-        method, url, data=body, headers=headers, trace_request_ctx=attempt
-    ) as answer:
-        attempt.answered = True
-        content = await answer.read()
-        return Answer(
-            status=answer.status,
-            body=content,
-            headers=[
-                (name, value) for name in relayed for value in answer.headers.getall(name, [])
-            ],
-        )
+    return await send(_Attempt())
 
 
 async def upstream_ready(client: aiohttp.ClientSession, base_url: str) -> dict[str, Any]:

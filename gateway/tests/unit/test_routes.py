@@ -1,13 +1,26 @@
 import pytest
 
-from tessera_gateway.api_keys import requires_api_key
-from tessera_gateway.rate_limits import group_of, make_policy, request_keys
-from tessera_gateway.routing import (
-    accepts_challenge_token,
-    canonical,
-    requires_access_token,
-    resolve,
-)
+from tessera_gateway.rate_limits import make_policy, request_keys
+from tessera_gateway.routes import PATHS, PREFIXES, TREES, canonical, checks_of, prefix_of, route_of
+
+
+def resolve(path: str) -> str | None:
+    route = route_of(path)
+    return route.upstream if route else None
+
+
+def bearer(path: str) -> str:
+    """The token a path needs however it is spelled (the gateway forwards some spellings only)."""
+    route = checks_of(path)
+    return route.bearer if route else "none"
+
+
+def requires_access_token(path: str) -> bool:
+    return bearer(path) != "none"
+
+
+def accepts_challenge_token(path: str) -> bool:
+    return bearer(path) == "access-or-challenge"
 
 
 @pytest.mark.parametrize(
@@ -134,17 +147,34 @@ def test_canonical_paths_drop_empty_and_dot_segments_only():
 def test_password_reset_goes_to_identity_without_token_or_api_key_and_counts_as_registration(
     path,
 ):
-    assert resolve(path) == "identity"
+    route = route_of(path)
+    assert route is not None
+    assert route.upstream == "identity"
     assert not requires_access_token(path)
-    assert not requires_api_key(path)
-    assert group_of(path) == "registration"
-    keys = request_keys(make_policy(), path, "203.0.113.7", username="ann@example.com")
+    assert not route.api_key
+    assert route.group == "registration"
+    keys = request_keys(make_policy(), route.group, "203.0.113.7", username="ann@example.com")
     assert [k.suffix for k in keys] == ["registration:ip:203.0.113.7"]
 
 
 @pytest.mark.parametrize("path", ["/v1/users/me", "/v1/users/me/password"])
 def test_the_profile_and_password_change_need_an_access_token_and_no_challenge_token(path):
-    assert resolve(path) == "identity"
+    route = route_of(path)
+    assert route is not None
+    assert route.upstream == "identity"
     assert requires_access_token(path)
     assert not accepts_challenge_token(path)
-    assert group_of(path) == "default"
+    assert route.group == "default"
+
+
+def test_every_path_and_tree_goes_where_its_prefix_sends_it():
+    for path, route in [*PATHS.items(), *TREES.items()]:
+        prefix = prefix_of(path)
+        assert prefix is not None, path
+        assert PREFIXES[prefix].upstream == route.upstream, path
+
+
+def test_a_path_spelled_under_another_prefix_goes_where_it_is_sent_with_its_own_checks():
+    route = route_of("/v1/./users/initiate-registration")
+    assert route is not None
+    assert (route.upstream, route.api_key, route.group) == ("session", True, "registration")

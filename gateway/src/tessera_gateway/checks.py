@@ -1,0 +1,61 @@
+"""The checks of a request's credentials before it is forwarded; each raises `TesseraError`."""
+
+from litestar import Request
+from litestar.datastructures import State
+
+from tessera_gateway.api_keys import HEADER, ApiKeyStoreUnavailableError, ApiKeyVerifier
+from tessera_gateway.routes import Route
+from tessera_shared.errors import TesseraError
+from tessera_shared.tokens import (
+    MISSING_TOKEN_CHALLENGE,
+    AccessTokenVerifier,
+    RevocationCheck,
+    bearer_token,
+    token_invalid,
+)
+
+
+async def check_api_key(
+    request: Request[object, object, State], route: Route, keys: ApiKeyVerifier
+) -> None:
+    """Raises unless `route` needs no API key or `request` carries a valid one."""
+    if not route.api_key:
+        return
+    plain_key = request.headers.get(HEADER)
+    if not plain_key:
+        raise TesseraError("api_key_missing")
+    try:
+        record = await keys.verify(plain_key)
+    except ApiKeyStoreUnavailableError:
+        raise TesseraError("service_unavailable") from None
+    if record is None:
+        raise TesseraError("api_key_invalid")
+
+
+async def check_bearer(
+    request: Request[object, object, State],
+    route: Route,
+    verifier: AccessTokenVerifier,
+    revocations: RevocationCheck,
+) -> None:
+    """Raises unless `route` needs no token or `request` carries a live one of the kind it needs.
+
+    `unauthorized` without a token, `token_invalid` for a bad one, `service_unavailable` when
+    the keys or Redis cannot be asked. The Authorization header is forwarded unchanged: the
+    services verify it again.
+    """
+    if route.bearer == "none":
+        return
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise TesseraError("unauthorized", headers={"www-authenticate": MISSING_TOKEN_CHALLENGE})
+    try:
+        claims = await verifier.verify(token)
+    except TesseraError as refusal:
+        if refusal.code != "token_invalid" or route.bearer != "access-or-challenge":
+            raise
+        await verifier.verify_challenge(token)  # raises `token_invalid` when it is none either
+        return
+    # Signed and unexpired is not enough: logout and reuse detection delete the family at once.
+    if not await revocations.is_active(claims):
+        raise token_invalid()
