@@ -6,7 +6,7 @@ from litestar.datastructures import Cookie
 
 from tessera_session.api.client import cookie_name
 from tessera_session.config import SessionSettings
-from tessera_session.service import Tokens
+from tessera_session.service.start import Tokens
 
 REFRESH_PATH = "/v1/refresh-token"
 
