@@ -1,7 +1,7 @@
 """What the service layer needs from the outside world; adapters implement these (Redis, NATS,
 identity's HTTP API, the signing keys), built in `bootstrap.py`; unit tests fake them."""
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tessera_session.domain.challenge import ChallengeState, MfaMode
 from tessera_session.domain.family import (
@@ -100,3 +100,10 @@ class TokenVerifier(Protocol):
 
     async def verify(self, token: str) -> AccessClaims: ...
     async def verify_challenge(self, token: str) -> ChallengeClaims: ...
+
+
+@runtime_checkable  # litestar checks a dependency's type with isinstance
+class PublicKeys(Protocol):
+    """The public keys verifying this service's tokens, as a JWKS document."""
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]: ...
