@@ -1,57 +1,84 @@
-"""The consumer loop: fetch from the durable pull consumer, deliver with bounded concurrency.
+"""The JetStream side of the worker: fetch from the durable pull consumer, hand each event to
+the service with bounded concurrency, and settle it as the service says (ack, NAK with a
+delay, or publish to the dead-letter subject and terminate).
 
-Per event: already sent (ledger) → ack; being sent by another copy → look again shortly;
-malformed or unknown version → dead letter at once; delivered → mark sent, ack; failed →
-release the claim and NAK with an exponential delay, or dead letter after the last attempt.
 On shutdown no new events are fetched; in-flight ones get `grace_s` to finish, the rest are
-NAKed so another worker takes them at once. Nothing is acked before it was sent.
+NAKed so another worker takes them at once.
 """
 
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
-import msgspec
 from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
-from opentelemetry import trace
-from opentelemetry.propagate import extract
 
 from tessera_otp_delivery.config import OtpDeliverySettings
-from tessera_otp_delivery.domain.retry import Outcome, RetryPolicy
-from tessera_otp_delivery.metrics import DeliveryMetrics
-from tessera_otp_delivery.ports import Claim, SendError, SentLedger
-from tessera_otp_delivery.service import Deliverer
-from tessera_shared.contracts.events import EVENT_DECODER, DeliveryRequested
+from tessera_otp_delivery.ports import Received
 from tessera_shared.nats import NatsConnection
 
 log = logging.getLogger("tessera.delivery")
-tracer = trace.get_tracer("tessera.otp_delivery")
-SUPPORTED_VERSIONS = {1}
 DEAD_REASON_HEADER = "Tessera-Dead-Reason"
 
 
-class Worker:
+class Handler(Protocol):
+    async def handle(self, received: Received) -> None: ...
+
+
+class JetStreamMessage:
+    """A fetched message as the service's `Received`."""
+
+    def __init__(self, message: Msg, nats: NatsConnection, dead_letters: str) -> None:
+        self._message = message
+        self._nats = nats
+        self._dead_letters = dead_letters
+
+    @property
+    def data(self) -> bytes:
+        return self._message.data
+
+    @property
+    def attempt(self) -> int:
+        return self._message.metadata.num_delivered
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self._message.headers or {})
+
+    async def ack(self) -> None:
+        await self._message.ack()
+
+    async def retry(self, delay_s: float) -> None:
+        await self._message.nak(delay=delay_s)
+
+    async def dead(self, reason: str) -> None:
+        """Publish the original payload to the dead-letter subject, then stop redelivery."""
+        message, meta = self._message, self._message.metadata
+        await self._nats.js.publish(
+            self._dead_letters,
+            message.data,
+            headers={
+                DEAD_REASON_HEADER: reason,
+                "Tessera-Original-Subject": message.subject,
+                "Nats-Msg-Id": f"dead-{meta.stream}-{meta.sequence.stream}",
+            },
+        )
+        await message.term()
+
+
+class Consumer:
     def __init__(
         self,
         nats: NatsConnection,
         settings: OtpDeliverySettings,
-        deliverer: Deliverer,
-        ledger: SentLedger,
-        metrics: DeliveryMetrics,
+        handler: Handler,
         *,
         grace_s: float = 20.0,
     ) -> None:
         self._nats = nats
         self._settings = settings
-        self._deliverer = deliverer
-        self._ledger = ledger
-        self._metrics = metrics
-        self._policy = RetryPolicy(
-            max_attempts=settings.max_deliver,
-            base_s=settings.retry_base_s,
-            max_s=settings.retry_max_s,
-        )
+        self._handler = handler
         self._grace_s = grace_s
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -105,8 +132,9 @@ class Worker:
                 task.add_done_callback(self._in_flight.discard)
 
     async def _handle(self, message: Msg) -> None:
+        received = JetStreamMessage(message, self._nats, self._settings.stream.dead_letters)
         try:
-            await self._process(message)
+            await self._handler.handle(received)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await message.nak()
@@ -114,69 +142,4 @@ class Worker:
         except Exception as exc:  # NATS gone mid-way: the event comes back after ack_wait
             log.warning("handling an event failed: %s", type(exc).__name__)
             with contextlib.suppress(Exception):
-                await message.nak(delay=self._policy.base_s)
-
-    async def _process(self, message: Msg) -> None:
-        try:
-            event = EVENT_DECODER.decode(message.data)
-        except msgspec.MsgspecError as exc:
-            await self._dead(message, f"malformed event: {str(exc)[:200]}", "malformed")
-            return
-        if event.v not in SUPPORTED_VERSIONS:
-            await self._dead(message, f"unsupported event version {event.v}", "version")
-            return
-        context = extract(dict(message.headers or {}))
-        with tracer.start_as_current_span(
-            "otp.deliver",
-            context=context,
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"tessera.kind": event.kind.value, "tessera.channel": event.channel},
-        ):
-            await self._deliver(message, event)
-
-    async def _deliver(self, message: Msg, event: DeliveryRequested) -> None:
-        claim = await self._ledger.claim(event.id, stale_after_s=self._settings.ack_wait_s)
-        if claim is Claim.SENT:
-            self._metrics.duplicates.inc()
-            await message.ack()
-            return
-        if claim is Claim.BUSY:  # another copy is being sent right now; look again shortly
-            await message.nak(delay=self._policy.base_s)
-            return
-        attempt = message.metadata.num_delivered
-        try:
-            await self._deliverer.deliver(event)
-        except SendError as exc:
-            await self._ledger.release(event.id)
-            self._metrics.failed.labels(event.channel).inc()
-            if self._policy.after_failure(attempt) is Outcome.DEAD:
-                await self._dead(message, f"gave up after {attempt} attempts: {exc}", "exhausted")
-            else:
-                self._metrics.retried.labels(event.channel).inc()
-                await message.nak(delay=self._policy.delay(attempt))
-            return
-        await self._ledger.mark_sent(event.id)
-        await message.ack()
-        self._metrics.sent.labels(event.channel).inc()
-        log.info(
-            "delivered %s by %s",
-            event.kind.value,
-            event.channel,
-            extra={"event_id": event.id, "attempt": attempt},
-        )
-
-    async def _dead(self, message: Msg, reason: str, label: str) -> None:
-        """Publish the original payload to the dead-letter subject, then stop redelivery."""
-        meta = message.metadata
-        await self._nats.js.publish(
-            self._settings.stream.dead_letters,
-            message.data,
-            headers={
-                DEAD_REASON_HEADER: reason,
-                "Tessera-Original-Subject": message.subject,
-                "Nats-Msg-Id": f"dead-{meta.stream}-{meta.sequence.stream}",
-            },
-        )
-        await message.term()
-        self._metrics.dead.labels(label).inc()
-        log.warning("event dead-lettered: %s", reason)
+                await message.nak(delay=self._settings.retry_base_s)
