@@ -85,11 +85,9 @@ async def main(seconds: float, concurrency: int) -> None:
             grace_s=10,
             max_per_user=settings.max_sessions_per_user,
         )
-        starter = SessionStarter(families=families, signer=issuer, access_ttl_s=900)
+        starter = SessionStarter(families, issuer, access_ttl_s=900)
         events = NatsSessionEvents(NatsConnection("nats://127.0.0.1:9", "bench"), "")
-        refresh = Refresh(
-            starter=starter, families=families, events=events, refresh_key=b"bench-key"
-        )
+        refresh = Refresh(starter, families, events, refresh_key=b"bench-key")
         rate = await refreshes(starter, refresh, seconds, concurrency)
         print(f"refreshes/s     {rate:10.0f}   ({concurrency} concurrent sessions, one process)")
         print(

@@ -77,30 +77,21 @@ def build_services(
     floor = RedisCredentialFloor(redis, prefix)
     signer = TokenIssuer(keys, settings.issuer, settings.audience)
     verifier = own_verifier(keys, settings)
-    starter = SessionStarter(families=families, signer=signer, access_ttl_s=settings.access_ttl_s)
+    starter = SessionStarter(families, signer, access_ttl_s=settings.access_ttl_s)
     return {
         "sign_in": SignIn(
-            starter=starter,
-            families=families,
-            challenges=challenges,
-            floor=floor,
-            identity=identity,
-            signer=signer,
+            starter,
+            families,
+            challenges,
+            floor,
+            identity,
+            signer,
             challenge_ttl_s=settings.challenge_ttl_s,
             require_totp=settings.require_totp,
         ),
-        "second_factor": SecondFactorSignIn(
-            starter=starter, challenges=challenges, verifier=verifier, identity=identity
-        ),
-        "refresh": Refresh(
-            starter=starter,
-            families=families,
-            events=events,
-            refresh_key=settings.refresh_key.encode(),
-        ),
-        "sessions": Sessions(
-            families=families, challenges=challenges, floor=floor, verifier=verifier
-        ),
+        "second_factor": SecondFactorSignIn(starter, challenges, verifier, identity),
+        "refresh": Refresh(starter, families, events, refresh_key=settings.refresh_key.encode()),
+        "sessions": Sessions(families, challenges, floor, verifier),
     }
 
 

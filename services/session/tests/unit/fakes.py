@@ -11,17 +11,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from tessera_session.domain import family as domain
 from tessera_session.domain.challenge import MAX_WRONG_CODES, ChallengeState, MfaMode
 from tessera_session.domain.client import Client
-from tessera_session.domain.family import (
-    GRACE_ROTATIONS,
-    Created,
-    NewFamily,
-    Rotated,
-    Rotation,
-    RotationAttempt,
-    SessionInfo,
-)
 from tessera_session.service.refresh import Refresh
 from tessera_session.service.second_factor import SecondFactorSignIn
 from tessera_session.service.sessions import Sessions
@@ -98,9 +90,13 @@ class FakeChallenges:
         return self.open_ones.pop((user_id, challenge_id), None) is not None
 
 
+def refused(outcome: domain.Rotation) -> domain.Rotated:
+    return domain.Rotated(outcome=outcome, device_id="", amr=[], steps=0)
+
+
 @dataclass
 class Family:
-    new: NewFamily
+    new: domain.NewFamily
     created_at: float
     last_used_at: float
     current: str
@@ -118,7 +114,9 @@ class FakeFamilies:
     def of(self, user_id: str) -> list[Family]:
         return [f for f in self.by_id.values() if f.new.user_id == user_id]
 
-    async def create(self, family: NewFamily, *, completes: str | None = None) -> Created | None:
+    async def create(
+        self, family: domain.NewFamily, *, completes: str | None = None
+    ) -> domain.Created | None:
         if completes is not None and not self._challenges.complete(family.user_id, completes):
             return None
         replaced = None
@@ -135,35 +133,35 @@ class FakeFamilies:
         capped = max(len(others) + 1 - self._max_per_user, 0)
         for ended in others[:capped]:
             del self.by_id[ended.new.family_id]
-        return Created(replaced=replaced, capped=capped)
+        return domain.Created(replaced=replaced, capped=capped)
 
-    async def rotate(self, attempt: RotationAttempt) -> Rotated:
+    async def rotate(self, attempt: domain.RotationAttempt) -> domain.Rotated:
         family = self.by_id.get(attempt.family_id)
         if family is None or family.new.user_id != attempt.user_id:
-            return Rotated(outcome=Rotation.UNKNOWN, device_id="", amr=[], steps=0)
+            return refused(domain.Rotation.UNKNOWN)
         new = family.new
         if (attempt.device or new.device_id) != new.device_id or attempt.app != new.app_id:
-            return Rotated(outcome=Rotation.MISMATCH, device_id="", amr=[], steps=0)
+            return refused(domain.Rotation.MISMATCH)
         now = self._clock.now
 
-        def answer(outcome: Rotation, steps: int) -> Rotated:
-            return Rotated(
+        def answer(outcome: domain.Rotation, steps: int) -> domain.Rotated:
+            return domain.Rotated(
                 outcome=outcome, device_id=new.device_id, amr=new.amr.split(), steps=steps
             )
 
         if attempt.presented == family.current:
             family.retired.insert(0, (family.current, now))
             family.current, family.last_used_at = attempt.successors[0], now
-            return answer(Rotation.ROTATED, 1)
-        for steps, digest in enumerate(attempt.successors[:GRACE_ROTATIONS], start=1):
+            return answer(domain.Rotation.ROTATED, 1)
+        for steps, digest in enumerate(attempt.successors[: domain.GRACE_ROTATIONS], start=1):
             if digest == family.current and len(family.retired) >= steps:
                 if now - family.retired[steps - 1][1] <= GRACE_S:
-                    return answer(Rotation.REPLAYED, steps)
+                    return answer(domain.Rotation.REPLAYED, steps)
                 break
         if any(digest == attempt.presented for digest, _ in family.retired):
             del self.by_id[new.family_id]
-            return answer(Rotation.REUSE, 0)
-        return Rotated(outcome=Rotation.UNKNOWN, device_id="", amr=[], steps=0)
+            return answer(domain.Rotation.REUSE, 0)
+        return refused(domain.Rotation.UNKNOWN)
 
     async def delete(self, user_id: str, family_id: str) -> bool:
         family = self.by_id.get(family_id)
@@ -178,9 +176,9 @@ class FakeFamilies:
             del self.by_id[family_id]
         return len(ended)
 
-    async def sessions(self, user_id: str) -> list[SessionInfo]:
+    async def sessions(self, user_id: str) -> list[domain.SessionInfo]:
         return [
-            SessionInfo(
+            domain.SessionInfo(
                 id=f.new.family_id,
                 device_id=f.new.device_id,
                 app_id=f.new.app_id,
@@ -338,31 +336,19 @@ class Suite:
         self.identity = FakeIdentity()
         self.events = FakeEvents()
         self.tokens = FakeTokens(self.clock)
-        starter = SessionStarter(
-            families=self.families, signer=self.tokens, access_ttl_s=ACCESS_TTL_S
-        )
+        starter = SessionStarter(self.families, self.tokens, access_ttl_s=ACCESS_TTL_S)
         self.sign_in = SignIn(
-            starter=starter,
-            families=self.families,
-            challenges=self.challenges,
-            floor=self.floor,
-            identity=self.identity,
-            signer=self.tokens,
+            starter,
+            self.families,
+            self.challenges,
+            self.floor,
+            self.identity,
+            self.tokens,
             challenge_ttl_s=CHALLENGE_TTL_S,
             require_totp=require_totp,
         )
         self.second_factor = SecondFactorSignIn(
-            starter=starter,
-            challenges=self.challenges,
-            verifier=self.tokens,
-            identity=self.identity,
+            starter, self.challenges, self.tokens, self.identity
         )
-        self.refresh = Refresh(
-            starter=starter, families=self.families, events=self.events, refresh_key=b"unit-key"
-        )
-        self.sessions = Sessions(
-            families=self.families,
-            challenges=self.challenges,
-            floor=self.floor,
-            verifier=self.tokens,
-        )
+        self.refresh = Refresh(starter, self.families, self.events, refresh_key=b"unit-key")
+        self.sessions = Sessions(self.families, self.challenges, self.floor, self.tokens)

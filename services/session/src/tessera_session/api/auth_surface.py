@@ -20,6 +20,7 @@ from msgspec import UNSET, UnsetType
 
 from tessera_session.api.client import bearer, client_of
 from tessera_session.api.sessions import LOGGED_OUT, LogoutAnswer
+from tessera_session.api.tokens import mfa_step_fields
 from tessera_session.config import SessionSettings
 from tessera_session.service.refresh import Refresh
 from tessera_session.service.second_factor import SecondFactorSignIn
@@ -160,12 +161,7 @@ class AuthController(Controller):
         outcome = await sign_in.authenticate(data.email, data.password, client)
         answer: AuthTokens | AuthMfaStep
         if isinstance(outcome, MfaRequired):
-            answer = AuthMfaStep(
-                mfa_mode=outcome.mfa_mode,
-                challenge_token=outcome.challenge_token,
-                user_id=outcome.user_id,
-                totp_setup_required=True if outcome.totp_setup_required else UNSET,
-            )
+            answer = AuthMfaStep(**mfa_step_fields(outcome))
         else:
             answer = _body(outcome)
         return _no_store(answer)

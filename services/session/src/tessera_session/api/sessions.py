@@ -12,7 +12,7 @@ from litestar.params import Body, FromPath
 from msgspec import UNSET, UnsetType
 
 from tessera_session.api.client import bearer, client_of, cookie_name
-from tessera_session.api.tokens import TokenAnswer, cleared_cookie, with_cookie
+from tessera_session.api.tokens import TokenAnswer, cleared_cookie, mfa_step_fields, with_cookie
 from tessera_session.config import SessionSettings
 from tessera_session.service.refresh import Refresh
 from tessera_session.service.sessions import Sessions
@@ -104,12 +104,7 @@ class SessionController(Controller):
         client = client_of(request, settings.default_app_id)
         outcome = await sign_in.authenticate(data.username, data.password, client)
         if isinstance(outcome, MfaRequired):
-            answer = MfaAnswer(
-                mfa_mode=outcome.mfa_mode,
-                challenge_token=outcome.challenge_token,
-                user_id=outcome.user_id,
-                totp_setup_required=True if outcome.totp_setup_required else UNSET,
-            )
+            answer = MfaAnswer(**mfa_step_fields(outcome))
             return Response(answer, headers={"cache-control": "no-store"})
         tokens = with_cookie(outcome, client.app_id, settings)
         return tokens  # type: ignore[return-value]

@@ -1,7 +1,7 @@
 """Refreshing: rotate a refresh token of this device and app, with the grace rule for
 stragglers and reuse detection (`domain/family.py`). Counted in `tessera_refreshes`."""
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import msgspec
 
@@ -14,11 +14,12 @@ from tessera_session.service.start import SessionStarter, Tokens
 from tessera_shared.errors import TesseraError
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Refresh:
     starter: SessionStarter
     families: Families
     events: SessionEvents
+    _: KW_ONLY
     refresh_key: bytes
 
     async def refresh(self, raw: str | None, client: Client) -> Tokens:

@@ -16,7 +16,7 @@ from tessera_shared.contracts.tokens import ChallengeClaims
 from tessera_shared.errors import TesseraError
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class SecondFactorSignIn:
     starter: SessionStarter
     challenges: Challenges

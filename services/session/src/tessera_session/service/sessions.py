@@ -10,7 +10,7 @@ from tessera_shared.errors import TesseraError
 from tessera_shared.tokens.verifier import token_invalid
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Sessions:
     families: Families
     challenges: Challenges

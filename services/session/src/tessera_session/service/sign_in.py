@@ -1,7 +1,7 @@
 """Signing in with a password: a full session, or an MFA challenge and (for email and SMS) a
 login code. Counted in `tessera_logins` by outcome."""
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import msgspec
 
@@ -21,7 +21,7 @@ class MfaRequired(msgspec.Struct, frozen=True, kw_only=True):
     totp_setup_required: bool = False
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class SignIn:
     starter: SessionStarter
     families: Families
@@ -29,6 +29,7 @@ class SignIn:
     floor: CredentialFloor
     identity: Identity
     signer: Signer
+    _: KW_ONLY
     challenge_ttl_s: int
     require_totp: bool = False
 

@@ -1,6 +1,6 @@
 """Starting a session (a new refresh family) and the tokens a session answers with."""
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import msgspec
 
@@ -20,10 +20,11 @@ class Tokens(msgspec.Struct, frozen=True, kw_only=True):
     """The family (`sid`) the tokens belong to."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class SessionStarter:
     families: Families
     signer: Signer
+    _: KW_ONLY
     access_ttl_s: int
 
     async def start(self, user_id: str, amr: list[str], client: Client) -> Tokens:
