@@ -9,7 +9,7 @@ their races stay in the integration tests.
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from tessera_session.domain import family as domain
 from tessera_session.domain.challenge import MAX_WRONG_CODES, ChallengeState, MfaMode
@@ -219,12 +219,17 @@ class FakeIdentity:
         self.calls: list[Any] = []
         """Every request received, in order (the contract structs)."""
 
-    def add(self, username: str, mfa_mode: str = "none", credential_version: int = 0) -> str:
+    def add(
+        self,
+        username: str,
+        mfa_mode: Literal["none", "email", "sms", "totp"] = "none",
+        credential_version: int = 0,
+    ) -> str:
         user_id = uuid.uuid4()
         self.accounts[username] = internal.Account(
             user_id=user_id,
             status="active",
-            mfa_mode=mfa_mode,  # type: ignore[arg-type]
+            mfa_mode=mfa_mode,
             locale="en",
             credential_version=credential_version,
         )
