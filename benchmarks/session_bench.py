@@ -14,31 +14,33 @@ import time
 import uuid
 from pathlib import Path
 
-from tessera_session.adapters.challenges import RedisChallenges
-from tessera_session.adapters.events import SessionEvents
+from tessera_session.adapters.events import NatsSessionEvents
 from tessera_session.adapters.families import RedisFamilies
-from tessera_session.adapters.identity_client import IdentityClient
 from tessera_session.adapters.keys import KeyRing, generate
 from tessera_session.adapters.tokens import TokenIssuer
 from tessera_session.bootstrap import own_verifier
 from tessera_session.config import SessionSettings
-from tessera_session.service import Client, Sessions
+from tessera_session.domain.client import Client
+from tessera_session.service.refresh import Refresh
+from tessera_session.service.start import SessionStarter
 from tessera_shared.devservers import RedisServer, free_port
 from tessera_shared.nats import NatsConnection
 from tessera_shared.redis import make_redis
 from tessera_shared.tokens.verifier import AccessTokenVerifier
 
 
-async def refreshes(sessions: Sessions, seconds: float, concurrency: int) -> float:
+async def refreshes(
+    starter: SessionStarter, refresh: Refresh, seconds: float, concurrency: int
+) -> float:
     done = 0
     deadline = time.perf_counter() + seconds
 
     async def one_user() -> None:
         nonlocal done
         client = Client(device_id="bench", app_id="bench", ip="127.0.0.1", user_agent="bench")
-        tokens = await sessions.start(str(uuid.uuid4()), ["pwd"], client)
+        tokens = await starter.start(str(uuid.uuid4()), ["pwd"], client)
         while time.perf_counter() < deadline:
-            tokens = await sessions.refresh(tokens.refresh_token, client)
+            tokens = await refresh.refresh(tokens.refresh_token, client)
             done += 1
 
     started = time.perf_counter()
@@ -83,18 +85,10 @@ async def main(seconds: float, concurrency: int) -> None:
             grace_s=10,
             max_per_user=settings.max_sessions_per_user,
         )
-        sessions = Sessions(
-            families,
-            RedisChallenges(redis, "bench:"),
-            issuer,
-            verifier,
-            IdentityClient("http://127.0.0.1:9", "unused", 1),
-            SessionEvents(NatsConnection("nats://127.0.0.1:9", "bench"), ""),
-            access_ttl_s=900,
-            challenge_ttl_s=300,
-            refresh_key=b"bench-key",
-        )
-        rate = await refreshes(sessions, seconds, concurrency)
+        starter = SessionStarter(families, issuer, access_ttl_s=900)
+        events = NatsSessionEvents(NatsConnection("nats://127.0.0.1:9", "bench"), "")
+        refresh = Refresh(starter, families, events, refresh_key=b"bench-key")
+        rate = await refreshes(starter, refresh, seconds, concurrency)
         print(f"refreshes/s     {rate:10.0f}   ({concurrency} concurrent sessions, one process)")
         print(
             f"verifications/s {await verifications(issuer, verifier, seconds):10.0f}   (one core)"

@@ -1,4 +1,5 @@
-"""Composition root: NATS, providers, the worker; started and stopped in the lifespan."""
+"""Composition root: NATS, providers, the ledger, the service and the consumer feeding it;
+started and stopped in the lifespan."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,16 +10,17 @@ from litestar import Litestar
 from nats.js import JetStreamContext
 
 from tessera_otp_delivery.adapters.console import ConsoleEmail, ConsoleSms
+from tessera_otp_delivery.adapters.consumer import Consumer
 from tessera_otp_delivery.adapters.fallback import Fallback
 from tessera_otp_delivery.adapters.jetstream import consumer_exists, ensure_topology
 from tessera_otp_delivery.adapters.sent_ledger import KvSentLedger
 from tessera_otp_delivery.adapters.sms_http import TwilioSms, WebhookSms
 from tessera_otp_delivery.adapters.smtp import SmtpSender
 from tessera_otp_delivery.config import OtpDeliverySettings
+from tessera_otp_delivery.domain.retry import RetryPolicy
 from tessera_otp_delivery.metrics import DeliveryMetrics
 from tessera_otp_delivery.ports import Email, EmailSender, Sms, SmsSender
-from tessera_otp_delivery.service import Deliverer
-from tessera_otp_delivery.worker import Worker
+from tessera_otp_delivery.service import Deliverer, DeliveryHandler
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
 from tessera_shared.i18n import SHARED_CATALOGS, Translator
@@ -59,9 +61,18 @@ def lifespan(
             Translator([SHARED_CATALOGS, CATALOGS]),
             settings.product_name,
         )
-        worker = Worker(
-            connection, settings, deliverer, KvSentLedger(connection, settings.sent_bucket), metrics
+        handler = DeliveryHandler(
+            deliverer=deliverer,
+            ledger=KvSentLedger(connection, settings.sent_bucket),
+            metrics=metrics,
+            policy=RetryPolicy(
+                max_attempts=settings.max_deliver,
+                base_s=settings.retry_base_s,
+                max_s=settings.retry_max_s,
+            ),
+            stale_after_s=settings.ack_wait_s,
         )
+        worker = Consumer(connection, settings, handler)
         worker.start()
 
         async def check() -> None:

@@ -1,4 +1,6 @@
-"""What the worker needs from the outside: senders per channel and the sent-events ledger."""
+"""What the service layer needs from the outside: senders per channel, the sent-events ledger,
+and the event being handled as the queue handed it over. Adapters implement these, tests may
+fake them."""
 
 import enum
 from typing import Protocol
@@ -52,3 +54,31 @@ class SentLedger(Protocol):
     async def claim(self, event_id: str, stale_after_s: float) -> Claim: ...
     async def mark_sent(self, event_id: str) -> None: ...
     async def release(self, event_id: str) -> None: ...
+
+
+class Received(Protocol):
+    """One delivery request as the queue handed it over; `ack`, `retry` or `dead` settles it."""
+
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def attempt(self) -> int:
+        """How many times it was handed over, this one included (1 the first time)."""
+        ...
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The publisher's headers (trace context)."""
+        ...
+
+    async def ack(self) -> None:
+        """Done: never handed over again."""
+        ...
+
+    async def retry(self, delay_s: float) -> None:
+        """Hand it over again after `delay_s`."""
+        ...
+
+    async def dead(self, reason: str) -> None:
+        """Give up: the payload goes to the dead-letter subject with `reason`."""
+        ...

@@ -3,19 +3,26 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from nats.js import JetStreamContext
+from redis.asyncio import Redis
 
 from tessera_session.adapters.challenges import RedisChallenges
-from tessera_session.adapters.credential_floor import CredentialFloor
-from tessera_session.adapters.events import SessionEvents, ensure_session_stream
+from tessera_session.adapters.credential_floor import RedisCredentialFloor
+from tessera_session.adapters.events import NatsSessionEvents, ensure_session_stream
 from tessera_session.adapters.families import RedisFamilies
 from tessera_session.adapters.identity_client import IdentityClient
 from tessera_session.adapters.keys import KeyRing, generate, load_folder, load_pem
 from tessera_session.adapters.tokens import TokenIssuer
 from tessera_session.config import SessionSettings
-from tessera_session.service import Sessions
+from tessera_session.ports import Identity, SessionEvents
+from tessera_session.service.refresh import Refresh
+from tessera_session.service.second_factor import SecondFactorSignIn
+from tessera_session.service.sessions import Sessions
+from tessera_session.service.sign_in import SignIn
+from tessera_session.service.start import SessionStarter
 from tessera_shared.config import ConfigError
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
@@ -49,6 +56,45 @@ def own_verifier(keys: KeyRing, settings: SessionSettings) -> AccessTokenVerifie
     return AccessTokenVerifier(JwksCache.from_keys(public), settings.issuer, settings.audience)
 
 
+def build_services(
+    settings: SessionSettings,
+    keys: KeyRing,
+    redis: Redis,
+    identity: Identity,
+    events: SessionEvents,
+) -> dict[str, Any]:
+    """Every use case, wired to the real adapters (by their name in `app.state`)."""
+    prefix = settings.redis_key_prefix
+    families = RedisFamilies(
+        redis,
+        prefix,
+        sliding_s=settings.refresh_ttl_s,
+        absolute_s=settings.refresh_absolute_ttl_s,
+        grace_s=settings.refresh_grace_s,
+        max_per_user=settings.max_sessions_per_user,
+    )
+    challenges = RedisChallenges(redis, prefix)
+    floor = RedisCredentialFloor(redis, prefix)
+    signer = TokenIssuer(keys, settings.issuer, settings.audience)
+    verifier = own_verifier(keys, settings)
+    starter = SessionStarter(families, signer, access_ttl_s=settings.access_ttl_s)
+    return {
+        "sign_in": SignIn(
+            starter,
+            families,
+            challenges,
+            floor,
+            identity,
+            signer,
+            challenge_ttl_s=settings.challenge_ttl_s,
+            require_totp=settings.require_totp,
+        ),
+        "second_factor": SecondFactorSignIn(starter, challenges, verifier, identity),
+        "refresh": Refresh(starter, families, events, refresh_key=settings.refresh_key.encode()),
+        "sessions": Sessions(families, challenges, floor, verifier),
+    }
+
+
 def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> Lifespan:
     @asynccontextmanager
     async def run(app: Litestar) -> AsyncIterator[None]:
@@ -68,27 +114,9 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
 
         nats = NatsConnection(settings.nats_url, "tessera-session", declare)
         nats.start()
-        families = RedisFamilies(
-            redis,
-            settings.redis_key_prefix,
-            sliding_s=settings.refresh_ttl_s,
-            absolute_s=settings.refresh_absolute_ttl_s,
-            grace_s=settings.refresh_grace_s,
-            max_per_user=settings.max_sessions_per_user,
-        )
-        app.state.sessions = Sessions(
-            families,
-            RedisChallenges(redis, settings.redis_key_prefix),
-            TokenIssuer(keys, settings.issuer, settings.audience),
-            own_verifier(keys, settings),
-            identity,
-            SessionEvents(nats, settings.subject_prefix),
-            access_ttl_s=settings.access_ttl_s,
-            challenge_ttl_s=settings.challenge_ttl_s,
-            refresh_key=settings.refresh_key.encode(),
-            require_totp=settings.require_totp,
-            floor=CredentialFloor(redis, settings.redis_key_prefix),
-        )
+        events = NatsSessionEvents(nats, settings.subject_prefix)
+        for name, service in build_services(settings, keys, redis, identity, events).items():
+            app.state[name] = service
         health.add("redis", lambda: ping(redis))
         try:
             yield
@@ -100,4 +128,5 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
     return run
 
 
-DEPENDENCIES = {name: from_state(name) for name in ("sessions", "settings", "keys")}
+SERVICES = ("sign_in", "second_factor", "refresh", "sessions")
+DEPENDENCIES = {name: from_state(name) for name in (*SERVICES, "settings", "keys")}

@@ -77,6 +77,13 @@ return 1
 """
 
 
+def challenge_keys(prefix: str, user_id: str, challenge_id: str) -> list[str]:
+    """The challenge's key and the user's set of challenges: what completing one touches
+    (here, or in `families.py`'s create script along with the new session)."""
+    tag = user_tag(prefix, user_id)
+    return [f"{tag}:mfa:{challenge_id}", f"{tag}:mfas"]
+
+
 def _state(answer: bytes | str) -> ChallengeState:
     return ChallengeState(answer.decode() if isinstance(answer, bytes) else answer)
 
@@ -94,11 +101,11 @@ class RedisChallenges:
         self._complete = redis.register_script(_COMPLETE)
 
     def key(self, user_id: str, challenge_id: str) -> str:
-        return f"{user_tag(self._prefix, user_id)}:mfa:{challenge_id}"
+        return self.keys(user_id, challenge_id)[0]
 
     def keys(self, user_id: str, challenge_id: str) -> list[str]:
-        """The challenge's key and the user's set of challenges: what completing one touches."""
-        return [self.key(user_id, challenge_id), f"{user_tag(self._prefix, user_id)}:mfas"]
+        """The challenge's key and the user's set of challenges (`challenge_keys`)."""
+        return challenge_keys(self._prefix, user_id, challenge_id)
 
     async def open(self, user_id: str, challenge_id: str, ttl_s: int) -> None:
         """A new open challenge, alive as long as its token."""

@@ -28,7 +28,7 @@ return old
 """
 
 
-class CredentialFloor:
+class RedisCredentialFloor:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix

@@ -46,7 +46,7 @@ async def ensure_session_stream(
         await js.update_stream(config)
 
 
-class SessionEvents:
+class NatsSessionEvents:
     def __init__(self, nats: NatsConnection, prefix: str) -> None:
         self._nats = nats
         self._subject = f"{prefix}session.reuse_detected"

@@ -27,10 +27,17 @@ equals the cap, in the same script, so concurrent sign-ins cannot overshoot it.
 import time
 from typing import Any
 
-import msgspec
 from redis.asyncio import Redis
 
-from tessera_session.domain.family import Rotation
+from tessera_session.adapters.challenges import challenge_keys
+from tessera_session.domain.family import (
+    Created,
+    NewFamily,
+    Rotated,
+    Rotation,
+    RotationAttempt,
+    SessionInfo,
+)
 from tessera_shared.contracts.tokens import family_key, user_tag
 
 HISTORY = 10
@@ -182,46 +189,6 @@ return ended
 """
 
 
-class NewFamily(msgspec.Struct, frozen=True, kw_only=True):
-    user_id: str
-    family_id: str
-    device_id: str
-    app_id: str
-    amr: str
-    ip: str
-    user_agent: str
-    digest: str
-
-
-class Created(msgspec.Struct, frozen=True, kw_only=True):
-    replaced: str | None
-    """The family of the same device+app this one replaced."""
-    capped: int
-    """How many of the user's least recently used families the per-user cap ended."""
-
-
-class Rotated(msgspec.Struct, frozen=True, kw_only=True):
-    outcome: Rotation
-    device_id: str
-    """The family's device ("" when the family is unknown or another device's or app's)."""
-    amr: list[str]
-    """The methods of the sign-in that started the family."""
-    steps: int
-    """The answer is the presented token's `steps`-th successor (1: its own; more for a
-    straggler, whose answer is the current token); 0 when refused."""
-
-
-class SessionInfo(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    device_id: str
-    app_id: str
-    created_at: int
-    last_used_at: int
-    ip: str
-    user_agent: str
-    amr: str
-
-
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -260,13 +227,11 @@ class RedisFamilies:
             f"{tag}:dev:{device}:{app}",
         ]
 
-    async def create(
-        self, family: NewFamily, *, completes: tuple[str, list[str]] | None = None
-    ) -> Created | None:
+    async def create(self, family: NewFamily, *, completes: str | None = None) -> Created | None:
         """Store a new family, replacing the one of the same device+app, within the cap.
 
-        `completes`: (id, keys) of the MFA challenge this sign-in completes (see
-        `RedisChallenges.keys`); None, and nothing stored, when it is no longer open.
+        `completes`: the id of the MFA challenge this sign-in completes, in the same script;
+        None, and nothing stored, when it is no longer open.
         """
         now = _now_ms()
         ttl = min(self._sliding_s, self._absolute_s)
@@ -289,10 +254,9 @@ class RedisFamilies:
         flat = [str(v) for pair in fields.items() for v in pair]
         tag = user_tag(self._prefix, family.user_id)
         keys = self._keys(family.user_id, family.family_id, family.device_id, family.app_id)
-        challenge_id = ""
+        challenge_id = completes or ""
         if completes is not None:
-            challenge_id, challenge_keys = completes
-            keys.extend(challenge_keys)
+            keys.extend(challenge_keys(self._prefix, family.user_id, completes))
         cap = self._max_per_user
         outcome, replaced, capped = await self._create(
             keys=keys, args=[family.family_id, tag, ttl, self._absolute_s, cap, challenge_id, *flat]
@@ -301,39 +265,25 @@ class RedisFamilies:
             return None
         return Created(replaced=_text(replaced) or None, capped=int(capped))
 
-    async def rotate(
-        self,
-        *,
-        user_id: str,
-        family_id: str,
-        presented: str,
-        successors: list[str],
-        device: str,
-        app: str,
-        ip: str,
-        user_agent: str,
-    ) -> Rotated:
-        """One atomic rotation step; `device` "" accepts the family's own device (not its app).
-
-        `successors`: digests of the presented token's next tokens, as many as a straggler may
-        be behind (`GRACE_ROTATIONS`); the first becomes the current token on rotation.
-        """
-        tag = user_tag(self._prefix, user_id)
+    async def rotate(self, attempt: RotationAttempt) -> Rotated:
+        """One atomic rotation step; `device` "" accepts the family's own device (not its app)."""
+        a = attempt
+        tag = user_tag(self._prefix, a.user_id)
         outcome, stored_device, amr, steps = await self._rotate(
-            keys=[family_key(self._prefix, user_id, family_id), f"{tag}:families"],
+            keys=[family_key(self._prefix, a.user_id, a.family_id), f"{tag}:families"],
             args=[
-                presented,
-                successors[0],
+                a.presented,
+                a.successors[0],
                 _now_ms(),
                 self._grace_ms,
                 self._sliding_s,
-                device,
-                app,
-                ip,
-                user_agent,
+                a.device,
+                a.app,
+                a.ip,
+                a.user_agent,
                 HISTORY,
                 tag,
-                " ".join(successors),
+                " ".join(a.successors),
             ],
         )
         return Rotated(

@@ -8,6 +8,7 @@ import jwt
 import msgspec
 
 from tessera_session.adapters.keys import KeyRing
+from tessera_session.domain.challenge import MfaMode
 from tessera_shared.contracts.tokens import (
     ACCESS_TYPE,
     ALGORITHM,
@@ -42,7 +43,7 @@ class TokenIssuer:
         return self._sign(msgspec.to_builtins(claims), ACCESS_TYPE)
 
     def challenge(
-        self, *, user_id: str, device: str, app: str, mfa_mode: str, ttl_s: int
+        self, *, user_id: str, device: str, app: str, mfa_mode: MfaMode, ttl_s: int
     ) -> tuple[str, ChallengeClaims]:
         now = int(time.time())
         claims = ChallengeClaims(
@@ -54,7 +55,7 @@ class TokenIssuer:
             exp=now + ttl_s,
             did=device,
             aid=app,
-            mfa_mode=mfa_mode,  # type: ignore[arg-type]
+            mfa_mode=mfa_mode,
         )
         return self._sign(msgspec.to_builtins(claims), CHALLENGE_TYPE), claims
 

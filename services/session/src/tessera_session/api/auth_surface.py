@@ -20,8 +20,13 @@ from msgspec import UNSET, UnsetType
 
 from tessera_session.api.client import bearer, client_of
 from tessera_session.api.sessions import LOGGED_OUT, LogoutAnswer
+from tessera_session.api.tokens import mfa_step_fields
 from tessera_session.config import SessionSettings
-from tessera_session.service import MfaRequired, Sessions, Tokens
+from tessera_session.service.refresh import Refresh
+from tessera_session.service.second_factor import SecondFactorSignIn
+from tessera_session.service.sessions import Sessions
+from tessera_session.service.sign_in import MfaRequired, SignIn
+from tessera_session.service.start import Tokens
 from tessera_shared.errors import FieldError, TesseraError
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import (
@@ -148,20 +153,15 @@ class AuthController(Controller):
         self,
         request: AnyRequest,
         data: JSONBody[AuthLoginBody],
-        sessions: NamedDependency[Sessions],
+        sign_in: NamedDependency[SignIn],
         settings: NamedDependency[SessionSettings],
     ) -> Response[AuthTokens | AuthMfaStep]:
         """Sign in with a password: the tokens, or the MFA step when the account has MFA on."""
         client = client_of(request, settings.default_app_id, no_device="assign")
-        outcome = await sessions.authenticate(data.email, data.password, client)
+        outcome = await sign_in.authenticate(data.email, data.password, client)
         answer: AuthTokens | AuthMfaStep
         if isinstance(outcome, MfaRequired):
-            answer = AuthMfaStep(
-                mfa_mode=outcome.mfa_mode,
-                challenge_token=outcome.challenge_token,
-                user_id=outcome.user_id,
-                totp_setup_required=True if outcome.totp_setup_required else UNSET,
-            )
+            answer = AuthMfaStep(**mfa_step_fields(outcome))
         else:
             answer = _body(outcome)
         return _no_store(answer)
@@ -175,14 +175,14 @@ class AuthController(Controller):
         self,
         request: AnyRequest,
         data: JSONBody[AuthMfaCode],
-        sessions: NamedDependency[Sessions],
+        second_factor: NamedDependency[SecondFactorSignIn],
         settings: NamedDependency[SessionSettings],
         challenge: ChallengeHeader = None,
     ) -> Response[AuthTokens]:
         """Complete an MFA sign-in with the code: the tokens, as /auth/login without MFA."""
         client = client_of(request, settings.default_app_id, no_device="unnamed")
         token = challenge_of(data.challenge_token, challenge)
-        tokens = await sessions.verify_second_factor(token, data.otp, recovery=False, client=client)
+        tokens = await second_factor.verify(token, data.otp, recovery=False, client=client)
         return _tokens(tokens)
 
     @post(
@@ -194,14 +194,14 @@ class AuthController(Controller):
         self,
         request: AnyRequest,
         data: JSONBody[AuthRecoveryBody],
-        sessions: NamedDependency[Sessions],
+        second_factor: NamedDependency[SecondFactorSignIn],
         settings: NamedDependency[SessionSettings],
         challenge: ChallengeHeader = None,
     ) -> Response[AuthTokens]:
         """Complete an MFA sign-in with a recovery code, which turns MFA off: the tokens."""
         client = client_of(request, settings.default_app_id, no_device="unnamed")
         token = challenge_of(data.challenge_token, challenge)
-        return _tokens(await sessions.recover(token, data.recovery_code, client))
+        return _tokens(await second_factor.recover(token, data.recovery_code, client))
 
     @post(
         "/login/refresh",
@@ -212,12 +212,12 @@ class AuthController(Controller):
         self,
         request: AnyRequest,
         data: JSONBody[AuthRefreshBody],
-        sessions: NamedDependency[Sessions],
+        refresh: NamedDependency[Refresh],
         settings: NamedDependency[SessionSettings],
     ) -> Response[AuthTokens]:
         """Rotate the refresh token: a new access token and a new refresh token (store it)."""
         client = client_of(request, settings.default_app_id, no_device="unnamed")
-        return _tokens(await sessions.refresh(data.refresh_token, client))
+        return _tokens(await refresh.refresh(data.refresh_token, client))
 
     @post("/logout", status_code=200, security=BEARER)
     async def logout(

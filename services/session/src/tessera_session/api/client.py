@@ -7,7 +7,7 @@ from typing import Literal
 from litestar import Request
 from litestar.datastructures import State
 
-from tessera_session.service import Client
+from tessera_session.domain.client import Client
 from tessera_shared.errors import TesseraError
 from tessera_shared.http.internal import client_ip
 

@@ -6,7 +6,7 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from tessera_session.service import Sessions
+from tessera_session.service.sessions import Sessions
 from tessera_shared.contracts.internal import SessionsRevocation, SessionsRevoked
 from tessera_shared.contracts.tokens import AccessClaims
 from tessera_shared.http.internal import internal_caller

@@ -11,7 +11,7 @@ from litestar.params import HeaderParameter, JSONBody
 from tessera_session.api.client import client_of
 from tessera_session.api.tokens import TokenAnswer, with_cookie
 from tessera_session.config import SessionSettings
-from tessera_session.service import Sessions
+from tessera_session.service.second_factor import SecondFactorSignIn
 from tessera_shared.errors import FieldError, TesseraError
 from tessera_shared.http.openapi import APP_ID, DEVICE_ID, SECOND_FACTOR, documented
 
@@ -70,7 +70,7 @@ class MfaController(Controller):
         self,
         request: AnyRequest,
         data: JSONBody[SecondFactor],
-        sessions: NamedDependency[Sessions],
+        second_factor: NamedDependency[SecondFactorSignIn],
         settings: NamedDependency[SessionSettings],
         challenge: ChallengeHeader = None,
     ) -> Response[TokenAnswer]:
@@ -79,7 +79,7 @@ class MfaController(Controller):
         if not challenge or not challenge.strip():
             raise TesseraError("unauthorized")
         code, recovery = proof_of(data)
-        tokens = await sessions.verify_second_factor(
+        tokens = await second_factor.verify(
             challenge.strip(), code, recovery=recovery, client=client
         )
         return with_cookie(tokens, client.app_id, settings)

@@ -1,19 +1,22 @@
 """`/v1/authenticate`, `/v1/refresh-token`, `/v1/logout`, `/v1/sessions`, `/v1/logout-all`."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
 from msgspec import UNSET, UnsetType
 
 from tessera_session.api.client import bearer, client_of, cookie_name
-from tessera_session.api.tokens import TokenAnswer, cleared_cookie, with_cookie
+from tessera_session.api.tokens import TokenAnswer, cleared_cookie, mfa_step_fields, with_cookie
 from tessera_session.config import SessionSettings
-from tessera_session.service import MfaRequired, Sessions
+from tessera_session.service.refresh import Refresh
+from tessera_session.service.sessions import Sessions
+from tessera_session.service.sign_in import MfaRequired, SignIn
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import APP_ID, BEARER, DEVICE_ID, SIGN_IN, Header, documented
 from tessera_shared.i18n import N_
@@ -29,10 +32,19 @@ REFRESH_COOKIE = Header(
 )
 
 
-class Credentials(msgspec.Struct, frozen=True, kw_only=True):
+class AuthenticateBody(msgspec.Struct, frozen=True, kw_only=True):
+    __schema_name__: ClassVar[str] = "Credentials"
+    """Its name in the OpenAPI document (with `schema_component_key` below), as it always was."""
+
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
     """E-mail address or phone number."""
     password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+AuthenticateJson = Annotated[
+    AuthenticateBody,
+    Body(media_type=RequestEncodingType.JSON, schema_component_key="Credentials"),
+]
 
 
 class MfaAnswer(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,20 +96,15 @@ class SessionController(Controller):
     async def authenticate(
         self,
         request: AnyRequest,
-        data: JSONBody[Credentials],
-        sessions: NamedDependency[Sessions],
+        data: AuthenticateJson,
+        sign_in: NamedDependency[SignIn],
         settings: NamedDependency[SessionSettings],
     ) -> Response[TokenAnswer | MfaAnswer]:
         """Sign in with a password; a full session, or the MFA step when the user has MFA on."""
         client = client_of(request, settings.default_app_id)
-        outcome = await sessions.authenticate(data.username, data.password, client)
+        outcome = await sign_in.authenticate(data.username, data.password, client)
         if isinstance(outcome, MfaRequired):
-            answer = MfaAnswer(
-                mfa_mode=outcome.mfa_mode,
-                challenge_token=outcome.challenge_token,
-                user_id=outcome.user_id,
-                totp_setup_required=True if outcome.totp_setup_required else UNSET,
-            )
+            answer = MfaAnswer(**mfa_step_fields(outcome))
             return Response(answer, headers={"cache-control": "no-store"})
         tokens = with_cookie(outcome, client.app_id, settings)
         return tokens  # type: ignore[return-value]
@@ -112,13 +119,13 @@ class SessionController(Controller):
     async def refresh(
         self,
         request: AnyRequest,
-        sessions: NamedDependency[Sessions],
+        refresh: NamedDependency[Refresh],
         settings: NamedDependency[SessionSettings],
     ) -> Response[TokenAnswer]:
         """Rotate the refresh cookie of this app and device; a new access token."""
         client = client_of(request, settings.default_app_id)
         raw = request.cookies.get(cookie_name(settings.cookie_name, client.app_id))
-        return with_cookie(await sessions.refresh(raw, client), client.app_id, settings)
+        return with_cookie(await refresh.refresh(raw, client), client.app_id, settings)
 
     @post("/logout", status_code=200, security=BEARER)
     async def logout(

@@ -1,12 +1,17 @@
-"""The full-session answer (authenticate, verify-2FA, refresh) and this app's refresh cookie."""
+"""The answers of a sign-in: the full session (authenticate, verify-2FA, refresh) with this app's
+refresh cookie, and the fields of the MFA step both surfaces answer instead."""
+
+from typing import TypedDict
 
 import msgspec
 from litestar import Response
 from litestar.datastructures import Cookie
+from msgspec import UNSET, UnsetType
 
 from tessera_session.api.client import cookie_name
 from tessera_session.config import SessionSettings
-from tessera_session.service import Tokens
+from tessera_session.service.sign_in import MfaRequired
+from tessera_session.service.start import Tokens
 
 REFRESH_PATH = "/v1/refresh-token"
 
@@ -16,6 +21,23 @@ class TokenAnswer(msgspec.Struct, frozen=True, kw_only=True):
     expires_in: int
     """Seconds until the access token expires."""
     user_id: str
+
+
+class MfaStepFields(TypedDict):
+    mfa_mode: str
+    challenge_token: str
+    user_id: str
+    totp_setup_required: bool | UnsetType
+
+
+def mfa_step_fields(step: MfaRequired) -> MfaStepFields:
+    """The MFA step as /v1 and /auth answer it: `totp_setup_required` only when it is true."""
+    return MfaStepFields(
+        mfa_mode=step.mfa_mode,
+        challenge_token=step.challenge_token,
+        user_id=step.user_id,
+        totp_setup_required=True if step.totp_setup_required else UNSET,
+    )
 
 
 def with_cookie(tokens: Tokens, app_id: str, settings: SessionSettings) -> Response[TokenAnswer]:

@@ -30,6 +30,8 @@ rotations behind when its j-th derived successor is the current token.
 
 import enum
 
+import msgspec
+
 GRACE_ROTATIONS = 2
 """How many tokens back a straggler may be: the previous one, and the one before it."""
 
@@ -47,3 +49,64 @@ class Rotation(enum.StrEnum):
     @property
     def succeeded(self) -> bool:
         return self in (Rotation.ROTATED, Rotation.REPLAYED)
+
+
+class NewFamily(msgspec.Struct, frozen=True, kw_only=True):
+    """A session to store: who, where from, how it was proven, and its first token's digest."""
+
+    user_id: str
+    family_id: str
+    device_id: str
+    app_id: str
+    amr: str
+    ip: str
+    user_agent: str
+    digest: str
+
+
+class Created(msgspec.Struct, frozen=True, kw_only=True):
+    replaced: str | None
+    """The family of the same device+app this one replaced."""
+    capped: int
+    """How many of the user's least recently used families the per-user cap ended."""
+
+
+class RotationAttempt(msgspec.Struct, frozen=True, kw_only=True):
+    """A refresh token presented for rotation, and who presents it."""
+
+    user_id: str
+    family_id: str
+    presented: str
+    """The presented token's digest."""
+    successors: list[str]
+    """Digests of the presented token's next tokens, as many as a straggler may be behind
+    (`GRACE_ROTATIONS`); the first becomes the current token on rotation."""
+    device: str
+    """The caller's device; "" accepts the family's own (never its app)."""
+    app: str
+    ip: str
+    user_agent: str
+
+
+class Rotated(msgspec.Struct, frozen=True, kw_only=True):
+    outcome: Rotation
+    device_id: str
+    """The family's device ("" when the family is unknown or another device's or app's)."""
+    amr: list[str]
+    """The methods of the sign-in that started the family."""
+    steps: int
+    """The answer is the presented token's `steps`-th successor (1: its own; more for a
+    straggler, whose answer is the current token); 0 when refused."""
+
+
+class SessionInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One live family as the user's session list shows it (times in ms since the epoch)."""
+
+    id: str
+    device_id: str
+    app_id: str
+    created_at: int
+    last_used_at: int
+    ip: str
+    user_agent: str
+    amr: str
