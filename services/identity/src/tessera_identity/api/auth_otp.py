@@ -62,20 +62,16 @@ def _code(otp: str | None) -> str:
     return otp[:32]
 
 
-async def _status(request: AnyRequest, mfa: Mfa, **additions: object) -> UserStatus:
-    return user_status(await mfa.overview(user_of(request)), **additions)
-
-
-def _enrollment(enrollment: TotpEnrollment) -> dict[str, object]:
-    return {
-        "secret": enrollment.secret,
-        "otpauth_uri": enrollment.uri,
-        "qr_code": enrollment.qr_code,
-    }
-
-
-def _codes(changed: ModeChanged) -> dict[str, object]:
-    return {"recovery_codes": changed.recovery_codes} if changed.recovery_codes else {}
+async def _status(
+    request: AnyRequest,
+    mfa: Mfa,
+    *,
+    changed: ModeChanged | None = None,
+    enrollment: TotpEnrollment | None = None,
+) -> UserStatus:
+    recovery_codes = changed.recovery_codes if changed else None
+    overview = await mfa.overview(user_of(request))
+    return user_status(overview, recovery_codes=recovery_codes, enrollment=enrollment)
 
 
 class AuthOtpController(Controller):
@@ -120,7 +116,7 @@ class AuthOtpController(Controller):
     ) -> UserStatus:
         """Create a TOTP secret (not validated yet); validate it with `POST /auth/otp/code`."""
         enrollment = await totp.setup(caller(request))
-        return await _status(request, mfa, **_enrollment(enrollment))
+        return await _status(request, mfa, enrollment=enrollment)
 
     @delete(
         "/otp/methods/totp",
@@ -201,7 +197,7 @@ class AuthOtpController(Controller):
                     client_ip=client_ip(request),
                 )
             )
-        return await _status(request, mfa, **_codes(changed))
+        return await _status(request, mfa, changed=changed)
 
     @post(
         "/enable-mfa",
@@ -221,6 +217,6 @@ class AuthOtpController(Controller):
         MFA is on (`mfa_mode: totp`) and the recovery codes are answered once."""
         if data is None or data.otp is None:
             enrollment = await totp.setup(caller(request))
-            return await _status(request, mfa, **_enrollment(enrollment))
+            return await _status(request, mfa, enrollment=enrollment)
         changed = await totp.confirm(caller(request), data.otp, client_ip(request))
-        return await _status(request, mfa, **_codes(changed))
+        return await _status(request, mfa, changed=changed)
