@@ -17,17 +17,11 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_identity.domain import lockout
 from tessera_identity.domain.code_policy import CodePolicy
 from tessera_identity.domain.credentials import CredentialType
 from tessera_identity.domain.guesses import Guesses
-from tessera_identity.domain.lockout import (
-    Decision,
-    LockoutPolicy,
-    Reservation,
-    Scope,
-    ThrottleState,
-    decide,
-)
+from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope
 from tessera_identity.domain.mfa import MfaMode
 from tessera_identity.domain.otp import OtpPurpose, StoredOtp
 from tessera_identity.domain.registration import AccountStatus
@@ -258,18 +252,12 @@ class FakeOtps:
     ) -> StoredOtp | None:
         for otp in reversed(self._w.otps):
             row = otp.row
-            if row.user_id == user_id and row.purpose == purpose:
-                if recipient is not None and row.recipient != recipient:
-                    continue
-                return StoredOtp(
-                    id=row.id,
-                    code_hash=row.code_hash,
-                    key_id=row.key_id,
-                    attempts=otp.attempts,
-                    max_attempts=row.max_attempts,
-                    expires_at=row.expires_at,
-                    consumed_at=otp.consumed_at,
-                )
+            if row.user_id != user_id or row.purpose != purpose:
+                continue
+            if recipient is None or row.recipient == recipient:
+                stored = msgspec.structs.asdict(row)
+                stored |= {"attempts": otp.attempts, "consumed_at": otp.consumed_at}
+                return msgspec.convert(stored, StoredOtp)
         return None
 
     async def channel_of(self, otp_id: UUID) -> str:
@@ -327,22 +315,22 @@ class FakeThrottle:
     ) -> Reservation:
         counter = self._at(scope, subject, ip)
         lock_s = policy.lock_duration(scope, max(0, counter.lock_count - 1))
-        state = ThrottleState(
+        state = lockout.ThrottleState(
             failures=counter.failures,
             in_flight=counter.in_flight,
             locked_for_s=lock_s if counter.locked else 0,
         )
-        match decide(policy, scope, state):
-            case Decision.LOCKED:
+        match lockout.decide(policy, scope, state):
+            case lockout.Decision.LOCKED:
                 return Reservation(False, retry_after_s=lock_s)
-            case Decision.LOCK:
+            case lockout.Decision.LOCK:
                 seconds = policy.lock_duration(scope, counter.lock_count)
                 counter.locked, counter.failures = True, 0
                 counter.lock_count += 1
                 return Reservation(False, retry_after_s=seconds, newly_locked=True)
-            case Decision.BUSY:
+            case lockout.Decision.BUSY:
                 return Reservation(False, retry_after_s=1, busy=True)
-            case Decision.ALLOW:
+            case lockout.Decision.ALLOW:
                 counter.in_flight += 1
                 return Reservation(True)
 
@@ -436,17 +424,11 @@ class FakeUnitOfWork:
         self._clock = clock
 
     async def __aenter__(self) -> Self:
-        self._work = copy.deepcopy(self._world)
-        w = self._work
-        self.users = FakeUsers(w)
-        self.otps = FakeOtps(w)
-        self.ledger = FakeLedger(w, self._clock)
-        self.outbox = FakeOutbox(w)
-        self.throttle = FakeThrottle(w)
-        self.audit = FakeAudit(w)
-        self.totp = FakeTotpSecrets(w)
-        self.recovery = FakeRecoveryCodes(w)
-        self.guesses = FakeGuesses(w)
+        w = self._work = copy.deepcopy(self._world)
+        self.users, self.otps, self.outbox = FakeUsers(w), FakeOtps(w), FakeOutbox(w)
+        self.ledger, self.audit = FakeLedger(w, self._clock), FakeAudit(w)
+        self.throttle, self.guesses = FakeThrottle(w), FakeGuesses(w)
+        self.totp, self.recovery = FakeTotpSecrets(w), FakeRecoveryCodes(w)
         return self
 
     async def commit(self) -> None:

@@ -17,11 +17,12 @@ async def send_login_code(
     f: Fixture, user: User, kind: CredentialType, address: str, *, cooldown: bool = False
 ) -> Channel:
     async with f.uow() as uow:
-        channel = await f.codes.send_code(
+        sent = await f.codes.send_code(
             uow, user, kind, address, OtpPurpose.LOGIN, "10.0.0.1", f.clock.now(), cooldown=cooldown
         )
         await uow.commit()
-    return channel
+    assert sent.expires_in_s == f.codes.policy.ttl_s
+    return sent.channel
 
 
 def test_one_table_pairs_each_code_mode_with_its_credential_and_channel() -> None:

@@ -16,6 +16,7 @@ from tessera_identity.api.account import ADDRESS_CHECK, NEW_ADDRESS, STEP_UP
 from tessera_identity.api.bearer import caller, enrolling, signed_in, user_of
 from tessera_identity.api.user_status import UserStatus, user_status
 from tessera_identity.domain.credentials import CredentialType
+from tessera_identity.domain.mfa import reach_by_channel
 from tessera_identity.flows.credentials.service import AddCredential, Credentials, VerifyCredential
 from tessera_identity.flows.mfa.factors import ModeChanged
 from tessera_identity.flows.mfa.service import Mfa
@@ -30,7 +31,6 @@ OtpHeader = Annotated[
     str | None,
     HeaderParameter(name="x-otp", description="The code: sent by email/SMS, or shown by the app."),
 ]
-CHANNEL_TYPE = {"email": CredentialType.EMAIL, "sms": CredentialType.PHONE}
 
 
 class NewPhone(msgspec.Struct, frozen=True, kw_only=True):
@@ -154,7 +154,7 @@ class AuthOtpController(Controller):
         if method == "totp":
             raise TesseraError("mfa_factor_unavailable")
         channel = await credentials.resend(
-            user_of(request), CHANNEL_TYPE[method], client_ip(request)
+            user_of(request), reach_by_channel(method).credential, client_ip(request)
         )
         return CodeSent(channel=channel, expires_in=credentials.code_ttl_s)
 
@@ -192,7 +192,7 @@ class AuthOtpController(Controller):
             changed = await credentials.verify(
                 VerifyCredential(
                     user_id=who.user_id,
-                    type=CHANNEL_TYPE[data.channel],
+                    type=reach_by_channel(data.channel).credential,
                     otp=code,
                     client_ip=client_ip(request),
                 )

@@ -34,8 +34,11 @@ class Reach(msgspec.Struct, frozen=True, kw_only=True):
     """How a person is reached: a code mode, the credential it goes to, the channel it takes."""
 
     mode: MfaMode
+    """The `mfa_mode` whose codes go this way."""
     credential: CredentialType
+    """The verified credential they are sent to."""
     channel: Channel
+    """How otp-delivery sends them."""
 
 
 REACH: tuple[Reach, ...] = (

@@ -51,6 +51,13 @@ class Recipient(msgspec.Struct, frozen=True, kw_only=True):
         return cls(user_id=user.id, channel=channel_for(kind), address=address, locale=user.locale)
 
 
+class CodeIssued(msgspec.Struct, frozen=True, kw_only=True):
+    """A code went out: by which channel, valid for how long."""
+
+    channel: Channel
+    expires_in_s: int
+
+
 class Codes:
     """Codes and messages; every method works inside the caller's unit of work."""
 
@@ -87,9 +94,9 @@ class Codes:
         now: datetime,
         *,
         cooldown: bool = False,
-    ) -> Channel:
+    ) -> CodeIssued:
         """A new code of `purpose` to `address` (older ones stop counting), within the hourly
-        caps (and, with `cooldown`, not sooner than the resend cool-down); its channel."""
+        caps (and, with `cooldown`, not sooner than the resend cool-down)."""
         if cooldown:
             await self.check_cooldown(uow, address, now)
         await self.check_caps(uow, address, client_ip, now)
@@ -110,7 +117,7 @@ class Codes:
             )
         )
         await self._send(uow, to, CODE_KIND[purpose], client_ip, now, code=code)
-        return to.channel
+        return CodeIssued(channel=to.channel, expires_in_s=self.policy.ttl_s)
 
     async def notify(
         self,

@@ -33,4 +33,5 @@ async def add_pending_address(
     await uow.users.add_credential(
         Credential(id=uuid.uuid4(), user_id=user.id, type=kind, value=address, verified_at=None)
     )
-    return await codes.send_code(uow, user, kind, address, purpose, client_ip, now)
+    sent = await codes.send_code(uow, user, kind, address, purpose, client_ip, now)
+    return sent.channel

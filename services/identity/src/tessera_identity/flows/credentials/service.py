@@ -102,7 +102,7 @@ class Credentials:
             )
             if pending is None:
                 raise TesseraError("mfa_factor_unavailable")
-            channel = await self._codes.send_code(
+            sent = await self._codes.send_code(
                 uow,
                 profile.user,
                 kind,
@@ -113,7 +113,7 @@ class Credentials:
                 cooldown=True,
             )
             await uow.commit()
-        return channel
+        return sent.channel
 
     async def verify(self, cmd: VerifyCredential) -> ModeChanged:
         now = self._clock.now()

@@ -7,9 +7,8 @@ import msgspec
 
 from tessera_identity.domain.mfa import reach_by_channel, reach_by_mode
 from tessera_identity.domain.otp import OtpPurpose
-from tessera_identity.flows.codes.service import Codes
+from tessera_identity.flows.codes.service import CodeIssued, Codes
 from tessera_identity.ports import Clock, UnitOfWorkFactory
-from tessera_shared.contracts.events import Channel
 from tessera_shared.errors import TesseraError
 
 
@@ -18,13 +17,6 @@ class SendLoginCode(msgspec.Struct, frozen=True, kw_only=True):
     client_ip: str
     channel: Literal["email", "sms"] | None = None
     """Defaults to the channel of the user's mfa_mode."""
-
-
-class CodeIssued(msgspec.Struct, frozen=True, kw_only=True):
-    """A code went out: by which channel, valid for how long."""
-
-    channel: Channel
-    expires_in_s: int
 
 
 class LoginCodes:
@@ -46,11 +38,11 @@ class LoginCodes:
             if credential is None or credential.verified_at is None:
                 raise TesseraError("bad_request")
             await uow.users.lock_address(credential.type, credential.value)
-            channel = await self._codes.send_code(
+            sent = await self._codes.send_code(
                 uow, user, credential.type, credential.value, OtpPurpose.LOGIN, cmd.client_ip, now
             )
             await uow.commit()
-        return CodeIssued(channel=channel, expires_in_s=self._codes.policy.ttl_s)
+        return sent
 
     async def verify(self, user_id: UUID, otp: str) -> None:
         async with self._uow() as uow:

@@ -165,14 +165,13 @@ class Login:
                             self._clock.now(),
                         )
                 await uow.commit()
-            if reservation.allowed:
-                return owner
-            if not reservation.busy:
-                if reservation.newly_locked:
-                    metrics.LOCKOUTS.labels(scope.value, "login").inc()
-                raise TesseraError(
-                    "account_locked", headers={"retry-after": str(reservation.retry_after_s)}
-                )
+                if reservation.allowed:
+                    return owner
+                if not reservation.busy:
+                    if reservation.newly_locked:
+                        metrics.LOCKOUTS.labels(scope.value, "login").inc()
+                    retry_after = str(reservation.retry_after_s)
+                    raise TesseraError("account_locked", headers={"retry-after": retry_after})
             if time.monotonic() >= deadline:
                 raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
             await asyncio.sleep(random.uniform(SLOT_POLL_S / 2, SLOT_POLL_S))  # noqa: S311

@@ -13,8 +13,7 @@ from tessera_identity.domain import recovery
 from tessera_identity.domain.mfa import MfaMode, available, needs_step_up, reach_by_mode
 from tessera_identity.domain.otp import OtpPurpose
 from tessera_identity.domain.registration import AccountStatus
-from tessera_identity.flows.codes.service import Codes
-from tessera_identity.flows.login.codes import CodeIssued
+from tessera_identity.flows.codes.service import CodeIssued, Codes
 from tessera_identity.flows.mfa.factors import (
     MfaProfile,
     ModeChanged,
@@ -107,7 +106,7 @@ class Mfa:
             credential = profile.verified(reach.credential) if reach else None
             if credential is None:
                 raise TesseraError("mfa_factor_unavailable")  # totp: the app shows the code
-            channel = await self._codes.send_code(
+            sent = await self._codes.send_code(
                 uow,
                 profile.user,
                 credential.type,
@@ -117,7 +116,7 @@ class Mfa:
                 now,
             )
             await uow.commit()
-        return CodeIssued(channel=channel, expires_in_s=self._codes.policy.ttl_s)
+        return sent
 
     async def regenerate_recovery_codes(
         self, user_id: UUID, otp: str | None, client_ip: str

@@ -183,13 +183,13 @@ class Passwords:
             if not reservation.allowed and not reservation.busy:
                 await uow.audit.record("password_change_failed", user.id, "locked", cmd.client_ip)
             await uow.commit()
-        if reservation.busy:  # other changes in flight fill the limit: not a lock
-            raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
-        if not reservation.allowed:
-            if reservation.newly_locked:
-                metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
-            retry_after = str(reservation.retry_after_s)
-            raise TesseraError("account_locked", headers={"retry-after": retry_after})
+            if reservation.busy:  # other changes in flight fill the limit: not a lock
+                raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
+            if not reservation.allowed:
+                if reservation.newly_locked:
+                    metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
+                retry_after = str(reservation.retry_after_s)
+                raise TesseraError("account_locked", headers={"retry-after": retry_after})
 
         try:
             correct = user.password_hash is not None and await self._hasher.verify(
