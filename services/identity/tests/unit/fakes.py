@@ -11,7 +11,6 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Self
 from uuid import UUID
 
@@ -437,12 +436,7 @@ class FakeUnitOfWork:
             setattr(self._world, field.name, getattr(committed, field.name))
         self._world.commits += 1
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         return None  # what was not committed is dropped with the copy
 
 
