@@ -8,17 +8,21 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_identity.domain.credentials import CredentialType
 from tessera_identity.domain.guesses import Guesses
 from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope
+from tessera_identity.domain.mfa import MfaMode
 from tessera_identity.domain.otp import OtpPurpose, StoredOtp
+from tessera_identity.domain.registration import AccountStatus
+from tessera_shared.contracts.events import Channel
 
 
 class User(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
-    status: str
+    status: AccountStatus
     locale: str
     password_hash: str | None
-    mfa_mode: str
+    mfa_mode: MfaMode
     name: str | None = None
     """Display name the person chose; None when not given."""
     credential_version: int = 0
@@ -28,7 +32,7 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
 class Credential(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     user_id: UUID
-    type: str
+    type: CredentialType
     value: str
     verified_at: datetime | None
     sign_in_unverified: bool = False
@@ -48,7 +52,7 @@ class NewOtp(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     user_id: UUID
     purpose: OtpPurpose
-    channel: str
+    channel: Channel
     recipient: str
     code_hash: bytes
     key_id: str
@@ -69,12 +73,16 @@ class CredentialTakenError(Exception):
 
 
 class Users(Protocol):
-    async def lock_address(self, kind: str, value: str) -> None: ...
+    async def lock_address(self, kind: str, value: str) -> None:
+        """Serializes claims of `kind:value` (a credential type, or another namespace) until
+        the transaction ends."""
+        ...
+
     async def get(self, user_id: UUID) -> User | None: ...
-    async def credential(self, user_id: UUID, kind: str) -> Credential | None: ...
-    async def verified_owner(self, kind: str, value: str) -> User | None: ...
-    async def login_candidate(self, kind: str, value: str) -> User | None: ...
-    async def delete_pending_with(self, kind: str, value: str) -> None: ...
+    async def credential(self, user_id: UUID, kind: CredentialType) -> Credential | None: ...
+    async def verified_owner(self, kind: CredentialType, value: str) -> User | None: ...
+    async def login_candidate(self, kind: CredentialType, value: str) -> User | None: ...
+    async def delete_pending_with(self, kind: CredentialType, value: str) -> None: ...
     async def add_pending(self, user: User, credential: Credential) -> None: ...
     async def activate(self, user_id: UUID, credential_id: UUID, at: datetime) -> None: ...
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None: ...
@@ -85,14 +93,14 @@ class Users(Protocol):
 
     async def set_profile(self, user_id: UUID, name: str | None, locale: str) -> None: ...
     async def record_login(self, user_id: UUID, at: datetime, device: str = "") -> None: ...
-    async def unverified_sign_in_owner(self, kind: str, value: str) -> User | None: ...
+    async def unverified_sign_in_owner(self, kind: CredentialType, value: str) -> User | None: ...
     async def activity(self, user_id: UUID) -> Activity: ...
     async def add_active_unverified(self, user: User, credential: Credential) -> None: ...
     async def contact(self, user_id: UUID) -> Credential | None: ...
     async def get_for_update(self, user_id: UUID) -> User | None: ...
     async def credentials_of(self, user_id: UUID) -> list[Credential]: ...
     async def add_credential(self, credential: Credential) -> None: ...
-    async def delete_unverified(self, user_id: UUID, kind: str) -> None:
+    async def delete_unverified(self, user_id: UUID, kind: CredentialType) -> None:
         """Unverified credentials of `kind` that cannot sign in (pending additions, changes)."""
         ...
 
@@ -101,7 +109,7 @@ class Users(Protocol):
         """Raises CredentialTakenError when another account verified the address first."""
         ...
 
-    async def set_mfa_mode(self, user_id: UUID, mode: str) -> None: ...
+    async def set_mfa_mode(self, user_id: UUID, mode: MfaMode) -> None: ...
 
 
 class TotpSecrets(Protocol):
@@ -178,7 +186,10 @@ class Audit(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: committed when the block ends normally, rolled back on an exception."""
+    """One transaction: rolled back when the block ends, unless `commit()` was called in it.
+
+    A flow that records a spent attempt and then refuses commits first and raises after, in
+    the block: the refusal's exception then leaves nothing else behind."""
 
     @property
     def users(self) -> Users: ...
@@ -198,6 +209,10 @@ class UnitOfWork(Protocol):
     def recovery(self) -> RecoveryCodes: ...
     @property
     def guesses(self) -> SecondFactorGuesses: ...
+
+    async def commit(self) -> None:
+        """Make everything written so far durable; later writes need another commit."""
+        ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -2,7 +2,7 @@
 
 import base64
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +21,8 @@ from tessera_shared.contracts.events import DeliveryRequested
 from tessera_shared.testing.events import wait_for_event
 from tessera_shared.testing.tokens import access_claims, challenge_claims
 from tessera_shared.tokens import JwksCache
+
+from .session_standin import StandInSession
 
 SIGNING_KID = "identity-test-key"
 CHEAP_ARGON2 = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
@@ -92,6 +94,20 @@ class Env(msgspec.Struct):
         )
 
 
+INTERNAL_TOKEN = "internal-test-token"
+
+
+@pytest.fixture
+def sessions() -> Iterator[StandInSession]:
+    """A stand-in for the session service's revocation endpoint, on a free port."""
+    standin = StandInSession(INTERNAL_TOKEN)
+    standin.start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
 def settings_for(
     database_url: str, nats_url: str, test_id: str, **overrides: Any
 ) -> IdentitySettings:
@@ -103,7 +119,7 @@ def settings_for(
         # Cheaper argon2 keeps the suite fast; production parameters are tested separately.
         "argon2_memory_kib": 8192,
         "argon2_time_cost": 1,
-        "internal_token": "internal-test-token",
+        "internal_token": INTERNAL_TOKEN,
         "otp_hmac_key": "test-otp-key",
         "totp_keys": TEST_TOTP_KEYS,
         **overrides,

@@ -1,7 +1,7 @@
 """Identity's `GET /metrics`: request metrics by route template, and the flows' counters."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -11,7 +11,6 @@ from .conftest import Env, running
 from .session_standin import StandInSession
 from .test_login import WRONG, sign_in
 from .test_password import (
-    INTERNAL_TOKEN,
     PASSWORD,
     change,
     confirm_reset,
@@ -33,16 +32,6 @@ async def scraped(identity: Env) -> str:
 
 def new_address() -> str:
     return f"m{uuid.uuid4().hex[:10]}@example.com"
-
-
-@pytest.fixture
-def sessions() -> Iterator[StandInSession]:
-    standin = StandInSession(INTERNAL_TOKEN)
-    standin.start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 stand-in for the session service's revocation endpoint."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -10,10 +10,9 @@ import pytest
 
 from tessera_shared.devservers.ports import free_port
 
-from .conftest import CHEAP_ARGON2, Env, running
+from .conftest import CHEAP_ARGON2, INTERNAL_TOKEN, Env, running
 from .session_standin import StandInSession
 
-INTERNAL_TOKEN = "internal-test-token"
 INTERNAL = {"x-internal-token": INTERNAL_TOKEN}
 CLIENT_IP = "198.51.100.20"
 PASSWORD = "securePassword123!"
@@ -23,16 +22,6 @@ PASSWORD_HASH = CHEAP_ARGON2.hash(PASSWORD)
 RESET_REQUESTED = (
     "If an account exists for this address, we've sent it a code to reset the password."
 )
-
-
-@pytest.fixture
-def sessions() -> Iterator[StandInSession]:
-    standin = StandInSession(INTERNAL_TOKEN)
-    standin.start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
 
 
 async def identity_app(

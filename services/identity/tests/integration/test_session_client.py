@@ -2,7 +2,7 @@
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -10,45 +10,36 @@ from tessera_identity.adapters.session_client import SessionClient
 from tessera_shared.devservers.ports import free_port
 from tessera_shared.errors import TesseraError
 
+from .conftest import INTERNAL_TOKEN
 from .session_standin import StandInSession
 
-TOKEN = "internal-test-token"
-
 
 @pytest.fixture
-def standin() -> Iterator[StandInSession]:
-    server = StandInSession(TOKEN)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-async def client(standin: StandInSession) -> AsyncIterator[SessionClient]:
-    session_client = SessionClient(standin.url + "/", TOKEN, timeout_s=0.5)
+async def client(sessions: StandInSession) -> AsyncIterator[SessionClient]:
+    session_client = SessionClient(sessions.url + "/", INTERNAL_TOKEN, timeout_s=0.5)
     try:
         yield session_client
     finally:
         await session_client.close()
 
 
-async def test_a_revocation_sends_the_user_the_kept_session_and_the_internal_token(client, standin):
+async def test_a_revocation_sends_the_user_the_kept_session_and_the_internal_token(
+    client, sessions
+):
     user_id = uuid.uuid4()
     assert await client.revoke(user_id, keep_session="sid-1", credential_version=3) == 2
     assert await client.revoke(user_id) == 2
-    assert [call.body for call in standin.calls] == [
+    assert [call.body for call in sessions.calls] == [
         {"user_id": str(user_id), "keep_session": "sid-1", "credential_version": 3},
         {"user_id": str(user_id), "keep_session": None, "credential_version": None},
     ]
-    assert {call.headers["x-internal-token"] for call in standin.calls} == {TOKEN}
+    assert {call.headers["x-internal-token"] for call in sessions.calls} == {INTERNAL_TOKEN}
 
 
 @pytest.mark.parametrize("mode", ["fail", "refused token"])
-async def test_a_revocation_the_session_service_does_not_confirm_is_unavailable(standin, mode):
-    standin.mode = "fail" if mode == "fail" else "ok"
-    session_client = SessionClient(standin.url, TOKEN if mode == "fail" else "wrong", 0.5)
+async def test_a_revocation_the_session_service_does_not_confirm_is_unavailable(sessions, mode):
+    sessions.mode = "fail" if mode == "fail" else "ok"
+    session_client = SessionClient(sessions.url, INTERNAL_TOKEN if mode == "fail" else "wrong", 0.5)
     try:
         with pytest.raises(TesseraError) as refused:
             await session_client.revoke(uuid.uuid4())
@@ -58,8 +49,8 @@ async def test_a_revocation_the_session_service_does_not_confirm_is_unavailable(
     assert refused.value.headers == {"retry-after": "2"}
 
 
-async def test_a_session_service_that_hangs_is_given_up_after_the_timeout(client, standin):
-    standin.mode = "hang"
+async def test_a_session_service_that_hangs_is_given_up_after_the_timeout(client, sessions):
+    sessions.mode = "hang"
     started = time.monotonic()
     with pytest.raises(TesseraError, match="service_unavailable"):
         await client.revoke(uuid.uuid4())
@@ -67,7 +58,7 @@ async def test_a_session_service_that_hangs_is_given_up_after_the_timeout(client
 
 
 async def test_a_session_service_that_is_not_there_is_unavailable():
-    session_client = SessionClient(f"http://127.0.0.1:{free_port()}", TOKEN, 0.5)
+    session_client = SessionClient(f"http://127.0.0.1:{free_port()}", INTERNAL_TOKEN, 0.5)
     try:
         with pytest.raises(TesseraError, match="service_unavailable"):
             await session_client.revoke(uuid.uuid4())

@@ -23,6 +23,9 @@ _tracer = tracer("tessera.identity.db")
 
 
 class SqlUnitOfWork:
+    """Rolls back on exit whatever was not committed with `commit()` (cosmicpython's
+    AbstractUnitOfWork): a flow that forgets to commit loses its writes, never half of them."""
+
     def __init__(self, pool: DatabaseGate) -> None:
         self._pool = pool
         self._conn: AsyncConnection[Any] | None = None
@@ -40,6 +43,7 @@ class SqlUnitOfWork:
             self._span.end()
             raise TesseraError("service_unavailable", headers={"retry-after": "2"}) from exc
         conn = self._conn
+        self._committed = False
         self._users = SqlUsers(conn)
         self._otps = SqlOtps(conn)
         self._ledger = SqlCodeLedger(conn)
@@ -87,6 +91,12 @@ class SqlUnitOfWork:
     def guesses(self) -> SqlSecondFactorGuesses:
         return self._guesses
 
+    async def commit(self) -> None:
+        if self._conn is None:
+            raise RuntimeError("commit outside the unit of work's block")
+        await self._conn.commit()
+        self._committed = True
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -97,11 +107,9 @@ class SqlUnitOfWork:
         if conn is None:
             return
         try:
-            if exc_type is None:
-                await conn.commit()
-            else:
-                await conn.rollback()
+            await conn.rollback()  # what came after the last commit(), if anything
         finally:
             await self._pool.putconn(conn)
-            self._span.set_attribute("db.outcome", "commit" if exc_type is None else "rollback")
+            outcome = "commit" if self._committed else "rollback"
+            self._span.set_attribute("db.outcome", outcome)
             self._span.end()

@@ -1,18 +1,29 @@
 """Users and credentials in PostgreSQL."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+import msgspec
 from psycopg import AsyncConnection, errors
-from psycopg.rows import class_row
+from psycopg.rows import BaseRowFactory, class_row, kwargs_row
 
+from tessera_identity.domain.credentials import CredentialType
+from tessera_identity.domain.mfa import MfaMode
 from tessera_identity.ports import Activity, Credential, CredentialTakenError, User
 
 _USER = (
     "SELECT u.id, u.status, u.locale, u.password_hash, u.mfa_mode, u.name,"
     " u.credential_version FROM users u"
 )
+
+
+_T = TypeVar("_T")
+
+
+def _struct_row(cls: type[_T]) -> BaseRowFactory[_T]:
+    """Rows read like any msgspec input: text columns become the enums `cls` names."""
+    return kwargs_row(lambda **columns: msgspec.convert(columns, cls))
 
 
 class SqlUsers:
@@ -26,12 +37,12 @@ class SqlUsers:
         )
 
     async def get(self, user_id: UUID) -> User | None:
-        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+        async with self._conn.cursor(row_factory=_struct_row(User)) as cur:
             await cur.execute(f"{_USER} WHERE u.id = %s", (user_id,))
             return await cur.fetchone()
 
-    async def credential(self, user_id: UUID, kind: str) -> Credential | None:
-        async with self._conn.cursor(row_factory=class_row(Credential)) as cur:
+    async def credential(self, user_id: UUID, kind: CredentialType) -> Credential | None:
+        async with self._conn.cursor(row_factory=_struct_row(Credential)) as cur:
             await cur.execute(
                 "SELECT id, user_id, type, value, verified_at FROM credentials"
                 " WHERE user_id = %s AND type = %s ORDER BY verified_at NULLS LAST LIMIT 1",
@@ -41,7 +52,7 @@ class SqlUsers:
 
     async def contact(self, user_id: UUID) -> Credential | None:
         """The verified address to send notices to: email first, then phone."""
-        async with self._conn.cursor(row_factory=class_row(Credential)) as cur:
+        async with self._conn.cursor(row_factory=_struct_row(Credential)) as cur:
             await cur.execute(
                 "SELECT id, user_id, type, value, verified_at FROM credentials"
                 " WHERE user_id = %s AND verified_at IS NOT NULL"
@@ -50,8 +61,8 @@ class SqlUsers:
             )
             return await cur.fetchone()
 
-    async def verified_owner(self, kind: str, value: str) -> User | None:
-        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+    async def verified_owner(self, kind: CredentialType, value: str) -> User | None:
+        async with self._conn.cursor(row_factory=_struct_row(User)) as cur:
             await cur.execute(
                 f"{_USER} JOIN credentials c ON c.user_id = u.id"
                 " WHERE c.type = %s AND c.value = %s AND c.verified_at IS NOT NULL",
@@ -59,10 +70,10 @@ class SqlUsers:
             )
             return await cur.fetchone()
 
-    async def login_candidate(self, kind: str, value: str) -> User | None:
+    async def login_candidate(self, kind: CredentialType, value: str) -> User | None:
         """The account this username signs in to: the verified owner, else an /auth account
         whose address is not verified yet, else the newest pending registration."""
-        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+        async with self._conn.cursor(row_factory=_struct_row(User)) as cur:
             await cur.execute(
                 f"{_USER} JOIN credentials c ON c.user_id = u.id"
                 " WHERE c.type = %s AND c.value = %s"
@@ -85,9 +96,9 @@ class SqlUsers:
         assert found is not None  # asked only for a user just loaded in this transaction
         return found
 
-    async def unverified_sign_in_owner(self, kind: str, value: str) -> User | None:
+    async def unverified_sign_in_owner(self, kind: CredentialType, value: str) -> User | None:
         """The /auth account signing in with this address before verifying it, if any."""
-        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+        async with self._conn.cursor(row_factory=_struct_row(User)) as cur:
             await cur.execute(
                 f"{_USER} JOIN credentials c ON c.user_id = u.id"
                 " WHERE c.type = %s AND c.value = %s AND c.verified_at IS NULL"
@@ -109,7 +120,7 @@ class SqlUsers:
             (credential.id, credential.user_id, credential.type, credential.value),
         )
 
-    async def delete_pending_with(self, kind: str, value: str) -> None:
+    async def delete_pending_with(self, kind: CredentialType, value: str) -> None:
         await self._conn.execute(
             "DELETE FROM users u USING credentials c"
             " WHERE c.user_id = u.id AND u.status = 'pending' AND c.type = %s AND c.value = %s",
@@ -157,12 +168,12 @@ class SqlUsers:
 
     async def get_for_update(self, user_id: UUID) -> User | None:
         """The user, row-locked: changes of credentials and MFA of one user run one by one."""
-        async with self._conn.cursor(row_factory=class_row(User)) as cur:
+        async with self._conn.cursor(row_factory=_struct_row(User)) as cur:
             await cur.execute(f"{_USER} WHERE u.id = %s FOR UPDATE", (user_id,))
             return await cur.fetchone()
 
     async def credentials_of(self, user_id: UUID) -> list[Credential]:
-        async with self._conn.cursor(row_factory=class_row(Credential)) as cur:
+        async with self._conn.cursor(row_factory=_struct_row(Credential)) as cur:
             await cur.execute(
                 "SELECT id, user_id, type, value, verified_at, sign_in_unverified"
                 " FROM credentials WHERE user_id = %s ORDER BY created_at",
@@ -176,7 +187,7 @@ class SqlUsers:
             (credential.id, credential.user_id, credential.type, credential.value),
         )
 
-    async def delete_unverified(self, user_id: UUID, kind: str) -> None:
+    async def delete_unverified(self, user_id: UUID, kind: CredentialType) -> None:
         await self._conn.execute(
             "DELETE FROM credentials WHERE user_id = %s AND type = %s AND verified_at IS NULL"
             " AND NOT sign_in_unverified",
@@ -195,7 +206,7 @@ class SqlUsers:
         except errors.UniqueViolation as exc:
             raise CredentialTakenError from exc
 
-    async def set_mfa_mode(self, user_id: UUID, mode: str) -> None:
+    async def set_mfa_mode(self, user_id: UUID, mode: MfaMode) -> None:
         await self._conn.execute(
             "UPDATE users SET mfa_mode = %s, updated_at = now() WHERE id = %s", (mode, user_id)
         )

@@ -203,7 +203,7 @@ class AccountController(Controller):
             locale=seen.locale,
             name=seen.name,
             mfa_mode=seen.mfa_mode,
-            available_mfa_modes=seen.available_modes,
+            available_mfa_modes=list[str](seen.available_modes),
             credentials=[
                 CredentialView(
                     type=c.type,

@@ -16,6 +16,7 @@ from tessera_identity.api.account import ADDRESS_CHECK, NEW_ADDRESS, STEP_UP
 from tessera_identity.api.bearer import caller, enrolling, signed_in, user_of
 from tessera_identity.api.user_status import UserStatus, user_status
 from tessera_identity.domain.credentials import CredentialType
+from tessera_identity.domain.mfa import reach_by_channel
 from tessera_identity.flows.credentials.service import AddCredential, Credentials, VerifyCredential
 from tessera_identity.flows.mfa.factors import ModeChanged
 from tessera_identity.flows.mfa.service import Mfa
@@ -30,7 +31,6 @@ OtpHeader = Annotated[
     str | None,
     HeaderParameter(name="x-otp", description="The code: sent by email/SMS, or shown by the app."),
 ]
-CHANNEL_TYPE = {"email": CredentialType.EMAIL, "sms": CredentialType.PHONE}
 
 
 class NewPhone(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,20 +62,16 @@ def _code(otp: str | None) -> str:
     return otp[:32]
 
 
-async def _status(request: AnyRequest, mfa: Mfa, **additions: object) -> UserStatus:
-    return user_status(await mfa.overview(user_of(request)), **additions)
-
-
-def _enrollment(enrollment: TotpEnrollment) -> dict[str, object]:
-    return {
-        "secret": enrollment.secret,
-        "otpauth_uri": enrollment.uri,
-        "qr_code": enrollment.qr_code,
-    }
-
-
-def _codes(changed: ModeChanged) -> dict[str, object]:
-    return {"recovery_codes": changed.recovery_codes} if changed.recovery_codes else {}
+async def _status(
+    request: AnyRequest,
+    mfa: Mfa,
+    *,
+    changed: ModeChanged | None = None,
+    enrollment: TotpEnrollment | None = None,
+) -> UserStatus:
+    recovery_codes = changed.recovery_codes if changed else None
+    overview = await mfa.overview(user_of(request))
+    return user_status(overview, recovery_codes=recovery_codes, enrollment=enrollment)
 
 
 class AuthOtpController(Controller):
@@ -120,7 +116,7 @@ class AuthOtpController(Controller):
     ) -> UserStatus:
         """Create a TOTP secret (not validated yet); validate it with `POST /auth/otp/code`."""
         enrollment = await totp.setup(caller(request))
-        return await _status(request, mfa, **_enrollment(enrollment))
+        return await _status(request, mfa, enrollment=enrollment)
 
     @delete(
         "/otp/methods/totp",
@@ -158,7 +154,7 @@ class AuthOtpController(Controller):
         if method == "totp":
             raise TesseraError("mfa_factor_unavailable")
         channel = await credentials.resend(
-            user_of(request), CHANNEL_TYPE[method], client_ip(request)
+            user_of(request), reach_by_channel(method).credential, client_ip(request)
         )
         return CodeSent(channel=channel, expires_in=credentials.code_ttl_s)
 
@@ -196,12 +192,12 @@ class AuthOtpController(Controller):
             changed = await credentials.verify(
                 VerifyCredential(
                     user_id=who.user_id,
-                    type=CHANNEL_TYPE[data.channel],
+                    type=reach_by_channel(data.channel).credential,
                     otp=code,
                     client_ip=client_ip(request),
                 )
             )
-        return await _status(request, mfa, **_codes(changed))
+        return await _status(request, mfa, changed=changed)
 
     @post(
         "/enable-mfa",
@@ -221,6 +217,6 @@ class AuthOtpController(Controller):
         MFA is on (`mfa_mode: totp`) and the recovery codes are answered once."""
         if data is None or data.otp is None:
             enrollment = await totp.setup(caller(request))
-            return await _status(request, mfa, **_enrollment(enrollment))
+            return await _status(request, mfa, enrollment=enrollment)
         changed = await totp.confirm(caller(request), data.otp, client_ip(request))
-        return await _status(request, mfa, **_codes(changed))
+        return await _status(request, mfa, changed=changed)

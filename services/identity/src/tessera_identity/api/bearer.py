@@ -12,6 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.handlers import BaseRouteHandler
 
+from tessera_identity.domain.mfa import MfaMode
 from tessera_identity.flows.totp.service import Enrolling
 from tessera_shared.errors import TesseraError
 from tessera_shared.tokens import MISSING_TOKEN_CHALLENGE, bearer_token, token_invalid
@@ -51,7 +52,9 @@ async def enrolling(connection: Connection, _: BaseRouteHandler) -> None:
         if refusal.code != "token_invalid":
             raise
         challenge = await verifier.verify_challenge(token)
-        caller = Enrolling(user_id=_user_id(challenge.sub), challenge_mode=challenge.mfa_mode)
+        caller = Enrolling(
+            user_id=_user_id(challenge.sub), challenge_mode=MfaMode(challenge.mfa_mode)
+        )
     else:
         caller = Enrolling(user_id=_user_id(claims.sub))
     connection.state.caller = caller

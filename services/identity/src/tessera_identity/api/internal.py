@@ -1,9 +1,12 @@
 """`/internal/v1/...`: password and code checks for the session service only."""
 
+from typing import Literal
+
 from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from tessera_identity.domain.mfa import MfaMode
 from tessera_identity.flows.login.codes import LoginCodes, SendLoginCode
 from tessera_identity.flows.login.service import Login, VerifyPassword
 from tessera_identity.flows.mfa.service import Mfa
@@ -19,6 +22,16 @@ from tessera_shared.contracts.internal import (
     TotpCheck,
 )
 from tessera_shared.http.internal import internal_caller
+
+WireMode = Literal["none", "email", "sms", "totp"]
+
+WIRE_MODE: dict[MfaMode, WireMode] = {
+    MfaMode.NONE: "none",
+    MfaMode.EMAIL: "email",
+    MfaMode.SMS: "sms",
+    MfaMode.TOTP: "totp",
+}
+"""The mode as the internal contract spells it (a literal: the shared library knows no enum)."""
 
 
 class InternalController(Controller):
@@ -41,7 +54,7 @@ class InternalController(Controller):
         return Account(
             user_id=result.user_id,
             status=result.status,
-            mfa_mode=result.mfa_mode,  # type: ignore[arg-type]
+            mfa_mode=WIRE_MODE[result.mfa_mode],
             locale=result.locale,
             credential_version=result.credential_version,
         )

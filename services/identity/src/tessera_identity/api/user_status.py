@@ -10,8 +10,18 @@ from typing import Literal
 import msgspec
 
 from tessera_identity.domain.credentials import CredentialType, obfuscate_email, obfuscate_phone
+from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.mfa.service import Overview
+from tessera_identity.flows.totp.service import TotpEnrollment
 from tessera_identity.ports import Credential
+
+ShownStatus = Literal["pending", "active", "disabled"]
+SHOWN_STATUS: dict[AccountStatus, ShownStatus] = {
+    AccountStatus.PENDING: "pending",
+    AccountStatus.ACTIVE: "active",
+    AccountStatus.DISABLED: "disabled",
+}
+"""The account status as the document spells it (a literal, not a schema of its own)."""
 
 
 class UserStatus(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
@@ -28,7 +38,7 @@ class UserStatus(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit
     phone_verification_date: datetime | None = None
     last_logged_date: datetime
     """Last sign-in; the account's creation until the first one."""
-    status: Literal["pending", "active", "disabled"]
+    status: ShownStatus
     last_logged_device: str
     """User agent of the last sign-in (empty before the first)."""
     last_password_change_date: datetime
@@ -50,7 +60,13 @@ def _shown(credentials: list[Credential], kind: CredentialType) -> Credential | 
     return shown[0] if shown else None
 
 
-def user_status(seen: Overview, **additions: object) -> UserStatus:
+def user_status(
+    seen: Overview,
+    *,
+    recovery_codes: list[str] | None = None,
+    enrollment: TotpEnrollment | None = None,
+) -> UserStatus:
+    """The status object; `recovery_codes` and a new app's `enrollment` only when just made."""
     email = _shown(seen.credentials, CredentialType.EMAIL)
     phone = _shown(seen.credentials, CredentialType.PHONE)
     confirmed = seen.totp.confirmed_at if seen.totp else None
@@ -65,8 +81,11 @@ def user_status(seen: Overview, **additions: object) -> UserStatus:
         has_validated_phone=bool(phone and phone.verified_at),
         phone_verification_date=phone.verified_at if phone else None,
         last_logged_date=activity.last_login_at or activity.created_at,
-        status=seen.status,  # type: ignore[arg-type]
+        status=SHOWN_STATUS[seen.status],
         last_logged_device=activity.last_login_device,
         last_password_change_date=activity.password_changed_at or activity.created_at,
-        **additions,  # type: ignore[arg-type]
+        recovery_codes=recovery_codes or None,
+        secret=enrollment.secret if enrollment else None,
+        otpauth_uri=enrollment.uri if enrollment else None,
+        qr_code=enrollment.qr_code if enrollment else None,
     )

@@ -11,7 +11,7 @@ from tessera_shared.i18n import SUPPORTED_LOCALES
 NAME_MAX_LENGTH = 100
 
 
-def may_reset_password(status: str, *, verified: bool, signs_in_unverified: bool) -> bool:
+def may_reset_password(status: AccountStatus, *, verified: bool, signs_in_unverified: bool) -> bool:
     """Whether a reset code may go to this credential of an account in `status`."""
     return status == AccountStatus.ACTIVE and (verified or signs_in_unverified)
 

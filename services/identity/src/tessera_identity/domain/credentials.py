@@ -71,14 +71,14 @@ def guess_type(username: str) -> CredentialType:
     return CredentialType.EMAIL if "@" in username else CredentialType.PHONE
 
 
-def parse_username(raw: str) -> tuple[str, str]:
-    """A sign-in username as (credential type, normalized value); ("", cleaned text) when it is
-    neither an address nor a number, so it can still be counted by the lockout."""
+def parse_username(raw: str) -> tuple[CredentialType | None, str]:
+    """A sign-in username as (credential type, normalized value); (None, cleaned text) when it
+    is neither an address nor a number, so it can still be counted by the lockout."""
     kind = guess_type(raw)
     try:
         return kind, normalize(kind, raw)
     except TesseraError:
-        return "", raw.strip().lower()[:320]
+        return None, raw.strip().lower()[:320]
 
 
 def obfuscate_email(email: str) -> str:

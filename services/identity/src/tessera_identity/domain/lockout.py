@@ -83,7 +83,7 @@ def decide(policy: LockoutPolicy, scope: Scope, state: ThrottleState) -> Decisio
     return Decision.ALLOW
 
 
-def subject_of(key: bytes, kind: str, username: str) -> str:
-    """The keyed hash counters are kept under (`kind:username`, as sign-in counts them): what
-    strangers type is never stored in clear."""
-    return hmac.new(key, f"{kind}:{username}".encode(), hashlib.sha256).hexdigest()
+def subject_of(key: bytes, kind: str | None, username: str) -> str:
+    """The keyed hash counters are kept under (`kind:username`, as sign-in counts them; an
+    unknown kind is empty): what strangers type is never stored in clear."""
+    return hmac.new(key, f"{kind or ''}:{username}".encode(), hashlib.sha256).hexdigest()

@@ -9,6 +9,7 @@ import enum
 import msgspec
 
 from tessera_identity.domain.credentials import CredentialType
+from tessera_shared.contracts.events import Channel
 
 
 class MfaMode(enum.StrEnum):
@@ -29,7 +30,43 @@ class Factors(msgspec.Struct, frozen=True, kw_only=True):
     """A confirmed authenticator app."""
 
 
-CHANNEL_MODE = {CredentialType.EMAIL: MfaMode.EMAIL, CredentialType.PHONE: MfaMode.SMS}
+class Reach(msgspec.Struct, frozen=True, kw_only=True):
+    """How a person is reached: a code mode, the credential it goes to, the channel it takes."""
+
+    mode: MfaMode
+    """The `mfa_mode` whose codes go this way."""
+    credential: CredentialType
+    """The verified credential they are sent to."""
+    channel: Channel
+    """How otp-delivery sends them."""
+
+
+REACH: tuple[Reach, ...] = (
+    Reach(mode=MfaMode.EMAIL, credential=CredentialType.EMAIL, channel="email"),
+    Reach(mode=MfaMode.SMS, credential=CredentialType.PHONE, channel="sms"),
+)
+"""The one table between modes, credential types and channels; every flow reads it."""
+_BY_MODE = {r.mode: r for r in REACH}
+_BY_CREDENTIAL = {r.credential: r for r in REACH}
+_BY_CHANNEL = {r.channel: r for r in REACH}
+
+
+def reach_by_mode(mode: MfaMode) -> Reach | None:
+    """The row of a code mode; None for `none` and `totp`, which send no message."""
+    return _BY_MODE.get(mode)
+
+
+def reach_by_credential(kind: CredentialType) -> Reach:
+    return _BY_CREDENTIAL[kind]
+
+
+def reach_by_channel(channel: Channel) -> Reach:
+    return _BY_CHANNEL[channel]
+
+
+def channel_for(kind: CredentialType) -> Channel:
+    """The channel messages to a credential of `kind` travel by."""
+    return _BY_CREDENTIAL[kind].channel
 
 
 def available(factors: Factors) -> frozenset[MfaMode]:
@@ -53,7 +90,7 @@ def after_credential_verified(
     so adding an address never weakens or silently moves an existing second factor.
     """
     if current is MfaMode.NONE and factors.email and factors.phone:
-        return CHANNEL_MODE[verified]
+        return reach_by_credential(verified).mode
     return current
 
 

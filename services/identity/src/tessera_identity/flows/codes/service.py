@@ -1,12 +1,19 @@
-"""Issuing and checking one-time codes, and asking otp-delivery to send messages."""
+"""Issuing and checking one-time codes, and asking otp-delivery to send messages.
+
+The one sender of every flow (like Kratos' `code.Sender`): flows say what goes to whom
+(`send_code`, `notify`); the recipient, its channel and the hourly caps are decided here.
+"""
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Self
 from uuid import UUID
 
 import msgspec
 
 from tessera_identity.domain.code_policy import CodePolicy, cooldown_left
+from tessera_identity.domain.credentials import CredentialType
+from tessera_identity.domain.mfa import channel_for
 from tessera_identity.domain.otp import (
     VERDICT_ERRORS,
     OtpPurpose,
@@ -15,7 +22,7 @@ from tessera_identity.domain.otp import (
     hash_code,
     judge,
 )
-from tessera_identity.ports import NewOtp, UnitOfWork
+from tessera_identity.ports import NewOtp, UnitOfWork, User
 from tessera_shared.contracts.events import EVENT_ENCODER, Channel, DeliveryKind, DeliveryRequested
 from tessera_shared.contracts.streams import OtpStream
 from tessera_shared.errors import TesseraError
@@ -31,15 +38,24 @@ CODE_KIND: dict[OtpPurpose, DeliveryKind] = {
 }
 
 
-def channel_for(credential_type: str) -> Channel:
-    return "email" if credential_type == "email" else "sms"
-
-
 class Recipient(msgspec.Struct, frozen=True, kw_only=True):
+    """Built here only: the channel follows the credential type, the language the user."""
+
     user_id: UUID
     channel: Channel
     address: str
     locale: str
+
+    @classmethod
+    def of(cls, user: User, kind: CredentialType, address: str) -> Self:
+        return cls(user_id=user.id, channel=channel_for(kind), address=address, locale=user.locale)
+
+
+class CodeIssued(msgspec.Struct, frozen=True, kw_only=True):
+    """A code went out: by which channel, valid for how long."""
+
+    channel: Channel
+    expires_in_s: int
 
 
 class Codes:
@@ -67,15 +83,24 @@ class Codes:
         if left:
             raise TesseraError("resend_too_soon", headers={"retry-after": str(left)})
 
-    async def issue(
+    async def send_code(
         self,
         uow: UnitOfWork,
-        to: Recipient,
+        user: User,
+        kind: CredentialType,
+        address: str,
         purpose: OtpPurpose,
         client_ip: str,
         now: datetime,
-    ) -> None:
-        """A new code (older ones of the same purpose stop counting) and its delivery event."""
+        *,
+        cooldown: bool = False,
+    ) -> CodeIssued:
+        """A new code of `purpose` to `address` (older ones stop counting), within the hourly
+        caps (and, with `cooldown`, not sooner than the resend cool-down)."""
+        if cooldown:
+            await self.check_cooldown(uow, address, now)
+        await self.check_caps(uow, address, client_ip, now)
+        to = Recipient.of(user, kind, address)
         otp_id = uuid.uuid4()
         code = generate_code()
         await uow.otps.add(
@@ -91,9 +116,36 @@ class Codes:
                 expires_at=now + timedelta(seconds=self.policy.ttl_s),
             )
         )
-        await self.send(uow, to, CODE_KIND[purpose], client_ip, now, code=code)
+        await self._send(uow, to, CODE_KIND[purpose], client_ip, now, code=code)
+        return CodeIssued(channel=to.channel, expires_in_s=self.policy.ttl_s)
 
-    async def send(
+    async def notify(
+        self,
+        uow: UnitOfWork,
+        user: User,
+        kind: DeliveryKind,
+        client_ip: str,
+        now: datetime,
+        *,
+        to: tuple[CredentialType, str] | None = None,
+        counted: bool = False,
+    ) -> None:
+        """A notice to the address `to` (type, value), by default to the user's contact
+        (nothing when there is none).
+
+        Not `counted` against the caps by default: a security notice goes out even when they
+        are reached, and a stranger's doing must not use up the owner's codes."""
+        if to is None:
+            contact = await uow.users.contact(user.id)
+            if contact is None:
+                return
+            to = (contact.type, contact.value)
+        recipient = Recipient.of(user, *to)
+        if counted:
+            await uow.ledger.record(recipient.address, client_ip)
+        await self._send(uow, recipient, kind, client_ip, now)
+
+    async def _send(
         self,
         uow: UnitOfWork,
         to: Recipient,
@@ -102,10 +154,9 @@ class Codes:
         now: datetime,
         *,
         code: str | None = None,
-        counted: bool = True,
     ) -> None:
-        """Write a delivery request to the outbox; `counted` ones count against the caps."""
-        if counted:
+        """Write a delivery request to the outbox; codes count against the caps."""
+        if code is not None:
             await uow.ledger.record(to.address, client_ip)
         event = DeliveryRequested(
             id=str(uuid.uuid4()),
@@ -125,7 +176,7 @@ class Codes:
             trace_headers(),
         )
 
-    async def verdict(
+    async def accept(
         self,
         uow: UnitOfWork,
         user_id: UUID,
@@ -133,21 +184,18 @@ class Codes:
         entered: str,
         now: datetime,
         recipient: str | None = None,
-    ) -> tuple[Verdict, UUID | None]:
-        """Judge `entered` against the newest code (to `recipient`, when given); a wrong guess
-        is recorded as spent."""
+        *,
+        uniform: bool = False,
+    ) -> None:
+        """Returns when `entered` is the newest code (to `recipient`, when given), now used up.
+        Otherwise commits the spent attempt and raises the verdict's error (`otp_invalid`,
+        `otp_expired`, ...); with `uniform`, always `otp_invalid`, telling nothing."""
         otp = await uow.otps.latest_for_update(user_id, purpose, recipient)
-        if otp is None:
-            return Verdict.WRONG, None
-        verdict = judge(otp, entered, self._key, now)
-        if verdict is Verdict.WRONG:
-            await uow.otps.spend_attempt(otp.id)
-        elif verdict is Verdict.ACCEPTED:
+        verdict = Verdict.WRONG if otp is None else judge(otp, entered, self._key, now)
+        if otp is not None and verdict is Verdict.ACCEPTED:
             await uow.otps.consume(otp.id, now)
-        return verdict, otp.id
-
-
-def raise_for(verdict: Verdict) -> None:
-    """After the unit of work committed the spent attempt: refuse a code that was not accepted."""
-    if verdict is not Verdict.ACCEPTED:
-        raise TesseraError(VERDICT_ERRORS[verdict])
+            return
+        if otp is not None and verdict is Verdict.WRONG:
+            await uow.otps.spend_attempt(otp.id)
+        await uow.commit()
+        raise TesseraError("otp_invalid" if uniform else VERDICT_ERRORS[verdict])

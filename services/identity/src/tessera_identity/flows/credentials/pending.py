@@ -5,7 +5,7 @@ from datetime import datetime
 
 from tessera_identity.domain.credentials import CredentialType
 from tessera_identity.domain.otp import OtpPurpose
-from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
+from tessera_identity.flows.codes.service import Codes
 from tessera_identity.ports import Credential, UnitOfWork, User
 from tessera_shared.contracts.events import Channel
 from tessera_shared.errors import TesseraError
@@ -29,12 +29,9 @@ async def add_pending_address(
     await uow.users.lock_address(kind, address)
     if await uow.users.verified_owner(kind, address) is not None:
         raise TesseraError("credential_unavailable")
-    await codes.check_caps(uow, address, client_ip, now)
     await uow.users.delete_unverified(user.id, kind)
     await uow.users.add_credential(
         Credential(id=uuid.uuid4(), user_id=user.id, type=kind, value=address, verified_at=None)
     )
-    channel = channel_for(kind)
-    to = Recipient(user_id=user.id, channel=channel, address=address, locale=user.locale)
-    await codes.issue(uow, to, purpose, client_ip, now)
-    return channel
+    sent = await codes.send_code(uow, user, kind, address, purpose, client_ip, now)
+    return sent.channel

@@ -11,12 +11,12 @@ import msgspec
 
 from tessera_identity.domain.credentials import CredentialType, normalize, normalize_phone
 from tessera_identity.domain.mfa import after_credential_verified
-from tessera_identity.domain.otp import OtpPurpose, Verdict
-from tessera_identity.flows.codes.service import Codes, Recipient, channel_for, raise_for
+from tessera_identity.domain.otp import OtpPurpose
+from tessera_identity.flows.codes.service import Codes
 from tessera_identity.flows.credentials.pending import add_pending_address
 from tessera_identity.flows.mfa.factors import (
+    MfaProfile,
     ModeChanged,
-    Profile,
     apply_mode,
     profile_for_update,
     require_profile,
@@ -76,7 +76,7 @@ class Credentials:
                 for c in profile.credentials
             ):
                 raise TesseraError("credential_already_verified")
-            return await add_pending_address(
+            channel = await add_pending_address(
                 uow,
                 self._codes,
                 profile.user,
@@ -86,6 +86,8 @@ class Credentials:
                 cmd.client_ip,
                 now,
             )
+            await uow.commit()
+        return channel
 
     async def resend(self, user_id: UUID, kind: CredentialType, client_ip: str) -> Channel:
         """A new code for the user's unverified credential of `kind` (guide 003's
@@ -100,14 +102,18 @@ class Credentials:
             )
             if pending is None:
                 raise TesseraError("mfa_factor_unavailable")
-            await self._codes.check_cooldown(uow, pending.value, now)
-            await self._codes.check_caps(uow, pending.value, client_ip, now)
-            channel = channel_for(kind)
-            to = Recipient(
-                user_id=user_id, channel=channel, address=pending.value, locale=profile.user.locale
+            sent = await self._codes.send_code(
+                uow,
+                profile.user,
+                kind,
+                pending.value,
+                OtpPurpose.CREDENTIAL,
+                client_ip,
+                now,
+                cooldown=True,
             )
-            await self._codes.issue(uow, to, OtpPurpose.CREDENTIAL, client_ip, now)
-        return channel
+            await uow.commit()
+        return sent.channel
 
     async def verify(self, cmd: VerifyCredential) -> ModeChanged:
         now = self._clock.now()
@@ -121,21 +127,19 @@ class Credentials:
                 ),
                 None,
             )
-            verdict = Verdict.WRONG
-            if profile is not None and pending is not None:
-                verdict, _ = await self._codes.verdict(
-                    uow, cmd.user_id, OtpPurpose.CREDENTIAL, cmd.otp, now, recipient=pending.value
-                )
-            if verdict is Verdict.ACCEPTED:
-                assert profile is not None and pending is not None  # noqa: PT018
-                return await self._verified(uow, profile, pending, cmd.client_ip, now)
-        raise_for(verdict)  # not accepted: raises, after the spent attempt was committed
-        raise AssertionError(verdict)
+            if profile is None or pending is None:
+                raise TesseraError("otp_invalid")
+            await self._codes.accept(
+                uow, cmd.user_id, OtpPurpose.CREDENTIAL, cmd.otp, now, recipient=pending.value
+            )
+            changed = await self._verified(uow, profile, pending, cmd.client_ip, now)
+            await uow.commit()
+        return changed
 
     async def _verified(
         self,
         uow: UnitOfWork,
-        profile: Profile,
+        profile: MfaProfile,
         pending: Credential,
         client_ip: str,
         now: datetime,
@@ -150,5 +154,5 @@ class Credentials:
             profile,
             credentials=[verified if c.id == pending.id else c for c in profile.credentials],
         )
-        mode = after_credential_verified(profile.mode, after.factors, CredentialType(pending.type))
+        mode = after_credential_verified(profile.mode, after.factors, pending.type)
         return await apply_mode(uow, self._recovery_key, profile, mode, client_ip)

@@ -10,10 +10,10 @@ from uuid import UUID
 import msgspec
 
 from tessera_identity.domain.credentials import CredentialType, normalize_email
-from tessera_identity.domain.otp import OtpPurpose, Verdict
-from tessera_identity.flows.codes.service import Codes, Recipient, raise_for
+from tessera_identity.domain.otp import OtpPurpose
+from tessera_identity.flows.codes.service import Codes
 from tessera_identity.flows.credentials.pending import add_pending_address
-from tessera_identity.flows.mfa.factors import Profile, require_profile
+from tessera_identity.flows.mfa.factors import MfaProfile, require_profile
 from tessera_identity.ports import (
     Clock,
     Credential,
@@ -36,7 +36,7 @@ class ConfirmEmailChange(msgspec.Struct, frozen=True, kw_only=True):
     client_ip: str
 
 
-def current_email(profile: Profile) -> Credential | None:
+def current_email(profile: MfaProfile) -> Credential | None:
     """The address the account signs in with: verified, or an /auth one not verified yet."""
     return next(
         (
@@ -48,7 +48,7 @@ def current_email(profile: Profile) -> Credential | None:
     )
 
 
-def pending_change(profile: Profile) -> Credential | None:
+def pending_change(profile: MfaProfile) -> Credential | None:
     return next(
         (
             c
@@ -84,15 +84,15 @@ class EmailChange:
                 now,
             )
             if current is not None:
-                to_old = Recipient(
-                    user_id=cmd.user_id,
-                    channel="email",
-                    address=current.value,
-                    locale=profile.user.locale,
+                await self._codes.notify(
+                    uow,
+                    profile.user,
+                    DeliveryKind.EMAIL_CHANGE_NOTICE,
+                    cmd.client_ip,
+                    now,
+                    to=(current.type, current.value),
                 )
-                await self._codes.send(
-                    uow, to_old, DeliveryKind.EMAIL_CHANGE_NOTICE, cmd.client_ip, now, counted=False
-                )
+            await uow.commit()
 
     async def confirm(self, cmd: ConfirmEmailChange) -> str:
         """The new address, once the code sent to it was entered."""
@@ -100,21 +100,18 @@ class EmailChange:
         async with self._uow() as uow:
             profile = await require_profile(uow, cmd.user_id, active=True)
             pending = pending_change(profile)
-            verdict = Verdict.WRONG
-            if pending is not None:
-                verdict, _ = await self._codes.verdict(
-                    uow, cmd.user_id, OtpPurpose.EMAIL_CHANGE, cmd.otp, now, recipient=pending.value
-                )
-            if verdict is Verdict.ACCEPTED:
-                assert pending is not None
-                old = current_email(profile)
-                if old is not None:
-                    await uow.users.delete_credential(old.id)
-                try:
-                    await uow.users.verify_credential(pending.id, now)
-                except CredentialTakenError:
-                    raise TesseraError("credential_unavailable") from None
-                await uow.audit.record("email_changed", cmd.user_id, "email", cmd.client_ip)
-                return pending.value
-        raise_for(verdict)  # not accepted: raises, after the spent attempt was committed
-        raise AssertionError(verdict)
+            if pending is None:
+                raise TesseraError("otp_invalid")
+            await self._codes.accept(
+                uow, cmd.user_id, OtpPurpose.EMAIL_CHANGE, cmd.otp, now, recipient=pending.value
+            )
+            old = current_email(profile)
+            if old is not None:
+                await uow.users.delete_credential(old.id)
+            try:
+                await uow.users.verify_credential(pending.id, now)
+            except CredentialTakenError:
+                raise TesseraError("credential_unavailable") from None
+            await uow.audit.record("email_changed", cmd.user_id, "email", cmd.client_ip)
+            await uow.commit()
+        return pending.value

@@ -5,16 +5,11 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_identity.domain.mfa import reach_by_channel, reach_by_mode
 from tessera_identity.domain.otp import OtpPurpose
-from tessera_identity.flows.codes.service import Codes, Recipient, raise_for
+from tessera_identity.flows.codes.service import CodeIssued, Codes
 from tessera_identity.ports import Clock, UnitOfWorkFactory
-from tessera_shared.contracts.events import Channel
 from tessera_shared.errors import TesseraError
-
-MODE_CHANNEL: dict[str, tuple[str, Channel]] = {
-    "email": ("email", "email"),
-    "sms": ("phone", "sms"),
-}
 
 
 class SendLoginCode(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,39 +19,32 @@ class SendLoginCode(msgspec.Struct, frozen=True, kw_only=True):
     """Defaults to the channel of the user's mfa_mode."""
 
 
-class CodeSent(msgspec.Struct, frozen=True, kw_only=True):
-    channel: Channel
-    expires_in_s: int
-
-
 class LoginCodes:
     def __init__(self, uow: UnitOfWorkFactory, codes: Codes, clock: Clock) -> None:
         self._uow = uow
         self._codes = codes
         self._clock = clock
 
-    async def send(self, cmd: SendLoginCode) -> CodeSent:
+    async def send(self, cmd: SendLoginCode) -> CodeIssued:
         now = self._clock.now()
         async with self._uow() as uow:
             user = await uow.users.get(cmd.user_id)
-            mode: str = cmd.channel or (user.mfa_mode if user else "")
-            if user is None or mode not in MODE_CHANNEL:
+            if user is None:
                 raise TesseraError("bad_request")
-            credential_type, channel = MODE_CHANNEL[mode]
-            credential = await uow.users.credential(user.id, credential_type)
+            reach = reach_by_channel(cmd.channel) if cmd.channel else reach_by_mode(user.mfa_mode)
+            if reach is None:
+                raise TesseraError("bad_request")
+            credential = await uow.users.credential(user.id, reach.credential)
             if credential is None or credential.verified_at is None:
                 raise TesseraError("bad_request")
             await uow.users.lock_address(credential.type, credential.value)
-            await self._codes.check_caps(uow, credential.value, cmd.client_ip, now)
-            to = Recipient(
-                user_id=user.id, channel=channel, address=credential.value, locale=user.locale
+            sent = await self._codes.send_code(
+                uow, user, credential.type, credential.value, OtpPurpose.LOGIN, cmd.client_ip, now
             )
-            await self._codes.issue(uow, to, OtpPurpose.LOGIN, cmd.client_ip, now)
-        return CodeSent(channel=channel, expires_in_s=self._codes.policy.ttl_s)
+            await uow.commit()
+        return sent
 
     async def verify(self, user_id: UUID, otp: str) -> None:
         async with self._uow() as uow:
-            verdict, _ = await self._codes.verdict(
-                uow, user_id, OtpPurpose.LOGIN, otp, self._clock.now()
-            )
-        raise_for(verdict)
+            await self._codes.accept(uow, user_id, OtpPurpose.LOGIN, otp, self._clock.now())
+            await uow.commit()

@@ -16,12 +16,13 @@ from uuid import UUID
 import msgspec
 
 from tessera_identity import metrics
-from tessera_identity.domain.credentials import parse_username
+from tessera_identity.domain.credentials import CredentialType, parse_username
 from tessera_identity.domain.lockout import LockoutPolicy, Scope, subject_of
+from tessera_identity.domain.mfa import MfaMode
 from tessera_identity.domain.passwords import normalize_password
 from tessera_identity.domain.registration import AccountStatus
-from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
-from tessera_identity.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory, User
+from tessera_identity.flows.codes.service import Codes
+from tessera_identity.ports import Clock, PasswordHasher, UnitOfWorkFactory, User
 from tessera_shared.contracts.events import DeliveryKind
 from tessera_shared.errors import TesseraError
 
@@ -35,8 +36,8 @@ class VerifyPassword(msgspec.Struct, frozen=True, kw_only=True):
 
 class LoginResult(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID
-    status: str
-    mfa_mode: str
+    status: AccountStatus
+    mfa_mode: MfaMode
     locale: str
     credential_version: int = 0
     """Of the password that was checked: a session must not start once it was replaced."""
@@ -99,6 +100,7 @@ class Login:
             async with self._uow() as uow:
                 await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, cmd.client_ip)
                 await uow.throttle.unreserve(Scope.ACCOUNT, subject, "")
+                await uow.commit()
             raise
 
         async with self._uow() as uow:
@@ -108,16 +110,16 @@ class Login:
                 await uow.audit.record(
                     "login_failed", owner.id if owner else None, subject, cmd.client_ip
                 )
-            else:
-                await uow.throttle.clear(Scope.ACCOUNT_IP, subject, cmd.client_ip)
-                await uow.throttle.clear(Scope.ACCOUNT, subject, "")
-                await uow.audit.record("login_succeeded", owner.id, subject, cmd.client_ip)
-                if owner.status == AccountStatus.ACTIVE:
-                    await uow.users.record_login(owner.id, now, cmd.user_agent)
-                if upgraded:
-                    await uow.users.set_password_hash(owner.id, upgraded)
-        if not correct or owner is None:
-            raise TesseraError("invalid_credentials")
+                await uow.commit()
+                raise TesseraError("invalid_credentials")
+            await uow.throttle.clear(Scope.ACCOUNT_IP, subject, cmd.client_ip)
+            await uow.throttle.clear(Scope.ACCOUNT, subject, "")
+            await uow.audit.record("login_succeeded", owner.id, subject, cmd.client_ip)
+            if owner.status == AccountStatus.ACTIVE:
+                await uow.users.record_login(owner.id, now, cmd.user_agent)
+            if upgraded:
+                await uow.users.set_password_hash(owner.id, upgraded)
+            await uow.commit()
         if owner.status == AccountStatus.DISABLED:
             raise TesseraError("account_disabled")
         if owner.status != AccountStatus.ACTIVE:
@@ -130,7 +132,9 @@ class Login:
             credential_version=owner.credential_version,
         )
 
-    async def _reserve(self, kind: str, username: str, subject: str, client_ip: str) -> User | None:
+    async def _reserve(
+        self, kind: CredentialType | None, username: str, subject: str, client_ip: str
+    ) -> User | None:
         """A slot for this attempt per account and IP and per account (committed before the
         check: parallel attempts see it), and the account, if any. While every slot is held by
         attempts in flight, waits up to `slot_wait_s`, then 429 `login_attempts_in_progress`;
@@ -151,31 +155,23 @@ class Login:
                     await uow.audit.record("login_refused_locked", owner_id, subject, client_ip)
                     if reservation.newly_locked and owner is not None:
                         await uow.audit.record("account_locked", owner.id, subject, client_ip)
-                        await self._notify_locked(uow, owner, client_ip)
-            if reservation.allowed:
-                return owner
-            if not reservation.busy:
-                if reservation.newly_locked:
-                    metrics.LOCKOUTS.labels(scope.value, "login").inc()
-                raise TesseraError(
-                    "account_locked", headers={"retry-after": str(reservation.retry_after_s)}
-                )
+                        # Not counted against the owner's caps: a stranger's failures must
+                        # not use up the owner's login codes. Locks bound how often it goes.
+                        await self._codes.notify(
+                            uow,
+                            owner,
+                            DeliveryKind.ACCOUNT_LOCKED_NOTICE,
+                            client_ip,
+                            self._clock.now(),
+                        )
+                await uow.commit()
+                if reservation.allowed:
+                    return owner
+                if not reservation.busy:
+                    if reservation.newly_locked:
+                        metrics.LOCKOUTS.labels(scope.value, "login").inc()
+                    retry_after = str(reservation.retry_after_s)
+                    raise TesseraError("account_locked", headers={"retry-after": retry_after})
             if time.monotonic() >= deadline:
                 raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
             await asyncio.sleep(random.uniform(SLOT_POLL_S / 2, SLOT_POLL_S))  # noqa: S311
-
-    async def _notify_locked(self, uow: UnitOfWork, owner: User, client_ip: str) -> None:
-        contact = await uow.users.contact(owner.id)
-        if contact is None:
-            return
-        to = Recipient(
-            user_id=owner.id,
-            channel=channel_for(contact.type),
-            address=contact.value,
-            locale=owner.locale,
-        )
-        # Not counted against the owner's caps: a stranger's failures must not use up the
-        # owner's login codes. Locks themselves bound how often this notice can go out.
-        await self._codes.send(
-            uow, to, DeliveryKind.ACCOUNT_LOCKED_NOTICE, client_ip, self._clock.now(), counted=False
-        )

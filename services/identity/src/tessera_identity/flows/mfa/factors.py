@@ -12,7 +12,7 @@ from tessera_identity.domain import recovery
 from tessera_identity.domain.credentials import CredentialType
 from tessera_identity.domain.guesses import Guesses, GuessPolicy, after_wrong, refused_for
 from tessera_identity.domain.mfa import Factors, MfaMode, newly_enabled
-from tessera_identity.domain.otp import VERDICT_ERRORS, OtpPurpose, Verdict
+from tessera_identity.domain.otp import OtpPurpose
 from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.domain.secret_box import SecretBox
 from tessera_identity.domain.totp import Judgement, TotpVerdict, judge
@@ -22,12 +22,12 @@ from tessera_shared.errors import TesseraError
 
 
 class ModeChanged(msgspec.Struct, frozen=True, kw_only=True):
-    mfa_mode: str
+    mfa_mode: MfaMode
     recovery_codes: list[str] | None = None
     """Only when MFA was just turned on for the first time: shown once, never again."""
 
 
-class Profile(msgspec.Struct, frozen=True, kw_only=True):
+class MfaProfile(msgspec.Struct, frozen=True, kw_only=True):
     """A user with everything the MFA rules look at."""
 
     user: User
@@ -36,7 +36,7 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def mode(self) -> MfaMode:
-        return MfaMode(self.user.mfa_mode)
+        return self.user.mfa_mode
 
     @property
     def factors(self) -> Factors:
@@ -53,13 +53,15 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-async def profile_for_update(uow: UnitOfWork, user_id: UUID) -> Profile | None:
+async def profile_for_update(uow: UnitOfWork, user_id: UUID) -> MfaProfile | None:
     """The user's row locked: MFA changes of one user run one after the other."""
     user = await uow.users.get_for_update(user_id)
     if user is None:
         return None
     credentials = await uow.users.credentials_of(user_id)
-    return Profile(user=user, credentials=credentials, totp=await uow.totp.get_for_update(user_id))
+    return MfaProfile(
+        user=user, credentials=credentials, totp=await uow.totp.get_for_update(user_id)
+    )
 
 
 TOTP_ERRORS = {TotpVerdict.WRONG: "otp_invalid", TotpVerdict.REPLAYED: "otp_used"}
@@ -93,34 +95,34 @@ class Verifier:
         secret = self._box.open(totp.key_id, totp.secret_sealed, totp.user_id.bytes).decode()
         return judge(secret, otp, now, totp.last_step)
 
-    async def totp(self, uow: UnitOfWork, totp: StoredTotp, otp: str, now: datetime) -> str | None:
-        """None when `otp` is a fresh code of the app (its step is then used up), else the
-        error code to answer after the unit of work commits (a wrong code stays counted).
-        Raises `mfa_attempts_exceeded` without checking while the account is at its limit."""
+    async def totp(self, uow: UnitOfWork, totp: StoredTotp, otp: str, now: datetime) -> None:
+        """Returns when `otp` is a fresh code of the app (its step is then used up); else
+        commits (a wrong code stays counted) and raises `otp_invalid` or `otp_used`. Raises
+        `mfa_attempts_exceeded` without checking while the account is at its limit."""
         guesses = await self.guard(uow, totp.user_id, now)
         judgement = self.judge(totp, otp, now)
         if judgement.verdict is TotpVerdict.WRONG:
             await self.count_wrong(uow, totp.user_id, guesses, now)
         if judgement.verdict is not TotpVerdict.ACCEPTED:
-            return TOTP_ERRORS[judgement.verdict]  # a replayed code was right: not a guess
+            await uow.commit()
+            raise TesseraError(TOTP_ERRORS[judgement.verdict])  # a replay was right: no guess
         await uow.totp.use_step(totp.user_id, judgement.step)
         await uow.guesses.clear(totp.user_id)
-        return None
 
     async def step_up(
-        self, uow: UnitOfWork, profile: Profile, otp: str | None, now: datetime
-    ) -> str | None:
-        """None when `otp` proves the current factor now, else the error code to answer after
-        the unit of work commits (wrong guesses stay counted)."""
+        self, uow: UnitOfWork, profile: MfaProfile, otp: str | None, now: datetime
+    ) -> None:
+        """Returns when `otp` proves the current factor now (or there is none); else commits
+        (wrong guesses stay counted) and raises the refusal (`step_up_required`, ...)."""
         if profile.mode is MfaMode.NONE:
-            return None
+            return
         if not otp:
-            return "step_up_required"
+            raise TesseraError("step_up_required")
         if profile.mode is MfaMode.TOTP:
             assert profile.totp is not None  # mode totp implies a confirmed app
-            return await self.totp(uow, profile.totp, otp, now)
-        verdict, _ = await self._codes.verdict(uow, profile.user.id, OtpPurpose.STEP_UP, otp, now)
-        return None if verdict is Verdict.ACCEPTED else VERDICT_ERRORS[verdict]
+            await self.totp(uow, profile.totp, otp, now)
+            return
+        await self._codes.accept(uow, profile.user.id, OtpPurpose.STEP_UP, otp, now)
 
 
 async def issue_recovery_codes(uow: UnitOfWork, key: bytes, user_id: UUID) -> list[str]:
@@ -133,7 +135,7 @@ async def issue_recovery_codes(uow: UnitOfWork, key: bytes, user_id: UUID) -> li
 async def apply_mode(
     uow: UnitOfWork,
     recovery_key: bytes,
-    profile: Profile,
+    profile: MfaProfile,
     mode: MfaMode,
     client_ip: str,
 ) -> ModeChanged:
@@ -154,7 +156,7 @@ async def apply_mode(
     return ModeChanged(mfa_mode=mode, recovery_codes=codes)
 
 
-async def require_profile(uow: UnitOfWork, user_id: UUID, *, active: bool = False) -> Profile:
+async def require_profile(uow: UnitOfWork, user_id: UUID, *, active: bool = False) -> MfaProfile:
     """The user's locked profile; 403 for a valid token of an account that is gone (or, with
     `active`, not active)."""
     profile = await profile_for_update(uow, user_id)

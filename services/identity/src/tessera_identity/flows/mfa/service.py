@@ -10,13 +10,13 @@ from uuid import UUID
 import msgspec
 
 from tessera_identity.domain import recovery
-from tessera_identity.domain.mfa import MfaMode, available, needs_step_up
+from tessera_identity.domain.mfa import MfaMode, available, needs_step_up, reach_by_mode
 from tessera_identity.domain.otp import OtpPurpose
-from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
-from tessera_identity.flows.login.codes import MODE_CHANNEL, CodeSent
+from tessera_identity.domain.registration import AccountStatus
+from tessera_identity.flows.codes.service import CodeIssued, Codes
 from tessera_identity.flows.mfa.factors import (
+    MfaProfile,
     ModeChanged,
-    Profile,
     Verifier,
     apply_mode,
     issue_recovery_codes,
@@ -44,13 +44,13 @@ class SetMfaMode(msgspec.Struct, frozen=True, kw_only=True):
 
 class Overview(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID
-    status: str
+    status: AccountStatus
     locale: str
     name: str | None = None
-    mfa_mode: str
+    mfa_mode: MfaMode
     credentials: list[Credential]
     totp: StoredTotp | None
-    available_modes: list[str]
+    available_modes: list[MfaMode]
     activity: Activity
 
 
@@ -91,39 +91,32 @@ class Mfa:
             profile = await require_profile(uow, cmd.user_id)
             if cmd.mode not in available(profile.factors):
                 raise TesseraError("mfa_factor_unavailable")
-            refused = None
             if needs_step_up(profile.mode, cmd.mode):
-                refused = await self._verifier.step_up(uow, profile, cmd.otp, now)
-            if refused is None:
-                changed = await apply_mode(
-                    uow, self._recovery_key, profile, cmd.mode, cmd.client_ip
-                )
-        if refused is not None:
-            raise TesseraError(refused)
+                await self._verifier.step_up(uow, profile, cmd.otp, now)
+            changed = await apply_mode(uow, self._recovery_key, profile, cmd.mode, cmd.client_ip)
+            await uow.commit()
         return changed
 
-    async def send_step_up_code(self, user_id: UUID, client_ip: str) -> CodeSent:
+    async def send_step_up_code(self, user_id: UUID, client_ip: str) -> CodeIssued:
         """A code to the channel of the user's email/sms mode, to confirm a security change."""
         now = self._clock.now()
         async with self._uow() as uow:
             profile = await require_profile(uow, user_id)
-            if profile.mode not in (MfaMode.EMAIL, MfaMode.SMS):
+            reach = reach_by_mode(profile.mode)
+            credential = profile.verified(reach.credential) if reach else None
+            if credential is None:
                 raise TesseraError("mfa_factor_unavailable")  # totp: the app shows the code
-            credential_type, channel = MODE_CHANNEL[profile.mode]
-            credential = next(
-                c
-                for c in profile.credentials
-                if c.type == credential_type and c.verified_at is not None
+            sent = await self._codes.send_code(
+                uow,
+                profile.user,
+                credential.type,
+                credential.value,
+                OtpPurpose.STEP_UP,
+                client_ip,
+                now,
             )
-            await self._codes.check_caps(uow, credential.value, client_ip, now)
-            to = Recipient(
-                user_id=user_id,
-                channel=channel,
-                address=credential.value,
-                locale=profile.user.locale,
-            )
-            await self._codes.issue(uow, to, OtpPurpose.STEP_UP, client_ip, now)
-        return CodeSent(channel=channel, expires_in_s=self._codes.policy.ttl_s)
+            await uow.commit()
+        return sent
 
     async def regenerate_recovery_codes(
         self, user_id: UUID, otp: str | None, client_ip: str
@@ -133,12 +126,10 @@ class Mfa:
             profile = await require_profile(uow, user_id)
             if profile.mode is MfaMode.NONE:
                 raise TesseraError("mfa_factor_unavailable")
-            refused = await self._verifier.step_up(uow, profile, otp, now)
-            if refused is None:
-                codes = await issue_recovery_codes(uow, self._recovery_key, user_id)
-                await uow.audit.record("recovery_codes_generated", user_id, "", client_ip)
-        if refused is not None:
-            raise TesseraError(refused)
+            await self._verifier.step_up(uow, profile, otp, now)
+            codes = await issue_recovery_codes(uow, self._recovery_key, user_id)
+            await uow.audit.record("recovery_codes_generated", user_id, "", client_ip)
+            await uow.commit()
         return codes
 
     async def use_recovery_code(
@@ -156,17 +147,22 @@ class Mfa:
             if profile is None:
                 raise TesseraError("recovery_code_invalid")
             guesses = await self._verifier.guard(uow, user_id, now)
-            used = await uow.recovery.use(user_id, digest, now)
-            if not used:
+            if not await uow.recovery.use(user_id, digest, now):
                 await self._verifier.count_wrong(uow, user_id, guesses, now)
-            else:
-                await uow.guesses.clear(user_id)
-                await self._recovery_used(uow, profile, client_ip, now, disable_mfa=disable_mfa)
-        if not used:  # after the unit of work: the wrong code stays counted
-            raise TesseraError("recovery_code_invalid")
+                await uow.commit()  # the wrong code stays counted
+                raise TesseraError("recovery_code_invalid")
+            await uow.guesses.clear(user_id)
+            await self._recovery_used(uow, profile, client_ip, now, disable_mfa=disable_mfa)
+            await uow.commit()
 
     async def _recovery_used(
-        self, uow: UnitOfWork, profile: Profile, client_ip: str, now: datetime, *, disable_mfa: bool
+        self,
+        uow: UnitOfWork,
+        profile: MfaProfile,
+        client_ip: str,
+        now: datetime,
+        *,
+        disable_mfa: bool,
     ) -> None:
         """Audit the use, apply `disable_mfa`, and tell the person."""
         user_id, user = profile.user.id, profile.user
@@ -174,15 +170,4 @@ class Mfa:
         if disable_mfa:
             await uow.totp.delete(user_id)
             await apply_mode(uow, self._recovery_key, profile, MfaMode.NONE, client_ip)
-        contact = await uow.users.contact(user_id)
-        if contact is not None:
-            to = Recipient(
-                user_id=user_id,
-                channel=channel_for(contact.type),
-                address=contact.value,
-                locale=user.locale,
-            )
-            # Not counted: a security notice must go out even when the caps are reached.
-            await self._codes.send(
-                uow, to, DeliveryKind.RECOVERY_CODE_USED_NOTICE, client_ip, now, counted=False
-            )
+        await self._codes.notify(uow, user, DeliveryKind.RECOVERY_CODE_USED_NOTICE, client_ip, now)

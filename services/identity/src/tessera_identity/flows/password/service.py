@@ -22,10 +22,10 @@ from tessera_identity import metrics
 from tessera_identity.domain.account import may_reset_password
 from tessera_identity.domain.credentials import CredentialType, parse_username
 from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope, subject_of
-from tessera_identity.domain.otp import OtpPurpose, Verdict
+from tessera_identity.domain.otp import OtpPurpose
 from tessera_identity.domain.passwords import PasswordPolicy, check_password, normalize_password
 from tessera_identity.domain.registration import AccountStatus
-from tessera_identity.flows.codes.service import Codes, Recipient, channel_for
+from tessera_identity.flows.codes.service import Codes
 from tessera_identity.ports import (
     Clock,
     Credential,
@@ -104,20 +104,17 @@ class Passwords:
             target = await _target(uow, kind, address)
             if target is None:
                 return  # only look-ups: nothing is sent or recorded for a stranger's typing
+            kind = target.credential.type
             await uow.users.lock_address(kind, address)
             try:
-                await self._codes.check_caps(uow, address, cmd.client_ip, now)
+                await self._codes.send_code(
+                    uow, target.user, kind, address, OtpPurpose.PASSWORD_RESET, cmd.client_ip, now
+                )
             except TesseraError as refusal:
                 if refusal.code != "too_many_codes":
                     raise
-                return
-            to = Recipient(
-                user_id=target.user.id,
-                channel=channel_for(kind),
-                address=address,
-                locale=target.user.locale,
-            )
-            await self._codes.issue(uow, to, OtpPurpose.PASSWORD_RESET, cmd.client_ip, now)
+                return  # silently: the answer must not tell that the caps are reached
+            await uow.commit()
 
     async def reset(self, cmd: ResetPassword) -> None:
         """Replace the password with the code sent to `username`; every session ends.
@@ -130,19 +127,22 @@ class Passwords:
         # Hashed before anything is looked up: an unknown username costs the same argon2 time.
         password_hash = await self._hasher.hash(normalize_password(cmd.new_password))
         now = self._clock.now()
-        accepted = False
         async with self._uow() as uow:
             target = await _target(uow, kind, address)
-            if target is not None:
-                await uow.users.get_for_update(target.user.id)  # one change of a user at a time
-                verdict, _ = await self._codes.verdict(
-                    uow, target.user.id, OtpPurpose.PASSWORD_RESET, cmd.otp, now, recipient=address
-                )
-                accepted = verdict is Verdict.ACCEPTED
-                if accepted:
-                    await self._complete_reset(uow, target, password_hash, cmd.client_ip, now)
-        if not accepted:  # after the unit of work: the spent attempt stays counted
-            raise TesseraError("otp_invalid")
+            if target is None:
+                raise TesseraError("otp_invalid")
+            await uow.users.get_for_update(target.user.id)  # one change of a user at a time
+            await self._codes.accept(
+                uow,
+                target.user.id,
+                OtpPurpose.PASSWORD_RESET,
+                cmd.otp,
+                now,
+                recipient=address,
+                uniform=True,
+            )
+            await self._complete_reset(uow, target, password_hash, cmd.client_ip, now)
+            await uow.commit()
         metrics.PASSWORD_RESETS.inc()
 
     async def _complete_reset(
@@ -182,13 +182,14 @@ class Passwords:
             scope, reservation = await self._reserve(uow, subject, cmd.client_ip)
             if not reservation.allowed and not reservation.busy:
                 await uow.audit.record("password_change_failed", user.id, "locked", cmd.client_ip)
-        if reservation.busy:  # other changes in flight fill the limit: not a lock
-            raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
-        if not reservation.allowed:
-            if reservation.newly_locked:
-                metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
-            retry_after = str(reservation.retry_after_s)
-            raise TesseraError("account_locked", headers={"retry-after": retry_after})
+            await uow.commit()
+            if reservation.busy:  # other changes in flight fill the limit: not a lock
+                raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
+            if not reservation.allowed:
+                if reservation.newly_locked:
+                    metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
+                retry_after = str(reservation.retry_after_s)
+                raise TesseraError("account_locked", headers={"retry-after": retry_after})
 
         try:
             correct = user.password_hash is not None and await self._hasher.verify(
@@ -201,28 +202,28 @@ class Passwords:
             async with self._uow() as uow:
                 await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, cmd.client_ip)
                 await uow.throttle.unreserve(Scope.ACCOUNT, subject, "")
+                await uow.commit()
             raise
         now = self._clock.now()
         async with self._uow() as uow:
             current = await uow.users.get_for_update(user.id)
             # A reset or change since the check makes the checked password stale: refused too.
             if not correct or current is None or current.password_hash != user.password_hash:
-                correct = False
                 await uow.throttle.failed(Scope.ACCOUNT_IP, subject, cmd.client_ip, self._lockout)
                 await uow.throttle.failed(Scope.ACCOUNT, subject, "", self._lockout)
                 await uow.audit.record(
                     "password_change_failed", user.id, "wrong_password", cmd.client_ip
                 )
-            else:
-                version = await uow.users.replace_password(user.id, new_hash, now)
-                await uow.throttle.release(subject)
-                await uow.audit.record("password_changed", user.id, "", cmd.client_ip)
-                await self._notify_changed(uow, user, cmd.client_ip, now)
-                await self._sessions.revoke(
-                    user.id, keep_session=cmd.keep_session, credential_version=version
-                )
-        if not correct:
-            raise TesseraError("invalid_credentials")
+                await uow.commit()
+                raise TesseraError("invalid_credentials")
+            version = await uow.users.replace_password(user.id, new_hash, now)
+            await uow.throttle.release(subject)
+            await uow.audit.record("password_changed", user.id, "", cmd.client_ip)
+            await self._notify_changed(uow, user, cmd.client_ip, now)
+            await self._sessions.revoke(
+                user.id, keep_session=cmd.keep_session, credential_version=version
+            )
+            await uow.commit()
 
     async def _reserve(
         self, uow: UnitOfWork, subject: str, client_ip: str
@@ -241,24 +242,19 @@ class Passwords:
     async def _notify_changed(
         self, uow: UnitOfWork, user: User, client_ip: str, now: datetime
     ) -> None:
+        """The password-changed notice, to the contact or else the address signing in
+        unverified (an /auth account); not counted: it goes out even when the caps are reached."""
         contact = await uow.users.contact(user.id) or next(
             (c for c in await uow.users.credentials_of(user.id) if c.sign_in_unverified), None
         )
-        if contact is None:
-            return
-        to = Recipient(
-            user_id=user.id,
-            channel=channel_for(contact.type),
-            address=contact.value,
-            locale=user.locale,
-        )
-        # Not counted: a security notice goes out even when the caps are reached.
-        await self._codes.send(
-            uow, to, DeliveryKind.PASSWORD_CHANGED_NOTICE, client_ip, now, counted=False
-        )
+        if contact is not None:
+            to = (contact.type, contact.value)
+            await self._codes.notify(
+                uow, user, DeliveryKind.PASSWORD_CHANGED_NOTICE, client_ip, now, to=to
+            )
 
 
-async def _target(uow: UnitOfWork, kind: str, address: str) -> _Target | None:
+async def _target(uow: UnitOfWork, kind: CredentialType | None, address: str) -> _Target | None:
     """The active account `address` signs in to, if a reset may go there."""
     if not kind:
         return None

@@ -57,6 +57,7 @@ class Profiles:
             if changed:
                 await uow.users.set_profile(user.id, after.name, after.locale)
                 await uow.audit.record("profile_updated", user.id, ",".join(changed), cmd.client_ip)
+                await uow.commit()
         return after
 
 

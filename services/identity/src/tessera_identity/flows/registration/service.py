@@ -11,10 +11,11 @@ import msgspec
 
 from tessera_identity import metrics
 from tessera_identity.domain.credentials import CredentialType, normalize
-from tessera_identity.domain.otp import OtpPurpose, Verdict
+from tessera_identity.domain.mfa import MfaMode, channel_for
+from tessera_identity.domain.otp import OtpPurpose
 from tessera_identity.domain.passwords import PasswordPolicy, check_password, normalize_password
 from tessera_identity.domain.registration import AccountStatus, can_become
-from tessera_identity.flows.codes.service import Codes, Recipient, channel_for, raise_for
+from tessera_identity.flows.codes.service import Codes
 from tessera_identity.ports import (
     Clock,
     Credential,
@@ -96,17 +97,21 @@ class Registration:
                 # One account at most signs in with an address nobody verified yet.
                 owner = await uow.users.unverified_sign_in_owner(cmd.credential_type, address)
             if owner is not None:
-                to = Recipient(
-                    user_id=owner.id, channel=channel, address=address, locale=owner.locale
-                )
-                await self._codes.send(
-                    uow, to, DeliveryKind.REGISTRATION_NOTICE, cmd.client_ip, now
+                await self._codes.notify(
+                    uow,
+                    owner,
+                    DeliveryKind.REGISTRATION_NOTICE,
+                    cmd.client_ip,
+                    now,
+                    to=(cmd.credential_type, address),
+                    counted=True,
                 )
                 # An id that exists nowhere: verify treats it like a wrong code, resend like a
                 # registration whose code was just sent (its cool-down starts now). Not counted
                 # per IP: the notice already was, as a new registration's code is.
                 decoy = uuid.uuid4()
                 await uow.ledger.record(_decoy_recipient(decoy), "")
+                await uow.commit()
                 return RegistrationStarted(user_id=decoy, channel=channel)
             await uow.users.delete_pending_with(cmd.credential_type, address)
             user_id = uuid.uuid4()
@@ -115,7 +120,7 @@ class Registration:
                 status=status,
                 locale=cmd.locale,
                 password_hash=password_hash,
-                mfa_mode="none",
+                mfa_mode=MfaMode.NONE,
             )
             credential = Credential(
                 id=uuid.uuid4(),
@@ -130,30 +135,28 @@ class Registration:
             else:
                 await uow.users.add_active_unverified(user, credential)
                 purpose = OtpPurpose.CREDENTIAL
-            to = Recipient(user_id=user_id, channel=channel, address=address, locale=cmd.locale)
-            await self._codes.issue(uow, to, purpose, cmd.client_ip, now)
+            await self._codes.send_code(
+                uow, user, cmd.credential_type, address, purpose, cmd.client_ip, now
+            )
+            await uow.commit()
         metrics.REGISTRATIONS.labels("v1" if status is AccountStatus.PENDING else "auth").inc()
         return RegistrationStarted(user_id=user_id, channel=channel)
 
     async def verify(self, cmd: VerifyRegistration) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
-            verdict = Verdict.WRONG
             user = await uow.users.get(cmd.user_id)
             credential = await uow.users.credential(cmd.user_id, cmd.credential_type)
-            if user is not None and credential is not None:
-                verdict, _ = await self._codes.verdict(
-                    uow, user.id, OtpPurpose.REGISTRATION, cmd.otp, now
-                )
-            if verdict is Verdict.ACCEPTED:
-                assert user is not None and credential is not None  # noqa: PT018
-                if not can_become(AccountStatus(user.status), AccountStatus.ACTIVE):
-                    raise TesseraError("otp_used")
-                try:
-                    await uow.users.activate(user.id, credential.id, now)
-                except CredentialTakenError:
-                    raise TesseraError("credential_unavailable") from None
-        raise_for(verdict)
+            if user is None or credential is None:
+                raise TesseraError("otp_invalid")
+            await self._codes.accept(uow, user.id, OtpPurpose.REGISTRATION, cmd.otp, now)
+            if not can_become(user.status, AccountStatus.ACTIVE):
+                raise TesseraError("otp_used")
+            try:
+                await uow.users.activate(user.id, credential.id, now)
+            except CredentialTakenError:
+                raise TesseraError("credential_unavailable") from None
+            await uow.commit()
 
     async def resend(self, cmd: ResendCode) -> RegistrationStarted:
         channel = channel_for(cmd.credential_type)
@@ -170,14 +173,20 @@ class Registration:
                 await self._codes.check_cooldown(uow, decoy, now)
                 await self._codes.check_caps(uow, decoy, cmd.client_ip, now)
                 await uow.ledger.record(decoy, cmd.client_ip)
+                await uow.commit()
                 return answer
             await uow.users.lock_address(credential.type, credential.value)
-            await self._codes.check_cooldown(uow, credential.value, now)
-            await self._codes.check_caps(uow, credential.value, cmd.client_ip, now)
-            to = Recipient(
-                user_id=user.id, channel=channel, address=credential.value, locale=user.locale
+            await self._codes.send_code(
+                uow,
+                user,
+                credential.type,
+                credential.value,
+                OtpPurpose.REGISTRATION,
+                cmd.client_ip,
+                now,
+                cooldown=True,
             )
-            await self._codes.issue(uow, to, OtpPurpose.REGISTRATION, cmd.client_ip, now)
+            await uow.commit()
         return answer
 
 

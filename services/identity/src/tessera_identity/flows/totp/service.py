@@ -16,8 +16,8 @@ from tessera_identity.domain.secret_box import SecretBox
 from tessera_identity.domain.totp import TotpVerdict
 from tessera_identity.flows.mfa.factors import (
     TOTP_ERRORS,
+    MfaProfile,
     ModeChanged,
-    Profile,
     Verifier,
     apply_mode,
     require_profile,
@@ -30,7 +30,7 @@ class Enrolling(msgspec.Struct, frozen=True, kw_only=True):
     """Who sets up an app: a signed-in user, or one in a sign-in that requires TOTP."""
 
     user_id: UUID
-    challenge_mode: str | None = None
+    challenge_mode: MfaMode | None = None
     """The `mfa_mode` of the challenge token used instead of an access token."""
 
 
@@ -67,6 +67,7 @@ class Totp:
             key_id, sealed = self._box.seal(secret.encode(), who.user_id.bytes)
             await uow.totp.put_pending(who.user_id, key_id, sealed)
             contact = await uow.users.contact(who.user_id)
+            await uow.commit()
         uri = totp.provisioning_uri(secret, contact.value if contact else "", self._issuer)
         return TotpEnrollment(secret=secret, uri=uri, qr_code=totp.qr_svg_data_uri(uri))
 
@@ -84,7 +85,9 @@ class Totp:
                 raise TesseraError(TOTP_ERRORS[judgement.verdict])
             await uow.totp.confirm(who.user_id, now, judgement.step)
             await uow.audit.record("totp_enabled", who.user_id, "", client_ip)
-            return await apply_mode(uow, self._recovery_key, profile, MfaMode.TOTP, client_ip)
+            changed = await apply_mode(uow, self._recovery_key, profile, MfaMode.TOTP, client_ip)
+            await uow.commit()
+        return changed
 
     async def remove(self, user_id: UUID, otp: str | None, client_ip: str) -> ModeChanged:
         """With a current code of the app; the mode falls back (see `after_totp_removed`).
@@ -98,15 +101,13 @@ class Totp:
                 raise TesseraError("totp_not_enabled")
             if not otp:
                 raise TesseraError("step_up_required")
-            refused = await self._verifier.totp(uow, profile.totp, otp, now)
-            if refused is None:
-                await uow.totp.delete(user_id)
-                await uow.audit.record("totp_removed", user_id, "", client_ip)
-                without = msgspec.structs.replace(profile, totp=None)
-                mode = after_totp_removed(profile.mode, without.factors)
-                changed = await apply_mode(uow, self._recovery_key, profile, mode, client_ip)
-        if refused is not None:  # after the unit of work: the wrong code stays counted
-            raise TesseraError(refused)
+            await self._verifier.totp(uow, profile.totp, otp, now)
+            await uow.totp.delete(user_id)
+            await uow.audit.record("totp_removed", user_id, "", client_ip)
+            without = msgspec.structs.replace(profile, totp=None)
+            mode = after_totp_removed(profile.mode, without.factors)
+            changed = await apply_mode(uow, self._recovery_key, profile, mode, client_ip)
+            await uow.commit()
         return changed
 
     async def verify(self, user_id: UUID, otp: str) -> None:
@@ -116,11 +117,10 @@ class Totp:
             stored = await uow.totp.get_for_update(user_id)
             if stored is None or stored.confirmed_at is None:
                 raise TesseraError("totp_not_enabled")
-            refused = await self._verifier.totp(uow, stored, otp, now)
-        if refused is not None:
-            raise TesseraError(refused)
+            await self._verifier.totp(uow, stored, otp, now)
+            await uow.commit()
 
-    async def _enrolling(self, uow: UnitOfWork, who: Enrolling) -> Profile:
+    async def _enrolling(self, uow: UnitOfWork, who: Enrolling) -> MfaProfile:
         profile = await require_profile(uow, who.user_id)
         if who.challenge_mode is not None and (
             who.challenge_mode != MfaMode.TOTP or profile.mode is not MfaMode.NONE
