@@ -6,7 +6,7 @@ form body to another origin without asking first, but JSON only after a CORS pre
 
 from collections.abc import Mapping
 
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.http.json_body import well_formed
 
 JSON = "application/json"
@@ -24,8 +24,8 @@ def check_body(body: bytes, content_type: str | None, *, headers: Mapping[str, s
     if not body:
         return
     if not is_json(content_type):
-        raise TesseraError("unsupported_media_type", headers=headers)
+        raise TesseraError(Code.UNSUPPORTED_MEDIA_TYPE, headers=headers)
     # Refused here, after the rate limits counted it: the services would refuse it too, and
     # every part answers bytes that are no JSON (not UTF-8, nested too deep) the same way.
     if not well_formed(body):
-        raise TesseraError("invalid_json", headers=headers)
+        raise TesseraError(Code.INVALID_JSON, headers=headers)

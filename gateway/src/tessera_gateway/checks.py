@@ -5,7 +5,7 @@ from litestar.datastructures import State
 
 from tessera_gateway.api_keys import HEADER, ApiKeyStoreUnavailableError, ApiKeyVerifier
 from tessera_gateway.routes import Route
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.tokens import (
     MISSING_TOKEN_CHALLENGE,
     AccessTokenVerifier,
@@ -23,13 +23,13 @@ async def check_api_key(
         return
     plain_key = request.headers.get(HEADER)
     if not plain_key:
-        raise TesseraError("api_key_missing")
+        raise TesseraError(Code.API_KEY_MISSING)
     try:
         record = await keys.verify(plain_key)
     except ApiKeyStoreUnavailableError:
-        raise TesseraError("service_unavailable") from None
+        raise TesseraError(Code.SERVICE_UNAVAILABLE) from None
     if record is None:
-        raise TesseraError("api_key_invalid")
+        raise TesseraError(Code.API_KEY_INVALID)
 
 
 async def check_bearer(
@@ -48,11 +48,11 @@ async def check_bearer(
         return
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
-        raise TesseraError("unauthorized", headers={"www-authenticate": MISSING_TOKEN_CHALLENGE})
+        raise TesseraError(Code.UNAUTHORIZED, headers={"www-authenticate": MISSING_TOKEN_CHALLENGE})
     try:
         claims = await verifier.verify(token)
     except TesseraError as refusal:
-        if refusal.code != "token_invalid" or route.bearer != "access-or-challenge":
+        if refusal.code != Code.TOKEN_INVALID or route.bearer != "access-or-challenge":
             raise
         await verifier.verify_challenge(token)  # raises `token_invalid` when it is none either
         return

@@ -10,11 +10,12 @@ from litestar.types import Scope
 from prometheus_client import Counter
 
 from tessera_gateway.routes import GROUPS, Upstream, prefix_of
+from tessera_shared.errors import Code
 from tessera_shared.metrics import UNMATCHED, route_template
 
 FORWARD_TEMPLATE = "/{path}"
 """The template of the catch-all route forwarding to the services (`proxy.forward`)."""
-UPSTREAM_ERROR_CODES = ("bad_gateway", "service_unavailable", "gateway_timeout")
+UPSTREAM_ERROR_CODES = (Code.BAD_GATEWAY, Code.SERVICE_UNAVAILABLE, Code.GATEWAY_TIMEOUT)
 
 RATE_LIMITED = Counter(
     "tessera_rate_limited",

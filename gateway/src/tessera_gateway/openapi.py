@@ -16,6 +16,7 @@ from litestar import MediaType, Request, Response, get
 from litestar.datastructures import State
 
 from tessera_gateway.routes import Route, route_of
+from tessera_shared.errors import Code
 from tessera_shared.http.errors import error_response
 from tessera_shared.http.openapi import (
     BEARER_CODES,
@@ -31,9 +32,19 @@ API_KEY: dict[str, list[str]] = {"ApiKey": []}
 BEARER: dict[str, list[str]] = {BEARER_SCHEME: []}
 # What the gateway itself may answer on every forwarded route, on routes with a body, and on
 # routes needing an API key.
-FORWARDED_CODES = ("rate_limited", "bad_gateway", "service_unavailable", "gateway_timeout")
-BODY_CODES = ("unsupported_media_type", "payload_too_large", "request_timeout", "invalid_json")
-API_KEY_CODES = ("api_key_missing", "api_key_invalid")
+FORWARDED_CODES = (
+    Code.RATE_LIMITED,
+    Code.BAD_GATEWAY,
+    Code.SERVICE_UNAVAILABLE,
+    Code.GATEWAY_TIMEOUT,
+)
+BODY_CODES = (
+    Code.UNSUPPORTED_MEDIA_TYPE,
+    Code.PAYLOAD_TOO_LARGE,
+    Code.REQUEST_TIMEOUT,
+    Code.INVALID_JSON,
+)
+API_KEY_CODES = (Code.API_KEY_MISSING, Code.API_KEY_INVALID)
 
 
 def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dict[str, Any]:
@@ -127,7 +138,7 @@ async def openapi_document(request: Request[Any, Any, State], state: State) -> R
     cache: OpenApiCache = state.openapi
     document = await cache.document()
     if document is None:
-        return error_response(request, "service_unavailable", headers={"retry-after": "5"})
+        return error_response(request, Code.SERVICE_UNAVAILABLE, headers={"retry-after": "5"})
     return Response(document, headers={"cache-control": "public, max-age=60"})
 
 

@@ -16,7 +16,7 @@ from tessera_gateway.metrics import UPSTREAM_ERRORS
 from tessera_gateway.routes import Upstream, route_of
 from tessera_gateway.throttle import rate_limit, with_rate_limit_headers
 from tessera_shared.context import request_id_var
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.telemetry import trace_headers
 
 FORWARDED_REQUEST_HEADERS = (
@@ -62,7 +62,7 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     """The request's checks in order, each raising `TesseraError`, then the upstream's answer."""
     route = route_of(request.url.path)
     if route is None:
-        raise TesseraError("not_found")
+        raise TesseraError(Code.NOT_FOUND)
     await check_api_key(request, route, state.api_keys)
     client_ip = client_ip_of(request, state.trusted_proxies)
     limit_headers = await rate_limit(request, route, state.throttle, client_ip)
@@ -105,10 +105,10 @@ async def relay(
             relayed=RELAYED_RESPONSE_HEADERS,
         )
     except TimeoutError:
-        code = "gateway_timeout"
+        code = Code.GATEWAY_TIMEOUT
     except aiohttp.ClientConnectorError:
-        code = "service_unavailable"
+        code = Code.SERVICE_UNAVAILABLE
     except (aiohttp.ClientError, asyncio.IncompleteReadError):
-        code = "bad_gateway"
+        code = Code.BAD_GATEWAY
     UPSTREAM_ERRORS.labels(upstream, code).inc()
     raise TesseraError(code, headers=limit_headers)

@@ -20,7 +20,7 @@ from tessera_gateway.rate_limits import (
     username_in,
 )
 from tessera_gateway.routes import Group, Route
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 log = logging.getLogger("tessera.gateway.rate_limits")
 
@@ -80,10 +80,10 @@ async def rate_limit(
             log.warning("rate limiter unavailable: %s request let through", route.group)
             return {}
         log.warning("rate limiter unavailable: %s request refused", route.group)
-        raise TesseraError("service_unavailable", headers={"retry-after": "2"}) from None
+        raise TesseraError(Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"}) from None
     if not decision.allowed:
         metrics.RATE_LIMITED.labels(route.group).inc()
-        raise TesseraError("rate_limited", headers=decision.headers())
+        raise TesseraError(Code.RATE_LIMITED, headers=decision.headers())
     return decision.headers()
 
 

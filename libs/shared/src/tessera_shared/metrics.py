@@ -19,7 +19,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.tokens.bearer import (
     INVALID_TOKEN_CHALLENGE,
     MISSING_TOKEN_CHALLENGE,
@@ -136,6 +136,6 @@ def _require_bearer(authorization: str | None, expected: str) -> None:
     """401 unless `authorization` is `Bearer <expected>`, compared in constant time."""
     given = bearer_token(authorization)
     if given is None:
-        raise TesseraError("unauthorized", headers={"www-authenticate": MISSING_TOKEN_CHALLENGE})
+        raise TesseraError(Code.UNAUTHORIZED, headers={"www-authenticate": MISSING_TOKEN_CHALLENGE})
     if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise TesseraError("unauthorized", headers={"www-authenticate": INVALID_TOKEN_CHALLENGE})
+        raise TesseraError(Code.UNAUTHORIZED, headers={"www-authenticate": INVALID_TOKEN_CHALLENGE})

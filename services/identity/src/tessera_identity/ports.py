@@ -238,7 +238,7 @@ class Clock(Protocol):
 
 
 class SessionRevoker(Protocol):
-    """The session service's revocation; raises TesseraError("service_unavailable") when it
+    """The session service's revocation; raises TesseraError(Code.SERVICE_UNAVAILABLE) when it
     cannot be sure the sessions ended."""
 
     async def revoke(

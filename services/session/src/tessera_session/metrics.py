@@ -10,7 +10,7 @@ from prometheus_client import Counter
 
 from tessera_session.domain.challenge import Factor
 from tessera_session.domain.family import Rotation
-from tessera_shared.errors import ERRORS
+from tessera_shared.errors import ERRORS, Code
 
 LoginResult = Literal["success", "mfa_required", "failed", "locked", "refused", "error"]
 MfaResult = Literal["success", "wrong", "challenge_invalid", "error"]
@@ -52,11 +52,11 @@ for _refresh in get_args(RefreshResult):
     REFRESHES.labels(_refresh)
 
 
-def login_result(error_code: str) -> LoginResult:
+def login_result(error_code: Code) -> LoginResult:
     """The outcome a sign-in refused with `error_code` (mostly identity's) counts as."""
-    if error_code == "invalid_credentials":
+    if error_code == Code.INVALID_CREDENTIALS:
         return "failed"
-    if error_code == "account_locked":
+    if error_code == Code.ACCOUNT_LOCKED:
         return "locked"
     spec = ERRORS.get(error_code)
     # 4xx: the account may not sign in (disabled, not verified) or the input was refused;
@@ -64,9 +64,9 @@ def login_result(error_code: str) -> LoginResult:
     return "refused" if spec is not None and spec.status < 500 else "error"
 
 
-def mfa_result(error_code: str) -> MfaResult:
+def mfa_result(error_code: Code) -> MfaResult:
     """The outcome a second factor refused with `error_code` counts as."""
-    if error_code == "challenge_invalid":
+    if error_code == Code.CHALLENGE_INVALID:
         return "challenge_invalid"
     spec = ERRORS.get(error_code)
     return "wrong" if spec is not None and spec.status < 500 else "error"

@@ -96,7 +96,7 @@ class Signer(Protocol):
 
 class TokenVerifier(Protocol):
     """Signature, type, issuer, audience and times of a token (not whether its session lives);
-    raises `TesseraError("token_invalid")` for one that fails."""
+    raises `TesseraError(Code.TOKEN_INVALID)` for one that fails."""
 
     async def verify(self, token: str) -> AccessClaims: ...
     async def verify_challenge(self, token: str) -> ChallengeClaims: ...

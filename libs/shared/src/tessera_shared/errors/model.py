@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from tessera_shared.errors.codes import ERRORS
+from tessera_shared.errors.codes import ERRORS, Code
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,7 +38,7 @@ class TesseraError(Exception):
 
     def __init__(
         self,
-        code: str,
+        code: Code,
         /,
         *,
         params: Mapping[str, object] | None = None,

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 DRAIN_LIMIT_BYTES = 4 * 1024 * 1024
 """Most bytes read and dropped after an early answer; a 1 MB upload still reads its 413."""
@@ -49,7 +49,7 @@ class _Body:
             return await self._receive()
         message = await self._next()
         if message is None:
-            raise TesseraError("request_timeout")
+            raise TesseraError(Code.REQUEST_TIMEOUT)
         if self.gone:
             raise ClientDisconnectedError
         return message

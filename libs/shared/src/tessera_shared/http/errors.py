@@ -4,37 +4,36 @@ import logging
 from collections.abc import Mapping, Sequence
 
 import msgspec
-from litestar import MediaType, Request, Response
-from litestar.datastructures import State
+from litestar import MediaType, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from tessera_shared.context import request_id_var
-from tessera_shared.errors import ERRORS, FIELD_ERRORS, ErrorBody, FieldError, TesseraError
+from tessera_shared.errors import ERRORS, FIELD_ERRORS, Code, ErrorBody, FieldError, TesseraError
 from tessera_shared.errors.fields import parse_field_error, split_msgspec_error
 from tessera_shared.http.body_guard import ClientDisconnectedError
 from tessera_shared.http.locale import request_locale, translator_of
+from tessera_shared.http.request import AnyRequest
 
 log = logging.getLogger("tessera.errors")
 
 _CODE_BY_STATUS = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-    502: "bad_gateway",
-    503: "service_unavailable",
-    504: "gateway_timeout",
+    400: Code.BAD_REQUEST,
+    401: Code.UNAUTHORIZED,
+    403: Code.FORBIDDEN,
+    404: Code.NOT_FOUND,
+    405: Code.METHOD_NOT_ALLOWED,
+    413: Code.PAYLOAD_TOO_LARGE,
+    415: Code.UNSUPPORTED_MEDIA_TYPE,
+    429: Code.RATE_LIMITED,
+    502: Code.BAD_GATEWAY,
+    503: Code.SERVICE_UNAVAILABLE,
+    504: Code.GATEWAY_TIMEOUT,
 }
 
 CLIENT_CLOSED_REQUEST = 499
 """nginx's status for a client that left before the answer: never sent, only counted and logged."""
 
-AnyRequest = Request[object, object, State]
 
 RETRY_AFTER_S = "2"
 """Retry-After of a 503 that does not know better: a dependency is briefly gone."""
@@ -42,7 +41,7 @@ RETRY_AFTER_S = "2"
 
 def error_response(
     request: AnyRequest,
-    code: str,
+    code: Code,
     *,
     params: Mapping[str, object] | None = None,
     details: Sequence[FieldError] = (),
@@ -84,7 +83,7 @@ def handle_tessera_error(request: AnyRequest, exc: TesseraError) -> Response[Err
 
 
 def handle_validation_error(request: AnyRequest, exc: ValidationException) -> Response[ErrorBody]:
-    return error_response(request, "validation_failed", details=field_errors(request, exc))
+    return error_response(request, Code.VALIDATION_FAILED, details=field_errors(request, exc))
 
 
 def field_errors(request: AnyRequest, exc: ValidationException) -> list[FieldError]:
@@ -109,18 +108,18 @@ def field_errors(request: AnyRequest, exc: ValidationException) -> list[FieldErr
 
 def handle_http_exception(request: AnyRequest, exc: HTTPException) -> Response[ErrorBody]:
     if exc.status_code == 400 and _is_malformed_body(exc):
-        return error_response(request, "invalid_json")
+        return error_response(request, Code.INVALID_JSON)
     code = _CODE_BY_STATUS.get(exc.status_code)
     if code is None:
         if exc.status_code >= 500:
             return handle_unexpected(request, exc)
-        code = "bad_request"
+        code = Code.BAD_REQUEST
     return error_response(request, code, headers=exc.headers)
 
 
 def handle_unavailable(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:
     log.warning("dependency unavailable: %s", type(exc).__name__)
-    return error_response(request, "service_unavailable", headers={"retry-after": "2"})
+    return error_response(request, Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"})
 
 
 def handle_client_gone(request: AnyRequest, exc: ClientDisconnectedError) -> Response[None]:
@@ -130,7 +129,7 @@ def handle_client_gone(request: AnyRequest, exc: ClientDisconnectedError) -> Res
 
 def handle_unexpected(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(request, "internal_error")
+    return error_response(request, Code.INTERNAL_ERROR)
 
 
 def _is_malformed_body(exc: HTTPException) -> bool:

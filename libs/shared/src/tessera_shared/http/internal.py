@@ -11,7 +11,7 @@ from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler
 
 from tessera_shared.contracts.internal import INTERNAL_TOKEN_HEADER
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 def internal_caller(connection: ASGIConnection[Any, Any, Any, State], _: BaseRouteHandler) -> None:
@@ -20,7 +20,7 @@ def internal_caller(connection: ASGIConnection[Any, Any, Any, State], _: BaseRou
     expected: str = connection.app.state.internal_token
     given = connection.headers.get(INTERNAL_TOKEN_HEADER, "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise TesseraError("unauthorized")
+        raise TesseraError(Code.UNAUTHORIZED)
 
 
 def client_ip(request: Request[Any, Any, State]) -> str:

@@ -1,7 +1,7 @@
 """The error answers and request headers of the OpenAPI document, from the one error registry.
 
 A route declares the domain codes it may answer and the headers it reads, in its `opt`:
-`@post(..., opt=documented("otp_invalid", headers=[DEVICE_ID]))`. `finish_document` then
+`@post(..., opt=documented(Code.OTP_INVALID, headers=[DEVICE_ID]))`. `finish_document` then
 replaces litestar's default 400 (`{status_code, detail, extra}`, which no route answers) with
 Tessera's: one response per status, the `ErrorBody` schema, the possible codes in the
 description and one example each, plus the answers every route of that shape may give (a body:
@@ -17,7 +17,7 @@ from litestar import Litestar, Request
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 
-from tessera_shared.errors import ERRORS, ErrorBody
+from tessera_shared.errors import ERRORS, Code, ErrorBody
 
 ERRORS_KEY = "tessera_errors"
 HEADERS_KEY = "tessera_headers"
@@ -29,36 +29,41 @@ SECURITY_SCHEMES: dict[str, Any] = {
     BEARER_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
 }
 # What a body can be refused for before the route runs, and what any route may answer.
-BODY_CODES = ("invalid_json", "payload_too_large", "request_timeout", "validation_failed")
-PARAMETER_CODES = ("validation_failed",)
-BEARER_CODES = ("unauthorized", "token_invalid")
-ALWAYS_CODES = ("service_unavailable",)
-# Codes several routes share, for their `documented(...)`.
-OTP_CHECK = ("otp_invalid", "otp_expired", "otp_used", "otp_attempts_exceeded")
-CODE_CAPS = ("resend_too_soon", "too_many_codes")
-PASSWORD_RULES = (
-    "password_too_short",
-    "password_too_long",
-    "password_blank",
-    "password_too_common",
+BODY_CODES = (
+    Code.INVALID_JSON,
+    Code.PAYLOAD_TOO_LARGE,
+    Code.REQUEST_TIMEOUT,
+    Code.VALIDATION_FAILED,
 )
-ADDRESS_RULES = ("invalid_email", "invalid_phone")
+PARAMETER_CODES = (Code.VALIDATION_FAILED,)
+BEARER_CODES = (Code.UNAUTHORIZED, Code.TOKEN_INVALID)
+ALWAYS_CODES = (Code.SERVICE_UNAVAILABLE,)
+# Codes several routes share, for their `documented(...)`.
+OTP_CHECK = (Code.OTP_INVALID, Code.OTP_EXPIRED, Code.OTP_USED, Code.OTP_ATTEMPTS_EXCEEDED)
+CODE_CAPS = (Code.RESEND_TOO_SOON, Code.TOO_MANY_CODES)
+PASSWORD_RULES = (
+    Code.PASSWORD_TOO_SHORT,
+    Code.PASSWORD_TOO_LONG,
+    Code.PASSWORD_BLANK,
+    Code.PASSWORD_TOO_COMMON,
+)
+ADDRESS_RULES = (Code.INVALID_EMAIL, Code.INVALID_PHONE)
 # A password sign-in (identity's answers pass through session), and the MFA code it may send.
 SIGN_IN = (
-    "invalid_credentials",
-    "account_locked",
-    "login_attempts_in_progress",
-    "account_not_verified",
-    "account_disabled",
-    "bad_request",
+    Code.INVALID_CREDENTIALS,
+    Code.ACCOUNT_LOCKED,
+    Code.LOGIN_ATTEMPTS_IN_PROGRESS,
+    Code.ACCOUNT_NOT_VERIFIED,
+    Code.ACCOUNT_DISABLED,
+    Code.BAD_REQUEST,
     *CODE_CAPS,
 )
 # An MFA challenge and its second factor.
 SECOND_FACTOR = (
-    "challenge_invalid",
-    "recovery_code_invalid",
-    "mfa_factor_unavailable",
-    "mfa_attempts_exceeded",
+    Code.CHALLENGE_INVALID,
+    Code.RECOVERY_CODE_INVALID,
+    Code.MFA_FACTOR_UNAVAILABLE,
+    Code.MFA_ATTEMPTS_EXCEEDED,
     *OTP_CHECK,
 )
 
@@ -148,7 +153,7 @@ _RESPONSE_HEADERS: dict[int, dict[str, Any]] = {
 }
 
 
-def documented(*codes: str, headers: Sequence[Header] = ()) -> dict[str, Any]:
+def documented(*codes: Code, headers: Sequence[Header] = ()) -> dict[str, Any]:
     """A route's `opt`: the domain error codes it may answer and the headers it reads."""
     unknown = [code for code in codes if code not in ERRORS]
     if unknown:
@@ -171,11 +176,11 @@ def error_schema() -> dict[str, Any]:
 def error_response(codes: Iterable[str]) -> dict[str, Any]:
     """The OpenAPI response for `codes` of one status: ErrorBody, the codes and their examples."""
     ordered = sorted(set(codes))
-    statuses = {ERRORS[code].status for code in ordered}
+    statuses = {ERRORS[Code(code)].status for code in ordered}
     if len(statuses) != 1:
         raise ValueError(f"codes of different statuses in one response: {ordered}")
     status = statuses.pop()
-    listing = "; ".join(f"`{code}`: {ERRORS[code].message}" for code in ordered)
+    listing = "; ".join(f"`{code}`: {ERRORS[Code(code)].message}" for code in ordered)
     response: dict[str, Any] = {
         "description": f"`code` is one of: {listing}",
         "content": {
@@ -189,11 +194,11 @@ def error_response(codes: Iterable[str]) -> dict[str, Any]:
                 },
                 "examples": {
                     code: {
-                        "summary": ERRORS[code].message,
+                        "summary": ERRORS[Code(code)].message,
                         "value": {
                             "status": status,
                             "code": code,
-                            "message": ERRORS[code].message,
+                            "message": ERRORS[Code(code)].message,
                         },
                     }
                     for code in ordered
@@ -219,7 +224,7 @@ def add_errors(operation: dict[str, Any], codes: Iterable[str]) -> dict[str, Any
     responses = dict(operation.get("responses", {}))
     by_status: dict[int, set[str]] = {}
     for code in codes:
-        by_status.setdefault(ERRORS[code].status, set()).add(code)
+        by_status.setdefault(ERRORS[Code(code)].status, set()).add(code)
     for status, added in by_status.items():
         present = codes_of(responses.get(str(status), {}))
         responses[str(status)] = error_response(present | added)

@@ -3,8 +3,12 @@
 from typing import Any
 
 from litestar import Request
+from litestar.datastructures import State
 
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
+
+AnyRequest = Request[object, object, State]
+"""How handlers and helpers name the request: Tessera reads no typed user, auth or state."""
 
 
 class TesseraRequest(Request[Any, Any, Any]):
@@ -18,4 +22,4 @@ class TesseraRequest(Request[Any, Any, Any]):
         try:
             return await super().json()
         except (UnicodeDecodeError, RecursionError):
-            raise TesseraError("invalid_json") from None
+            raise TesseraError(Code.INVALID_JSON) from None

@@ -18,7 +18,7 @@ import aiohttp
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 log = logging.getLogger("tessera.tokens")
 
@@ -107,7 +107,7 @@ class JwksCache:
     async def key(self, kid: str) -> Ed25519PublicKey | None:
         """The key with this kid, or None when the JWKS has none.
 
-        Raises `TesseraError("service_unavailable")` when the kid is unknown and the JWKS cannot
+        Raises `TesseraError(Code.SERVICE_UNAVAILABLE)` when the kid is unknown and the JWKS cannot
         be fetched.
         """
         url = self._url
@@ -127,7 +127,7 @@ class JwksCache:
                         return self._keys[kid]
                     raise
             elif self._failed_at is not None and kid not in self._keys:
-                raise TesseraError("service_unavailable")
+                raise TesseraError(Code.SERVICE_UNAVAILABLE)
             return self._keys.get(kid)
 
     async def aclose(self) -> None:
@@ -163,13 +163,13 @@ class JwksCache:
                 status = answer.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("JWKS cannot be fetched: %s", type(exc).__name__)
-            raise TesseraError("service_unavailable") from exc
+            raise TesseraError(Code.SERVICE_UNAVAILABLE) from exc
         if status != 200:
             log.warning("JWKS answered with status %s", status)
-            raise TesseraError("service_unavailable")
+            raise TesseraError(Code.SERVICE_UNAVAILABLE)
         try:
             jwks = _decode_jwks.decode(body)
         except msgspec.DecodeError as exc:
             log.warning("JWKS is not a JSON key set")
-            raise TesseraError("service_unavailable") from exc
+            raise TesseraError(Code.SERVICE_UNAVAILABLE) from exc
         return ed25519_keys(jwks)

@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tessera_shared.contracts.tokens import AccessClaims, family_key
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 log = logging.getLogger("tessera.tokens")
 
@@ -27,11 +27,11 @@ class RevocationCheck:
         self._prefix = prefix
 
     async def is_active(self, claims: AccessClaims) -> bool:
-        """Whether the family of `claims` exists; raises `TesseraError("service_unavailable")`."""
+        """Whether the family of `claims` exists; raises `Code.SERVICE_UNAVAILABLE` if unsure."""
         key = family_key(self._prefix, claims.sub, claims.sid)
         try:
             found: int = await self._redis.exists(key)
         except _UNAVAILABLE as exc:
             log.warning("revocation check unavailable: %s", type(exc).__name__)
-            raise TesseraError("service_unavailable") from exc
+            raise TesseraError(Code.SERVICE_UNAVAILABLE) from exc
         return found == 1

@@ -2,7 +2,7 @@
 
 The algorithm is pinned to EdDSA whatever the header claims, so neither `alg: none` nor an HMAC
 keyed with the public key passes; the header `typ` keeps access and challenge tokens apart.
-Any refusal is `TesseraError("token_invalid")`, whatever the reason: the caller learns nothing
+Any refusal is `TesseraError(Code.TOKEN_INVALID)`, whatever the reason: the caller learns nothing
 a forger could use. The reason is logged at debug level, never the token.
 """
 
@@ -16,7 +16,7 @@ from tessera_shared.contracts.tokens import (
     AccessClaims,
     ChallengeClaims,
 )
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.tokens import jws
 from tessera_shared.tokens.bearer import INVALID_TOKEN_CHALLENGE
 from tessera_shared.tokens.jwks import JwksCache
@@ -36,7 +36,7 @@ class _RefusedError(Exception):
 
 def token_invalid() -> TesseraError:
     """The refusal of a token that is forged, expired, of the wrong type, or whose session ended."""
-    return TesseraError("token_invalid", headers={"www-authenticate": INVALID_TOKEN_CHALLENGE})
+    return TesseraError(Code.TOKEN_INVALID, headers={"www-authenticate": INVALID_TOKEN_CHALLENGE})
 
 
 def _media_type(typ: object) -> str | None:
@@ -58,7 +58,7 @@ class AccessTokenVerifier:
     async def verify(self, token: str) -> AccessClaims:
         """The claims of a valid access token (`typ: at+jwt`).
 
-        Raises `TesseraError("token_invalid")`, or `("service_unavailable")` when the key set
+        Raises `TesseraError(Code.TOKEN_INVALID)`, or `(Code.SERVICE_UNAVAILABLE)` when the key set
         cannot be fetched. Revocation is `RevocationCheck`'s job.
         """
         return await self._verify(token, ACCESS_TYPE, AccessClaims)

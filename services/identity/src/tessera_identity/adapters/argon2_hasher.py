@@ -13,7 +13,7 @@ from typing import TypeVar
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 T = TypeVar("T")
 
@@ -88,7 +88,7 @@ class Argon2Hasher:
         try:
             await asyncio.wait_for(self._slots.acquire(), self._max_wait_s)
         except TimeoutError:
-            raise TesseraError("service_unavailable", headers={"retry-after": "1"}) from None
+            raise TesseraError(Code.SERVICE_UNAVAILABLE, headers={"retry-after": "1"}) from None
         try:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, func, *args)

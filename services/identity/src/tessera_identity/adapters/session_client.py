@@ -15,7 +15,7 @@ from tessera_shared.contracts.internal import (
     SessionsRevocation,
     SessionsRevoked,
 )
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.telemetry import trace_headers
 
 log = logging.getLogger("tessera.identity.session")
@@ -60,4 +60,4 @@ class SessionClient:
                     log.warning("session revocation answered %s", answer.status)
         except (aiohttp.ClientError, TimeoutError, msgspec.DecodeError) as exc:
             log.warning("session revocation failed: %s", type(exc).__name__)
-        raise TesseraError("service_unavailable", headers={"retry-after": "2"})
+        raise TesseraError(Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"})

@@ -16,7 +16,7 @@ from tessera_identity.adapters.sql_second_factors import (
 )
 from tessera_identity.adapters.sql_throttle import SqlAudit, SqlThrottle
 from tessera_identity.adapters.sql_users import SqlUsers
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.telemetry import tracer
 
 _tracer = tracer("tessera.identity.db")
@@ -41,7 +41,7 @@ class SqlUnitOfWork:
         except Exception as exc:  # PoolTimeout, or the server is known to be gone
             self._span.set_status(StatusCode.ERROR, "no connection")
             self._span.end()
-            raise TesseraError("service_unavailable", headers={"retry-after": "2"}) from exc
+            raise TesseraError(Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"}) from exc
         conn = self._conn
         self._committed = False
         self._users = SqlUsers(conn)

@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, get, post, put
-from litestar.datastructures import State
+from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -17,23 +16,32 @@ from tessera_identity.domain.mfa import MfaMode
 from tessera_identity.flows.credentials.service import AddCredential, Credentials, VerifyCredential
 from tessera_identity.flows.mfa.factors import ModeChanged
 from tessera_identity.flows.mfa.service import Mfa, SetMfaMode
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import ADDRESS_RULES, BEARER, CODE_CAPS, OTP_CHECK, documented
+from tessera_shared.http.request import AnyRequest
 from tessera_shared.i18n import N_
 
-AnyRequest = Request[object, object, State]
 Otp = Annotated[str, msgspec.Meta(max_length=32)]
 # Adding an address (a code is sent there) and checking its code.
-NEW_ADDRESS = (*ADDRESS_RULES, "credential_unavailable", "credential_already_verified", *CODE_CAPS)
-ADDRESS_CHECK = ("credential_unavailable", "credential_already_verified", "mfa_factor_unavailable")
+NEW_ADDRESS = (
+    *ADDRESS_RULES,
+    Code.CREDENTIAL_UNAVAILABLE,
+    Code.CREDENTIAL_ALREADY_VERIFIED,
+    *CODE_CAPS,
+)
+ADDRESS_CHECK = (
+    Code.CREDENTIAL_UNAVAILABLE,
+    Code.CREDENTIAL_ALREADY_VERIFIED,
+    Code.MFA_FACTOR_UNAVAILABLE,
+)
 # A security change confirmed with a current code of the second factor.
 STEP_UP = (
-    "step_up_required",
-    "mfa_factor_unavailable",
-    "recovery_code_invalid",
-    "mfa_attempts_exceeded",
+    Code.STEP_UP_REQUIRED,
+    Code.MFA_FACTOR_UNAVAILABLE,
+    Code.RECOVERY_CODE_INVALID,
+    Code.MFA_ATTEMPTS_EXCEEDED,
     *OTP_CHECK,
 )
 
@@ -138,7 +146,7 @@ class AccountController(Controller):
     guards = (signed_in,)
     security = BEARER
 
-    @post("/credentials", status_code=200, opt=documented(*NEW_ADDRESS, "forbidden"))
+    @post("/credentials", status_code=200, opt=documented(*NEW_ADDRESS, Code.FORBIDDEN))
     async def add_credential(
         self,
         request: AnyRequest,
@@ -161,7 +169,7 @@ class AccountController(Controller):
     @post(
         "/verify-credential",
         status_code=200,
-        opt=documented(*OTP_CHECK, *ADDRESS_CHECK, "forbidden"),
+        opt=documented(*OTP_CHECK, *ADDRESS_CHECK, Code.FORBIDDEN),
     )
     async def verify_credential(
         self,
@@ -172,7 +180,7 @@ class AccountController(Controller):
         """Verify an added credential with its code; a second one turns 2FA on."""
         user_id = user_of(request)
         if data.user_id != user_id:
-            raise TesseraError("forbidden")
+            raise TesseraError(Code.FORBIDDEN)
         changed = await credentials.verify(
             VerifyCredential(
                 user_id=user_id,
@@ -188,7 +196,7 @@ class AccountController(Controller):
             recovery_codes=changed.recovery_codes,
         )
 
-    @get("/me", opt=documented("forbidden"))
+    @get("/me", opt=documented(Code.FORBIDDEN))
     async def me(
         self,
         request: AnyRequest,
@@ -219,7 +227,7 @@ class AccountController(Controller):
             ),
         )
 
-    @put("/me/mfa", status_code=200, opt=documented(*STEP_UP, "forbidden"))
+    @put("/me/mfa", status_code=200, opt=documented(*STEP_UP, Code.FORBIDDEN))
     async def set_mfa(
         self,
         request: AnyRequest,
@@ -241,7 +249,7 @@ class AccountController(Controller):
     @post(
         "/me/mfa/code",
         status_code=200,
-        opt=documented("mfa_factor_unavailable", "forbidden", *CODE_CAPS),
+        opt=documented(Code.MFA_FACTOR_UNAVAILABLE, Code.FORBIDDEN, *CODE_CAPS),
     )
     async def step_up_code(
         self,
@@ -253,7 +261,7 @@ class AccountController(Controller):
         sent = await mfa.send_step_up_code(user_id, client_ip(request))
         return StepUpCodeSent(channel=sent.channel, expires_in=sent.expires_in_s)
 
-    @post("/recovery-codes", status_code=200, opt=documented(*STEP_UP, "forbidden"))
+    @post("/recovery-codes", status_code=200, opt=documented(*STEP_UP, Code.FORBIDDEN))
     async def recovery_codes(
         self,
         request: AnyRequest,

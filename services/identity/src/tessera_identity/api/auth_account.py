@@ -9,8 +9,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, post, put
-from litestar.datastructures import State
+from litestar import Controller, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import UNSET, UnsetType
@@ -30,12 +29,13 @@ from tessera_identity.flows.mfa.service import Mfa
 from tessera_identity.flows.password.service import Passwords, RequestPasswordReset, ResetPassword
 from tessera_identity.flows.profile.service import Profiles, UpdateProfile
 from tessera_identity.flows.registration.service import InitiateRegistration, Registration
+from tessera_shared.errors import Code
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import BEARER, CODE_CAPS, OTP_CHECK, documented
+from tessera_shared.http.request import AnyRequest
 from tessera_shared.i18n import N_
 
-AnyRequest = Request[object, object, State]
 REGISTERED = N_("Your account has been created. We've sent a code to your email to verify it.")
 
 
@@ -117,7 +117,7 @@ class AuthAccountController(Controller):
         status_code=200,
         guards=[signed_in],
         security=BEARER,
-        opt=documented(*OTP_CHECK, "credential_unavailable", "forbidden"),
+        opt=documented(*OTP_CHECK, Code.CREDENTIAL_UNAVAILABLE, Code.FORBIDDEN),
     )
     async def update_email(
         self,
@@ -138,7 +138,7 @@ class AuthAccountController(Controller):
         status_code=200,
         guards=[signed_in],
         security=BEARER,
-        opt=documented(*NEW_ADDRESS, "forbidden"),
+        opt=documented(*NEW_ADDRESS, Code.FORBIDDEN),
     )
     async def update_user(
         self,

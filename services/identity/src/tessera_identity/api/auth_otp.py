@@ -7,8 +7,7 @@ header, as guide 003 shows.
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
-from litestar.datastructures import State
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
@@ -21,11 +20,11 @@ from tessera_identity.flows.credentials.service import AddCredential, Credential
 from tessera_identity.flows.mfa.factors import ModeChanged
 from tessera_identity.flows.mfa.service import Mfa
 from tessera_identity.flows.totp.service import Totp, TotpEnrollment
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.openapi import BEARER, CODE_CAPS, OTP_CHECK, documented
+from tessera_shared.http.request import AnyRequest
 
-AnyRequest = Request[object, object, State]
 Channel = Literal["email", "sms", "totp"]
 OtpHeader = Annotated[
     str | None,
@@ -58,7 +57,7 @@ class EnableMfa(msgspec.Struct, frozen=True, kw_only=True):
 
 def _code(otp: str | None) -> str:
     if not otp:
-        raise TesseraError("step_up_required")
+        raise TesseraError(Code.STEP_UP_REQUIRED)
     return otp[:32]
 
 
@@ -83,7 +82,7 @@ class AuthOtpController(Controller):
         status_code=200,
         guards=[signed_in],
         security=BEARER,
-        opt=documented(*NEW_ADDRESS, "forbidden"),
+        opt=documented(*NEW_ADDRESS, Code.FORBIDDEN),
     )
     async def add_phone(
         self,
@@ -109,7 +108,7 @@ class AuthOtpController(Controller):
         status_code=200,
         guards=[enrolling],
         security=BEARER,
-        opt=documented("totp_already_enabled", "forbidden"),
+        opt=documented(Code.TOTP_ALREADY_ENABLED, Code.FORBIDDEN),
     )
     async def add_totp(
         self, request: AnyRequest, totp: NamedDependency[Totp], mfa: NamedDependency[Mfa]
@@ -123,7 +122,7 @@ class AuthOtpController(Controller):
         status_code=200,
         guards=[signed_in],
         security=BEARER,
-        opt=documented(*STEP_UP, "totp_not_enabled", "forbidden"),
+        opt=documented(*STEP_UP, Code.TOTP_NOT_ENABLED, Code.FORBIDDEN),
     )
     async def remove_totp(
         self,
@@ -141,7 +140,10 @@ class AuthOtpController(Controller):
         guards=[signed_in],
         security=BEARER,
         opt=documented(
-            "mfa_factor_unavailable", "credential_already_verified", "forbidden", *CODE_CAPS
+            Code.MFA_FACTOR_UNAVAILABLE,
+            Code.CREDENTIAL_ALREADY_VERIFIED,
+            Code.FORBIDDEN,
+            *CODE_CAPS,
         ),
     )
     async def send_code(
@@ -152,7 +154,7 @@ class AuthOtpController(Controller):
     ) -> CodeSent:
         """Send a code to the email or phone waiting for verification (`totp`: the app has it)."""
         if method == "totp":
-            raise TesseraError("mfa_factor_unavailable")
+            raise TesseraError(Code.MFA_FACTOR_UNAVAILABLE)
         channel = await credentials.resend(
             user_of(request), reach_by_channel(method).credential, client_ip(request)
         )
@@ -164,10 +166,10 @@ class AuthOtpController(Controller):
         guards=[enrolling],
         security=BEARER,
         opt=documented(
-            "step_up_required",
-            "totp_not_enabled",
-            "totp_already_enabled",
-            "forbidden",
+            Code.STEP_UP_REQUIRED,
+            Code.TOTP_NOT_ENABLED,
+            Code.TOTP_ALREADY_ENABLED,
+            Code.FORBIDDEN,
             *OTP_CHECK,
             *ADDRESS_CHECK,
         ),
@@ -187,7 +189,7 @@ class AuthOtpController(Controller):
         if data.channel == "totp":
             changed = await totp.confirm(who, code, client_ip(request))
         elif who.challenge_mode is not None:
-            raise TesseraError("token_invalid")  # a challenge token enrols TOTP only
+            raise TesseraError(Code.TOKEN_INVALID)  # a challenge token enrols TOTP only
         else:
             changed = await credentials.verify(
                 VerifyCredential(
@@ -204,7 +206,9 @@ class AuthOtpController(Controller):
         status_code=200,
         guards=[signed_in],
         security=BEARER,
-        opt=documented("totp_already_enabled", "totp_not_enabled", "forbidden", *OTP_CHECK),
+        opt=documented(
+            Code.TOTP_ALREADY_ENABLED, Code.TOTP_NOT_ENABLED, Code.FORBIDDEN, *OTP_CHECK
+        ),
     )
     async def enable_mfa(
         self,

@@ -14,7 +14,7 @@ from litestar.handlers import BaseRouteHandler
 
 from tessera_identity.domain.mfa import MfaMode
 from tessera_identity.flows.totp.service import Enrolling
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.tokens import MISSING_TOKEN_CHALLENGE, bearer_token, token_invalid
 from tessera_shared.tokens.verifier import AccessTokenVerifier
 
@@ -24,7 +24,7 @@ Connection = ASGIConnection[Any, Any, Any, State]
 def _token(connection: Connection) -> tuple[str, AccessTokenVerifier]:
     token = bearer_token(connection.headers.get("authorization"))
     if token is None:
-        raise TesseraError("unauthorized", headers={"www-authenticate": MISSING_TOKEN_CHALLENGE})
+        raise TesseraError(Code.UNAUTHORIZED, headers={"www-authenticate": MISSING_TOKEN_CHALLENGE})
     return token, connection.app.state.tokens
 
 
@@ -49,7 +49,7 @@ async def enrolling(connection: Connection, _: BaseRouteHandler) -> None:
     try:
         claims = await verifier.verify(token)
     except TesseraError as refusal:
-        if refusal.code != "token_invalid":
+        if refusal.code != Code.TOKEN_INVALID:
             raise
         challenge = await verifier.verify_challenge(token)
         caller = Enrolling(

@@ -3,8 +3,7 @@
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, post
-from litestar.datastructures import State
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -15,12 +14,13 @@ from tessera_identity.flows.email_change.service import (
     EmailChange,
     RequestEmailChange,
 )
+from tessera_shared.errors import Code
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import BEARER, OTP_CHECK, documented
+from tessera_shared.http.request import AnyRequest
 from tessera_shared.i18n import N_
 
-AnyRequest = Request[object, object, State]
 CODE_SENT = N_("We've sent a code to your new address. Enter it to complete the change.")
 CHANGED = N_("Your email address has been changed.")
 
@@ -51,7 +51,7 @@ class EmailChangeController(Controller):
     guards = (signed_in,)
     security = BEARER
 
-    @post("/", status_code=200, opt=documented(*NEW_ADDRESS, "forbidden"))
+    @post("/", status_code=200, opt=documented(*NEW_ADDRESS, Code.FORBIDDEN))
     async def request_change(
         self,
         request: AnyRequest,
@@ -71,7 +71,7 @@ class EmailChangeController(Controller):
     @post(
         "/confirm",
         status_code=200,
-        opt=documented(*OTP_CHECK, "credential_unavailable", "forbidden"),
+        opt=documented(*OTP_CHECK, Code.CREDENTIAL_UNAVAILABLE, Code.FORBIDDEN),
     )
     async def confirm(
         self,

@@ -4,8 +4,7 @@
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, post, put
-from litestar.datastructures import State
+from litestar import Controller, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -16,16 +15,17 @@ from tessera_identity.flows.password.service import (
     RequestPasswordReset,
     ResetPassword,
 )
+from tessera_shared.errors import Code
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import BEARER, CODE_CAPS, OTP_CHECK, PASSWORD_RULES, documented
+from tessera_shared.http.request import AnyRequest
 from tessera_shared.i18n import N_
 
-AnyRequest = Request[object, object, State]
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
 Password = Annotated[str, msgspec.Meta(max_length=4096)]
 # Setting a new password with a code sent to the address.
-RESET = (*OTP_CHECK, *PASSWORD_RULES, "account_locked", "forbidden", "too_many_codes")
+RESET = (*OTP_CHECK, *PASSWORD_RULES, Code.ACCOUNT_LOCKED, Code.FORBIDDEN, Code.TOO_MANY_CODES)
 
 RESET_REQUESTED = N_(
     "If an account exists for this address, we've sent it a code to reset the password."
@@ -111,10 +111,10 @@ class PasswordChangeController(Controller):
         status_code=200,
         opt=documented(
             *PASSWORD_RULES,
-            "invalid_credentials",
-            "account_locked",
-            "login_attempts_in_progress",
-            "forbidden",
+            Code.INVALID_CREDENTIALS,
+            Code.ACCOUNT_LOCKED,
+            Code.LOGIN_ATTEMPTS_IN_PROGRESS,
+            Code.FORBIDDEN,
         ),
     )
     async def change(

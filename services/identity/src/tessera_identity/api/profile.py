@@ -3,18 +3,17 @@
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Request, patch
-from litestar.datastructures import State
+from litestar import patch
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import UNSET, UnsetType
 
 from tessera_identity.api.bearer import signed_in, user_of
 from tessera_identity.flows.profile.service import Profiles, UpdateProfile
+from tessera_shared.errors import Code
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.openapi import BEARER, documented
-
-AnyRequest = Request[object, object, State]
+from tessera_shared.http.request import AnyRequest
 
 
 class ProfileChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -39,7 +38,7 @@ class ProfileView(msgspec.Struct, frozen=True, kw_only=True):
     guards=[signed_in],
     tags=["account"],
     security=BEARER,
-    opt=documented("forbidden"),
+    opt=documented(Code.FORBIDDEN),
 )
 async def update_profile(
     request: AnyRequest,

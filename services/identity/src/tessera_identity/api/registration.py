@@ -4,8 +4,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, post
-from litestar.datastructures import State
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -17,6 +16,7 @@ from tessera_identity.flows.registration.service import (
     ResendCode,
     VerifyRegistration,
 )
+from tessera_shared.errors import Code
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import (
@@ -26,6 +26,7 @@ from tessera_shared.http.openapi import (
     PASSWORD_RULES,
     documented,
 )
+from tessera_shared.http.request import AnyRequest
 from tessera_shared.i18n import N_
 
 SENT = {
@@ -40,13 +41,12 @@ SENT = {
 }
 ACTIVATED = N_("Your account has been successfully verified and activated.")
 
-AnyRequest = Request[object, object, State]
 REGISTERING = (
     *ADDRESS_RULES,
     *PASSWORD_RULES,
-    "terms_not_accepted",
-    "privacy_policy_not_accepted",
-    "credential_unavailable",
+    Code.TERMS_NOT_ACCEPTED,
+    Code.PRIVACY_POLICY_NOT_ACCEPTED,
+    Code.CREDENTIAL_UNAVAILABLE,
 )
 
 
@@ -132,7 +132,7 @@ class RegistrationController(Controller):
         )
         return ActivatedAnswer(message=translator_of(request)(request_locale(request), ACTIVATED))
 
-    @post("/resend-code", status_code=200, opt=documented("otp_used", *CODE_CAPS))
+    @post("/resend-code", status_code=200, opt=documented(Code.OTP_USED, *CODE_CAPS))
     async def resend(
         self,
         request: AnyRequest,

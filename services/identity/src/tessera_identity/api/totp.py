@@ -7,18 +7,17 @@ requires TOTP); removal needs an access token and a current code in `X-OTP`.
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, delete, post
-from litestar.datastructures import State
+from litestar import Controller, delete, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from tessera_identity.api.account import STEP_UP, MfaModeAnswer, mfa_answer
 from tessera_identity.api.bearer import caller, enrolling, signed_in, user_of
 from tessera_identity.flows.totp.service import Totp
+from tessera_shared.errors import Code
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.openapi import BEARER, OTP, OTP_CHECK, documented
-
-AnyRequest = Request[object, object, State]
+from tessera_shared.http.request import AnyRequest
 
 
 class TotpSetup(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,7 +43,7 @@ class TotpController(Controller):
         status_code=200,
         guards=[enrolling],
         security=BEARER,
-        opt=documented("totp_already_enabled", "forbidden"),
+        opt=documented(Code.TOTP_ALREADY_ENABLED, Code.FORBIDDEN),
     )
     async def setup(
         self,
@@ -62,7 +61,9 @@ class TotpController(Controller):
         status_code=200,
         guards=[enrolling],
         security=BEARER,
-        opt=documented("totp_not_enabled", "totp_already_enabled", "forbidden", *OTP_CHECK),
+        opt=documented(
+            Code.TOTP_NOT_ENABLED, Code.TOTP_ALREADY_ENABLED, Code.FORBIDDEN, *OTP_CHECK
+        ),
     )
     async def confirm(
         self,
@@ -78,7 +79,7 @@ class TotpController(Controller):
         status_code=200,
         guards=[signed_in],
         security=BEARER,
-        opt=documented(*STEP_UP, "totp_not_enabled", "forbidden", headers=[OTP]),
+        opt=documented(*STEP_UP, Code.TOTP_NOT_ENABLED, Code.FORBIDDEN, headers=[OTP]),
     )
     async def remove(
         self,

@@ -5,7 +5,7 @@ an active account: verified, or the not yet verified email an /auth registration
 """
 
 from tessera_identity.domain.registration import AccountStatus
-from tessera_shared.errors import FieldError, TesseraError
+from tessera_shared.errors import Code, FieldError, TesseraError
 from tessera_shared.i18n import SUPPORTED_LOCALES
 
 NAME_MAX_LENGTH = 100
@@ -37,5 +37,5 @@ def check_locale(locale: str) -> str:
 def _invalid(field: str) -> TesseraError:
     # `invalid_value` has no placeholder to fill: the edges report length limits themselves.
     return TesseraError(
-        "validation_failed", details=[FieldError(field=field, code="invalid_value", message="")]
+        Code.VALIDATION_FAILED, details=[FieldError(field=field, code="invalid_value", message="")]
     )

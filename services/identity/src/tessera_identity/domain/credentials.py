@@ -1,7 +1,7 @@
 """Email and phone credentials: the one normalized form each is stored and looked up by.
 
 Registration and sign-in both go through `normalize`, so the same address always maps to the
-same row; invalid input raises `TesseraError("invalid_email" | "invalid_phone")`.
+same row; invalid input raises `TesseraError(Code.INVALID_EMAIL | Code.INVALID_PHONE)`.
 """
 
 import enum
@@ -9,7 +9,7 @@ import enum
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 # RFC 3696 once gave 320 (64 + "@" + 255) as the longest address; the library enforces the
 # stricter 254 of RFC 5321. The cheap bound keeps huge input away from the parser.
@@ -33,11 +33,11 @@ def normalize_email(raw: str) -> str:
     `John@x.com` and `john@x.com`. Surrounding whitespace (a pasted address) is ignored.
     """
     if len(raw) > MAX_EMAIL_INPUT:
-        raise TesseraError("invalid_email")
+        raise TesseraError(Code.INVALID_EMAIL)
     try:
         validated = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError:
-        raise TesseraError("invalid_email") from None
+        raise TesseraError(Code.INVALID_EMAIL) from None
     return validated.normalized.lower()
 
 
@@ -49,13 +49,13 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     Numbers with an extension are refused: a one-time code cannot be sent to one.
     """
     if len(raw) > MAX_PHONE_INPUT:
-        raise TesseraError("invalid_phone")
+        raise TesseraError(Code.INVALID_PHONE)
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:
-        raise TesseraError("invalid_phone") from None
+        raise TesseraError(Code.INVALID_PHONE) from None
     if number.extension or not phonenumbers.is_valid_number(number):
-        raise TesseraError("invalid_phone")
+        raise TesseraError(Code.INVALID_PHONE)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

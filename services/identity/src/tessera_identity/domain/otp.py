@@ -9,6 +9,8 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_shared.errors import Code
+
 CODE_DIGITS = 6
 
 
@@ -40,11 +42,11 @@ class Verdict(enum.StrEnum):
     EXHAUSTED = "exhausted"
 
 
-VERDICT_ERRORS: dict[Verdict, str] = {
-    Verdict.WRONG: "otp_invalid",
-    Verdict.EXPIRED: "otp_expired",
-    Verdict.USED: "otp_used",
-    Verdict.EXHAUSTED: "otp_attempts_exceeded",
+VERDICT_ERRORS: dict[Verdict, Code] = {
+    Verdict.WRONG: Code.OTP_INVALID,
+    Verdict.EXPIRED: Code.OTP_EXPIRED,
+    Verdict.USED: Code.OTP_USED,
+    Verdict.EXHAUSTED: Code.OTP_ATTEMPTS_EXCEEDED,
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 _SHIPPED_LIST = resources.files("tessera_identity") / "data" / "common-passwords.txt"
 
@@ -44,13 +44,13 @@ def check_password(password: str, policy: PasswordPolicy) -> None:
     """
     normalized = normalize_password(password)
     if len(normalized) < policy.min_length:
-        raise TesseraError("password_too_short", params={"min": policy.min_length})
+        raise TesseraError(Code.PASSWORD_TOO_SHORT, params={"min": policy.min_length})
     if len(normalized) > policy.max_length:
-        raise TesseraError("password_too_long", params={"max": policy.max_length})
+        raise TesseraError(Code.PASSWORD_TOO_LONG, params={"max": policy.max_length})
     if not normalized.strip():
-        raise TesseraError("password_blank")
+        raise TesseraError(Code.PASSWORD_BLANK)
     if password.lower() in policy.common or normalized.lower() in policy.common:
-        raise TesseraError("password_too_common")
+        raise TesseraError(Code.PASSWORD_TOO_COMMON)
 
 
 def load_common_passwords(path: Path | None = None) -> frozenset[str]:

@@ -17,7 +17,7 @@ from tessera_shared.contracts.internal import (
     RecoveryCodeUse,
     TotpCheck,
 )
-from tessera_shared.errors import ERRORS, TesseraError
+from tessera_shared.errors import ERRORS, Code, TesseraError
 from tessera_shared.telemetry import trace_headers
 
 T = TypeVar("T")
@@ -65,14 +65,14 @@ class IdentityClient:
                 if response.status == 200:
                     return msgspec.json.decode(raw, type=answer)
                 error = _error(raw)
-                if error == "unauthorized":  # our internal token was refused: misconfiguration
+                if error == Code.UNAUTHORIZED:  # our internal token was refused: misconfiguration
                     log.error("identity refused the internal token (check INTERNAL_TOKEN)")
                 elif 400 <= response.status < 500 and error in ERRORS:
                     headers = {h: response.headers[h] for h in _PASSED_ON if h in response.headers}
-                    raise TesseraError(error, headers=headers)
+                    raise TesseraError(Code(error), headers=headers)
         except (aiohttp.ClientError, TimeoutError, msgspec.DecodeError):
             pass
-        raise TesseraError("service_unavailable", headers={"retry-after": "2"})
+        raise TesseraError(Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"})
 
 
 def _error(raw: bytes) -> str:

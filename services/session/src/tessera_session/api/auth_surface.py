@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody
 from msgspec import UNSET, UnsetType
@@ -27,7 +26,7 @@ from tessera_session.service.second_factor import SecondFactorSignIn
 from tessera_session.service.sessions import Sessions
 from tessera_session.service.sign_in import MfaRequired, SignIn
 from tessera_session.service.start import Tokens
-from tessera_shared.errors import FieldError, TesseraError
+from tessera_shared.errors import Code, FieldError, TesseraError
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import (
     APP_ID,
@@ -37,10 +36,10 @@ from tessera_shared.http.openapi import (
     SIGN_IN,
     documented,
 )
+from tessera_shared.http.request import AnyRequest
 
-AnyRequest = Request[object, object, State]
 T = TypeVar("T")
-CLIENT = ("device_id_required", "app_id_invalid")
+CLIENT = (Code.DEVICE_ID_REQUIRED, Code.APP_ID_INVALID)
 CLIENT_HEADERS = (DEVICE_ID_OPTIONAL, APP_ID)
 ChallengeToken = Annotated[str, msgspec.Meta(max_length=8192)]
 ChallengeHeader = Annotated[
@@ -135,10 +134,10 @@ def challenge_of(body: str | None, header: str | None) -> str:
     one, 422 when both are given and differ."""
     given = {value.strip() for value in (body, header) if value and value.strip()}
     if not given:
-        raise TesseraError("unauthorized")
+        raise TesseraError(Code.UNAUTHORIZED)
     if len(given) > 1:
         raise TesseraError(
-            "validation_failed",
+            Code.VALIDATION_FAILED,
             details=[FieldError(field="challengeToken", code="invalid_value", message="")],
         )
     return given.pop()
@@ -169,7 +168,7 @@ class AuthController(Controller):
     @post(
         "/verify-mfa",
         status_code=200,
-        opt=documented(*CLIENT, "unauthorized", *SECOND_FACTOR, headers=CLIENT_HEADERS),
+        opt=documented(*CLIENT, Code.UNAUTHORIZED, *SECOND_FACTOR, headers=CLIENT_HEADERS),
     )
     async def verify_mfa(
         self,
@@ -188,7 +187,7 @@ class AuthController(Controller):
     @post(
         "/recover-mfa",
         status_code=200,
-        opt=documented(*CLIENT, "unauthorized", *SECOND_FACTOR, headers=CLIENT_HEADERS),
+        opt=documented(*CLIENT, Code.UNAUTHORIZED, *SECOND_FACTOR, headers=CLIENT_HEADERS),
     )
     async def recover_mfa(
         self,
@@ -206,7 +205,7 @@ class AuthController(Controller):
     @post(
         "/login/refresh",
         status_code=200,
-        opt=documented(*CLIENT, "refresh_token_invalid", headers=CLIENT_HEADERS),
+        opt=documented(*CLIENT, Code.REFRESH_TOKEN_INVALID, headers=CLIENT_HEADERS),
     )
     async def refresh(
         self,

@@ -4,17 +4,14 @@ import re
 import secrets
 from typing import Literal
 
-from litestar import Request
-from litestar.datastructures import State
-
 from tessera_session.domain.client import Client
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.http.internal import client_ip
+from tessera_shared.http.request import AnyRequest
 
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # App ids name the cookie, so only characters a cookie name keeps as they are.
 _APP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-AnyRequest = Request[object, object, State]
 ASSIGNED_DEVICE_PREFIX = "auto-"
 
 NoDevice = Literal["refuse", "unnamed", "assign"]
@@ -29,10 +26,10 @@ def client_of(request: AnyRequest, default_app: str, *, no_device: NoDevice = "r
     if not device and no_device == "assign":
         device = assigned_device()
     elif (device or no_device == "refuse") and not _ID.fullmatch(device):
-        raise TesseraError("device_id_required")
+        raise TesseraError(Code.DEVICE_ID_REQUIRED)
     app = request.headers.get("x-app-id", "").strip() or default_app
     if not _APP.fullmatch(app):
-        raise TesseraError("app_id_invalid")
+        raise TesseraError(Code.APP_ID_INVALID)
     return Client(
         device_id=device,
         app_id=app,
@@ -49,7 +46,7 @@ def assigned_device() -> str:
 def bearer(request: AnyRequest) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise TesseraError("unauthorized", headers={"www-authenticate": "Bearer"})
+        raise TesseraError(Code.UNAUTHORIZED, headers={"www-authenticate": "Bearer"})
     return token.strip()
 
 

@@ -3,8 +3,7 @@
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, post
-from litestar.datastructures import State
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody
 
@@ -12,10 +11,10 @@ from tessera_session.api.client import client_of
 from tessera_session.api.tokens import TokenAnswer, with_cookie
 from tessera_session.config import SessionSettings
 from tessera_session.service.second_factor import SecondFactorSignIn
-from tessera_shared.errors import FieldError, TesseraError
+from tessera_shared.errors import Code, FieldError, TesseraError
 from tessera_shared.http.openapi import APP_ID, DEVICE_ID, SECOND_FACTOR, documented
+from tessera_shared.http.request import AnyRequest
 
-AnyRequest = Request[object, object, State]
 ChallengeHeader = Annotated[
     str | None,
     HeaderParameter(
@@ -38,14 +37,14 @@ def proof_of(body: SecondFactor) -> tuple[str, bool]:
     """(code, whether it is a recovery code); 422 unless exactly one field is given."""
     if body.otp is not None and body.recovery_code is not None:
         raise TesseraError(
-            "validation_failed",
+            Code.VALIDATION_FAILED,
             details=[FieldError(field="recovery_code", code="unknown_field", message="")],
         )
     if body.recovery_code is not None:
         return body.recovery_code, True
     if body.otp is None:
         raise TesseraError(
-            "validation_failed",
+            Code.VALIDATION_FAILED,
             details=[FieldError(field="otp", code="missing_field", message="")],
         )
     return body.otp, False
@@ -59,9 +58,9 @@ class MfaController(Controller):
         "/verify-2FA",
         status_code=200,
         opt=documented(
-            "device_id_required",
-            "app_id_invalid",
-            "unauthorized",
+            Code.DEVICE_ID_REQUIRED,
+            Code.APP_ID_INVALID,
+            Code.UNAUTHORIZED,
             *SECOND_FACTOR,
             headers=[DEVICE_ID, APP_ID],
         ),
@@ -77,7 +76,7 @@ class MfaController(Controller):
         """Complete an MFA sign-in: access token + refresh cookie, like /v1/authenticate."""
         client = client_of(request, settings.default_app_id)
         if not challenge or not challenge.strip():
-            raise TesseraError("unauthorized")
+            raise TesseraError(Code.UNAUTHORIZED)
         code, recovery = proof_of(data)
         tokens = await second_factor.verify(
             challenge.strip(), code, recovery=recovery, client=client

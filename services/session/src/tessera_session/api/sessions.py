@@ -4,8 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import State
+from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
@@ -17,13 +16,14 @@ from tessera_session.config import SessionSettings
 from tessera_session.service.refresh import Refresh
 from tessera_session.service.sessions import Sessions
 from tessera_session.service.sign_in import MfaRequired, SignIn
+from tessera_shared.errors import Code
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import APP_ID, BEARER, DEVICE_ID, SIGN_IN, Header, documented
+from tessera_shared.http.request import AnyRequest
 from tessera_shared.i18n import N_
 
 LOGGED_OUT = N_("Logged out successfully")
-AnyRequest = Request[object, object, State]
-CLIENT = ("device_id_required", "app_id_invalid")
+CLIENT = (Code.DEVICE_ID_REQUIRED, Code.APP_ID_INVALID)
 REFRESH_COOKIE = Header(
     name="tessera_rt_default",
     location="cookie",
@@ -113,7 +113,7 @@ class SessionController(Controller):
         "/refresh-token",
         status_code=200,
         opt=documented(
-            *CLIENT, "refresh_token_invalid", headers=[DEVICE_ID, APP_ID, REFRESH_COOKIE]
+            *CLIENT, Code.REFRESH_TOKEN_INVALID, headers=[DEVICE_ID, APP_ID, REFRESH_COOKIE]
         ),
     )
     async def refresh(
@@ -177,7 +177,7 @@ class SessionController(Controller):
         "/sessions/{session_id:str}",
         status_code=204,
         security=BEARER,
-        opt=documented("session_not_found"),
+        opt=documented(Code.SESSION_NOT_FOUND),
     )
     async def end_session(
         self, request: AnyRequest, session_id: FromPath[str], sessions: NamedDependency[Sessions]

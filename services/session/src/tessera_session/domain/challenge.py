@@ -21,7 +21,7 @@ from typing import Literal
 
 import msgspec
 
-from tessera_shared.errors import ERRORS
+from tessera_shared.errors import ERRORS, Code
 
 MAX_WRONG_CODES = 5
 """Wrong codes one challenge survives; the 5th ends it (the person signs in again)."""
@@ -74,7 +74,7 @@ def factor_of(mfa_mode: MfaMode, *, recovery: bool) -> Factor:
     return Factor.TOTP if mfa_mode == "totp" else Factor.CODE
 
 
-def spends_attempt(error_code: str) -> bool:
+def spends_attempt(error_code: Code) -> bool:
     """Whether identity's refusal counts as a wrong code: yes for the caller's fault (4xx),
     no when the suite failed (5xx, e.g. identity down), so an outage never ends a challenge."""
     spec = ERRORS.get(error_code)

@@ -11,7 +11,7 @@ from tessera_session.domain.family import GRACE_ROTATIONS, Rotation, RotationAtt
 from tessera_session.domain.refresh import parse, successors
 from tessera_session.ports import Families, SessionEvents
 from tessera_session.service.start import SessionStarter, Tokens
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class Refresh:
         token = parse(raw)
         if token is None:
             metrics.REFRESHES.labels(metrics.refresh_result(None)).inc()
-            raise TesseraError("refresh_token_invalid")
+            raise TesseraError(Code.REFRESH_TOKEN_INVALID)
         chain = successors(token, self.refresh_key, GRACE_ROTATIONS)
         rotated = await self.families.rotate(
             RotationAttempt(
@@ -57,7 +57,7 @@ class Refresh:
                 ip=client.ip,
             )
         if not rotated.outcome.succeeded:
-            raise TesseraError("refresh_token_invalid")
+            raise TesseraError(Code.REFRESH_TOKEN_INVALID)
         bound = msgspec.structs.replace(client, device_id=rotated.device_id)
         answer = chain[rotated.steps - 1]  # the new token, or for a straggler the current one
         return self.starter.tokens(token.user_id, token.family_id, rotated.amr, bound, str(answer))

@@ -13,7 +13,7 @@ from tessera_session.ports import Challenges, Identity, TokenVerifier
 from tessera_session.service.start import SessionStarter, Tokens
 from tessera_shared.contracts.internal import CodeCheck, RecoveryCodeUse, TotpCheck
 from tessera_shared.contracts.tokens import ChallengeClaims
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,7 @@ class SecondFactorSignIn:
     ) -> Tokens:
         """Spend one attempt of the open challenge on `code`; its session when it is right."""
         if await self.challenges.reserve(claims.sub, claims.cid) is not ChallengeState.OPEN:
-            raise TesseraError("challenge_invalid")
+            raise TesseraError(Code.CHALLENGE_INVALID)
         try:
             await self._check(factor, UUID(claims.sub), code, client, disable_mfa=disable_mfa)
         except TesseraError as refusal:
@@ -94,7 +94,7 @@ class SecondFactorSignIn:
             claims.sub, ["pwd", factor.value], bound, challenge=claims.cid
         )
         if tokens is None:
-            raise TesseraError("challenge_invalid")
+            raise TesseraError(Code.CHALLENGE_INVALID)
         return tokens
 
     async def _open_challenge(self, token: str, client: Client) -> ChallengeClaims:
@@ -106,12 +106,12 @@ class SecondFactorSignIn:
         try:
             claims = await self.verifier.verify_challenge(token)
         except TesseraError as refusal:
-            if refusal.code != "token_invalid":
+            if refusal.code != Code.TOKEN_INVALID:
                 raise
-            raise TesseraError("challenge_invalid") from None
+            raise TesseraError(Code.CHALLENGE_INVALID) from None
         device = client.device_id or claims.did
         if (claims.did, claims.aid) != (device, client.app_id):
-            raise TesseraError("challenge_invalid")
+            raise TesseraError(Code.CHALLENGE_INVALID)
         return claims
 
     async def _check(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from tessera_session.domain.family import SessionInfo
 from tessera_session.ports import Challenges, CredentialFloor, Families, TokenVerifier
 from tessera_shared.contracts.tokens import AccessClaims
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.tokens.verifier import token_invalid
 
 
@@ -60,4 +60,4 @@ class Sessions:
 
     async def end(self, user_id: str, family_id: str) -> None:
         if not await self.families.delete(user_id, family_id):
-            raise TesseraError("session_not_found")
+            raise TesseraError(Code.SESSION_NOT_FOUND)

@@ -11,7 +11,7 @@ from tessera_session.domain.client import Client
 from tessera_session.ports import Challenges, CredentialFloor, Families, Identity, Signer
 from tessera_session.service.start import SessionStarter, Tokens
 from tessera_shared.contracts.internal import CodeRequest, PasswordCheck
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class MfaRequired(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,4 +94,4 @@ class SignIn:
             return
         if tokens is not None:
             await self.families.delete(user_id, tokens.session_id)
-        raise TesseraError("invalid_credentials")
+        raise TesseraError(Code.INVALID_CREDENTIALS)

@@ -25,7 +25,7 @@ from tessera_identity.domain.otp import (
 from tessera_identity.ports import NewOtp, UnitOfWork, User
 from tessera_shared.contracts.events import EVENT_ENCODER, Channel, DeliveryKind, DeliveryRequested
 from tessera_shared.contracts.streams import OtpStream
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 from tessera_shared.telemetry import trace_headers
 
 CODE_KIND: dict[OtpPurpose, DeliveryKind] = {
@@ -76,12 +76,12 @@ class Codes:
             await uow.ledger.count_to(address, since) >= self.policy.per_recipient_per_hour
             or await uow.ledger.count_from(client_ip, since) >= self.policy.per_ip_per_hour
         ):
-            raise TesseraError("too_many_codes", headers={"retry-after": "3600"})
+            raise TesseraError(Code.TOO_MANY_CODES, headers={"retry-after": "3600"})
 
     async def check_cooldown(self, uow: UnitOfWork, address: str, now: datetime) -> None:
         left = cooldown_left(self.policy, await uow.ledger.last_to(address), now)
         if left:
-            raise TesseraError("resend_too_soon", headers={"retry-after": str(left)})
+            raise TesseraError(Code.RESEND_TOO_SOON, headers={"retry-after": str(left)})
 
     async def send_code(
         self,
@@ -198,4 +198,4 @@ class Codes:
         if otp is not None and verdict is Verdict.WRONG:
             await uow.otps.spend_attempt(otp.id)
         await uow.commit()
-        raise TesseraError("otp_invalid" if uniform else VERDICT_ERRORS[verdict])
+        raise TesseraError(Code.OTP_INVALID if uniform else VERDICT_ERRORS[verdict])

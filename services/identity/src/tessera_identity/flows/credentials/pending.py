@@ -8,7 +8,7 @@ from tessera_identity.domain.otp import OtpPurpose
 from tessera_identity.flows.codes.service import Codes
 from tessera_identity.ports import Credential, UnitOfWork, User
 from tessera_shared.contracts.events import Channel
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 async def add_pending_address(
@@ -28,7 +28,7 @@ async def add_pending_address(
     """
     await uow.users.lock_address(kind, address)
     if await uow.users.verified_owner(kind, address) is not None:
-        raise TesseraError("credential_unavailable")
+        raise TesseraError(Code.CREDENTIAL_UNAVAILABLE)
     await uow.users.delete_unverified(user.id, kind)
     await uow.users.add_credential(
         Credential(id=uuid.uuid4(), user_id=user.id, type=kind, value=address, verified_at=None)

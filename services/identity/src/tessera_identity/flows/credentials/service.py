@@ -29,7 +29,7 @@ from tessera_identity.ports import (
     UnitOfWorkFactory,
 )
 from tessera_shared.contracts.events import Channel
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class AddCredential(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,7 +75,7 @@ class Credentials:
                 c.type == cmd.type and (c.verified_at or c.sign_in_unverified)
                 for c in profile.credentials
             ):
-                raise TesseraError("credential_already_verified")
+                raise TesseraError(Code.CREDENTIAL_ALREADY_VERIFIED)
             channel = await add_pending_address(
                 uow,
                 self._codes,
@@ -96,12 +96,12 @@ class Credentials:
         async with self._uow() as uow:
             profile = await require_profile(uow, user_id)
             if profile.verified(kind) is not None:
-                raise TesseraError("credential_already_verified")
+                raise TesseraError(Code.CREDENTIAL_ALREADY_VERIFIED)
             pending = next(
                 (c for c in profile.credentials if c.type == kind and c.verified_at is None), None
             )
             if pending is None:
-                raise TesseraError("mfa_factor_unavailable")
+                raise TesseraError(Code.MFA_FACTOR_UNAVAILABLE)
             sent = await self._codes.send_code(
                 uow,
                 profile.user,
@@ -128,7 +128,7 @@ class Credentials:
                 None,
             )
             if profile is None or pending is None:
-                raise TesseraError("otp_invalid")
+                raise TesseraError(Code.OTP_INVALID)
             await self._codes.accept(
                 uow, cmd.user_id, OtpPurpose.CREDENTIAL, cmd.otp, now, recipient=pending.value
             )
@@ -147,7 +147,7 @@ class Credentials:
         try:
             await uow.users.verify_credential(pending.id, now)
         except CredentialTakenError:
-            raise TesseraError("credential_unavailable") from None
+            raise TesseraError(Code.CREDENTIAL_UNAVAILABLE) from None
         await uow.audit.record("credential_verified", profile.user.id, pending.type, client_ip)
         verified = msgspec.structs.replace(pending, verified_at=now)
         after = msgspec.structs.replace(

@@ -21,7 +21,7 @@ from tessera_identity.ports import (
     UnitOfWorkFactory,
 )
 from tessera_shared.contracts.events import DeliveryKind
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class RequestEmailChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,7 +72,7 @@ class EmailChange:
             profile = await require_profile(uow, cmd.user_id, active=True)
             current = current_email(profile)
             if current is not None and current.value == address:
-                raise TesseraError("credential_already_verified")
+                raise TesseraError(Code.CREDENTIAL_ALREADY_VERIFIED)
             await add_pending_address(
                 uow,
                 self._codes,
@@ -101,7 +101,7 @@ class EmailChange:
             profile = await require_profile(uow, cmd.user_id, active=True)
             pending = pending_change(profile)
             if pending is None:
-                raise TesseraError("otp_invalid")
+                raise TesseraError(Code.OTP_INVALID)
             await self._codes.accept(
                 uow, cmd.user_id, OtpPurpose.EMAIL_CHANGE, cmd.otp, now, recipient=pending.value
             )
@@ -111,7 +111,7 @@ class EmailChange:
             try:
                 await uow.users.verify_credential(pending.id, now)
             except CredentialTakenError:
-                raise TesseraError("credential_unavailable") from None
+                raise TesseraError(Code.CREDENTIAL_UNAVAILABLE) from None
             await uow.audit.record("email_changed", cmd.user_id, "email", cmd.client_ip)
             await uow.commit()
         return pending.value

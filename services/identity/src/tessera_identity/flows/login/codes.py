@@ -9,7 +9,7 @@ from tessera_identity.domain.mfa import reach_by_channel, reach_by_mode
 from tessera_identity.domain.otp import OtpPurpose
 from tessera_identity.flows.codes.service import CodeIssued, Codes
 from tessera_identity.ports import Clock, UnitOfWorkFactory
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class SendLoginCode(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,13 +30,13 @@ class LoginCodes:
         async with self._uow() as uow:
             user = await uow.users.get(cmd.user_id)
             if user is None:
-                raise TesseraError("bad_request")
+                raise TesseraError(Code.BAD_REQUEST)
             reach = reach_by_channel(cmd.channel) if cmd.channel else reach_by_mode(user.mfa_mode)
             if reach is None:
-                raise TesseraError("bad_request")
+                raise TesseraError(Code.BAD_REQUEST)
             credential = await uow.users.credential(user.id, reach.credential)
             if credential is None or credential.verified_at is None:
-                raise TesseraError("bad_request")
+                raise TesseraError(Code.BAD_REQUEST)
             await uow.users.lock_address(credential.type, credential.value)
             sent = await self._codes.send_code(
                 uow, user, credential.type, credential.value, OtpPurpose.LOGIN, cmd.client_ip, now

@@ -24,7 +24,7 @@ from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.codes.service import Codes
 from tessera_identity.ports import Clock, PasswordHasher, UnitOfWorkFactory, User
 from tessera_shared.contracts.events import DeliveryKind
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class VerifyPassword(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,7 +111,7 @@ class Login:
                     "login_failed", owner.id if owner else None, subject, cmd.client_ip
                 )
                 await uow.commit()
-                raise TesseraError("invalid_credentials")
+                raise TesseraError(Code.INVALID_CREDENTIALS)
             await uow.throttle.clear(Scope.ACCOUNT_IP, subject, cmd.client_ip)
             await uow.throttle.clear(Scope.ACCOUNT, subject, "")
             await uow.audit.record("login_succeeded", owner.id, subject, cmd.client_ip)
@@ -121,9 +121,9 @@ class Login:
                 await uow.users.set_password_hash(owner.id, upgraded)
             await uow.commit()
         if owner.status == AccountStatus.DISABLED:
-            raise TesseraError("account_disabled")
+            raise TesseraError(Code.ACCOUNT_DISABLED)
         if owner.status != AccountStatus.ACTIVE:
-            raise TesseraError("account_not_verified")
+            raise TesseraError(Code.ACCOUNT_NOT_VERIFIED)
         return LoginResult(
             user_id=owner.id,
             status=owner.status,
@@ -171,7 +171,7 @@ class Login:
                     if reservation.newly_locked:
                         metrics.LOCKOUTS.labels(scope.value, "login").inc()
                     retry_after = str(reservation.retry_after_s)
-                    raise TesseraError("account_locked", headers={"retry-after": retry_after})
+                    raise TesseraError(Code.ACCOUNT_LOCKED, headers={"retry-after": retry_after})
             if time.monotonic() >= deadline:
-                raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
+                raise TesseraError(Code.LOGIN_ATTEMPTS_IN_PROGRESS, headers={"retry-after": "1"})
             await asyncio.sleep(random.uniform(SLOT_POLL_S / 2, SLOT_POLL_S))  # noqa: S311

@@ -18,7 +18,7 @@ from tessera_identity.domain.secret_box import SecretBox
 from tessera_identity.domain.totp import Judgement, TotpVerdict, judge
 from tessera_identity.flows.codes.service import Codes
 from tessera_identity.ports import Credential, StoredTotp, UnitOfWork, User
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class ModeChanged(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,7 +64,7 @@ async def profile_for_update(uow: UnitOfWork, user_id: UUID) -> MfaProfile | Non
     )
 
 
-TOTP_ERRORS = {TotpVerdict.WRONG: "otp_invalid", TotpVerdict.REPLAYED: "otp_used"}
+TOTP_ERRORS = {TotpVerdict.WRONG: Code.OTP_INVALID, TotpVerdict.REPLAYED: Code.OTP_USED}
 
 
 class Verifier:
@@ -82,7 +82,7 @@ class Verifier:
         guesses = await uow.guesses.lock(user_id, now)
         wait = refused_for(self._guesses, guesses, now)
         if wait:
-            raise TesseraError("mfa_attempts_exceeded", headers={"retry-after": str(wait)})
+            raise TesseraError(Code.MFA_ATTEMPTS_EXCEEDED, headers={"retry-after": str(wait)})
         return guesses
 
     async def count_wrong(
@@ -117,7 +117,7 @@ class Verifier:
         if profile.mode is MfaMode.NONE:
             return
         if not otp:
-            raise TesseraError("step_up_required")
+            raise TesseraError(Code.STEP_UP_REQUIRED)
         if profile.mode is MfaMode.TOTP:
             assert profile.totp is not None  # mode totp implies a confirmed app
             await self.totp(uow, profile.totp, otp, now)
@@ -161,5 +161,5 @@ async def require_profile(uow: UnitOfWork, user_id: UUID, *, active: bool = Fals
     `active`, not active)."""
     profile = await profile_for_update(uow, user_id)
     if profile is None or (active and profile.user.status != AccountStatus.ACTIVE):
-        raise TesseraError("forbidden")
+        raise TesseraError(Code.FORBIDDEN)
     return profile

@@ -32,7 +32,7 @@ from tessera_identity.ports import (
     UnitOfWorkFactory,
 )
 from tessera_shared.contracts.events import DeliveryKind
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class SetMfaMode(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,7 +90,7 @@ class Mfa:
         async with self._uow() as uow:
             profile = await require_profile(uow, cmd.user_id)
             if cmd.mode not in available(profile.factors):
-                raise TesseraError("mfa_factor_unavailable")
+                raise TesseraError(Code.MFA_FACTOR_UNAVAILABLE)
             if needs_step_up(profile.mode, cmd.mode):
                 await self._verifier.step_up(uow, profile, cmd.otp, now)
             changed = await apply_mode(uow, self._recovery_key, profile, cmd.mode, cmd.client_ip)
@@ -105,7 +105,7 @@ class Mfa:
             reach = reach_by_mode(profile.mode)
             credential = profile.verified(reach.credential) if reach else None
             if credential is None:
-                raise TesseraError("mfa_factor_unavailable")  # totp: the app shows the code
+                raise TesseraError(Code.MFA_FACTOR_UNAVAILABLE)  # totp: the app shows the code
             sent = await self._codes.send_code(
                 uow,
                 profile.user,
@@ -125,7 +125,7 @@ class Mfa:
         async with self._uow() as uow:
             profile = await require_profile(uow, user_id)
             if profile.mode is MfaMode.NONE:
-                raise TesseraError("mfa_factor_unavailable")
+                raise TesseraError(Code.MFA_FACTOR_UNAVAILABLE)
             await self._verifier.step_up(uow, profile, otp, now)
             codes = await issue_recovery_codes(uow, self._recovery_key, user_id)
             await uow.audit.record("recovery_codes_generated", user_id, "", client_ip)
@@ -145,12 +145,12 @@ class Mfa:
         async with self._uow() as uow:
             profile = await profile_for_update(uow, user_id)
             if profile is None:
-                raise TesseraError("recovery_code_invalid")
+                raise TesseraError(Code.RECOVERY_CODE_INVALID)
             guesses = await self._verifier.guard(uow, user_id, now)
             if not await uow.recovery.use(user_id, digest, now):
                 await self._verifier.count_wrong(uow, user_id, guesses, now)
                 await uow.commit()  # the wrong code stays counted
-                raise TesseraError("recovery_code_invalid")
+                raise TesseraError(Code.RECOVERY_CODE_INVALID)
             await uow.guesses.clear(user_id)
             await self._recovery_used(uow, profile, client_ip, now, disable_mfa=disable_mfa)
             await uow.commit()

@@ -37,7 +37,7 @@ from tessera_identity.ports import (
     User,
 )
 from tessera_shared.contracts.events import DeliveryKind
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class RequestPasswordReset(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,7 +111,7 @@ class Passwords:
                     uow, target.user, kind, address, OtpPurpose.PASSWORD_RESET, cmd.client_ip, now
                 )
             except TesseraError as refusal:
-                if refusal.code != "too_many_codes":
+                if refusal.code != Code.TOO_MANY_CODES:
                     raise
                 return  # silently: the answer must not tell that the caps are reached
             await uow.commit()
@@ -130,7 +130,7 @@ class Passwords:
         async with self._uow() as uow:
             target = await _target(uow, kind, address)
             if target is None:
-                raise TesseraError("otp_invalid")
+                raise TesseraError(Code.OTP_INVALID)
             await uow.users.get_for_update(target.user.id)  # one change of a user at a time
             await self._codes.accept(
                 uow,
@@ -178,18 +178,18 @@ class Passwords:
         async with self._uow() as uow:  # committed before the check: parallel guesses see it
             user = await uow.users.get(cmd.user_id)
             if user is None or user.status != AccountStatus.ACTIVE:
-                raise TesseraError("forbidden")
+                raise TesseraError(Code.FORBIDDEN)
             scope, reservation = await self._reserve(uow, subject, cmd.client_ip)
             if not reservation.allowed and not reservation.busy:
                 await uow.audit.record("password_change_failed", user.id, "locked", cmd.client_ip)
             await uow.commit()
             if reservation.busy:  # other changes in flight fill the limit: not a lock
-                raise TesseraError("login_attempts_in_progress", headers={"retry-after": "1"})
+                raise TesseraError(Code.LOGIN_ATTEMPTS_IN_PROGRESS, headers={"retry-after": "1"})
             if not reservation.allowed:
                 if reservation.newly_locked:
                     metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
                 retry_after = str(reservation.retry_after_s)
-                raise TesseraError("account_locked", headers={"retry-after": retry_after})
+                raise TesseraError(Code.ACCOUNT_LOCKED, headers={"retry-after": retry_after})
 
         try:
             correct = user.password_hash is not None and await self._hasher.verify(
@@ -215,7 +215,7 @@ class Passwords:
                     "password_change_failed", user.id, "wrong_password", cmd.client_ip
                 )
                 await uow.commit()
-                raise TesseraError("invalid_credentials")
+                raise TesseraError(Code.INVALID_CREDENTIALS)
             version = await uow.users.replace_password(user.id, new_hash, now)
             await uow.throttle.release(subject)
             await uow.audit.record("password_changed", user.id, "", cmd.client_ip)

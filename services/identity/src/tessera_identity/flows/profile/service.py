@@ -8,7 +8,7 @@ from msgspec import UNSET, UnsetType
 from tessera_identity.domain.account import check_locale, clean_name
 from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.ports import UnitOfWork, UnitOfWorkFactory, User
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class UpdateProfile(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,5 +64,5 @@ class Profiles:
 async def _active(uow: UnitOfWork, user_id: UUID, *, lock: bool) -> User:
     user = await (uow.users.get_for_update(user_id) if lock else uow.users.get(user_id))
     if user is None or user.status != AccountStatus.ACTIVE:
-        raise TesseraError("forbidden")  # a valid token of an account gone or disabled
+        raise TesseraError(Code.FORBIDDEN)  # a valid token of an account gone or disabled
     return user

@@ -25,7 +25,7 @@ from tessera_identity.ports import (
     User,
 )
 from tessera_shared.contracts.events import Channel, DeliveryKind
-from tessera_shared.errors import FieldError, TesseraError
+from tessera_shared.errors import Code, FieldError, TesseraError
 
 
 class InitiateRegistration(msgspec.Struct, frozen=True, kw_only=True):
@@ -148,14 +148,14 @@ class Registration:
             user = await uow.users.get(cmd.user_id)
             credential = await uow.users.credential(cmd.user_id, cmd.credential_type)
             if user is None or credential is None:
-                raise TesseraError("otp_invalid")
+                raise TesseraError(Code.OTP_INVALID)
             await self._codes.accept(uow, user.id, OtpPurpose.REGISTRATION, cmd.otp, now)
             if not can_become(user.status, AccountStatus.ACTIVE):
-                raise TesseraError("otp_used")
+                raise TesseraError(Code.OTP_USED)
             try:
                 await uow.users.activate(user.id, credential.id, now)
             except CredentialTakenError:
-                raise TesseraError("credential_unavailable") from None
+                raise TesseraError(Code.CREDENTIAL_UNAVAILABLE) from None
             await uow.commit()
 
     async def resend(self, cmd: ResendCode) -> RegistrationStarted:
@@ -197,8 +197,8 @@ def _decoy_recipient(user_id: UUID) -> str:
 
 def _require_consent(cmd: InitiateRegistration) -> None:
     for accepted, field, code in (
-        (cmd.terms_accepted, "terms_accepted", "terms_not_accepted"),
-        (cmd.privacy_policy_accepted, "privacy_policy_accepted", "privacy_policy_not_accepted"),
+        (cmd.terms_accepted, "terms_accepted", Code.TERMS_NOT_ACCEPTED),
+        (cmd.privacy_policy_accepted, "privacy_policy_accepted", Code.PRIVACY_POLICY_NOT_ACCEPTED),
     ):
         if not accepted:
             raise TesseraError(

@@ -23,7 +23,7 @@ from tessera_identity.flows.mfa.factors import (
     require_profile,
 )
 from tessera_identity.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 
 class Enrolling(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,7 +62,7 @@ class Totp:
         async with self._uow() as uow:
             profile = await self._enrolling(uow, who)
             if profile.factors.totp:
-                raise TesseraError("totp_already_enabled")
+                raise TesseraError(Code.TOTP_ALREADY_ENABLED)
             secret = totp.new_secret()
             key_id, sealed = self._box.seal(secret.encode(), who.user_id.bytes)
             await uow.totp.put_pending(who.user_id, key_id, sealed)
@@ -77,9 +77,9 @@ class Totp:
         async with self._uow() as uow:
             profile = await self._enrolling(uow, who)
             if profile.totp is None:
-                raise TesseraError("totp_not_enabled")
+                raise TesseraError(Code.TOTP_NOT_ENABLED)
             if profile.totp.confirmed_at is not None:
-                raise TesseraError("totp_already_enabled")
+                raise TesseraError(Code.TOTP_ALREADY_ENABLED)
             judgement = self._verifier.judge(profile.totp, otp, now)
             if judgement.verdict is not TotpVerdict.ACCEPTED:
                 raise TesseraError(TOTP_ERRORS[judgement.verdict])
@@ -98,9 +98,9 @@ class Totp:
         async with self._uow() as uow:
             profile = await require_profile(uow, user_id)
             if profile.totp is None:
-                raise TesseraError("totp_not_enabled")
+                raise TesseraError(Code.TOTP_NOT_ENABLED)
             if not otp:
-                raise TesseraError("step_up_required")
+                raise TesseraError(Code.STEP_UP_REQUIRED)
             await self._verifier.totp(uow, profile.totp, otp, now)
             await uow.totp.delete(user_id)
             await uow.audit.record("totp_removed", user_id, "", client_ip)
@@ -116,7 +116,7 @@ class Totp:
         async with self._uow() as uow:
             stored = await uow.totp.get_for_update(user_id)
             if stored is None or stored.confirmed_at is None:
-                raise TesseraError("totp_not_enabled")
+                raise TesseraError(Code.TOTP_NOT_ENABLED)
             await self._verifier.totp(uow, stored, otp, now)
             await uow.commit()
 
@@ -125,5 +125,5 @@ class Totp:
         if who.challenge_mode is not None and (
             who.challenge_mode != MfaMode.TOTP or profile.mode is not MfaMode.NONE
         ):
-            raise TesseraError("forbidden")
+            raise TesseraError(Code.FORBIDDEN)
         return profile
