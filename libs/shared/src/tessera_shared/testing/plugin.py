@@ -12,9 +12,9 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -66,65 +66,61 @@ def own_servers_dir() -> Iterator[Path]:
     yield from _server_dir()
 
 
-@pytest.fixture(scope="session")
-def postgres_admin_url(servers_dir: Path) -> Iterator[str]:
-    """URL of a PostgreSQL server whose user may create databases."""
-    given = os.environ.get("TESSERA_TEST_POSTGRES_URL")
+class _DevServer(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def url(self) -> str: ...
+
+
+def _shared_server(
+    variable: str, container: str, server: Callable[[], _DevServer]
+) -> Iterator[str]:
+    """The URL of a server all tests share: yours in `variable`, a container (the factory
+    `container` of `testing.containers`), or a throwaway one started here and stopped after."""
+    given = os.environ.get(variable)
     if given:
         yield given
         return
     if _containers_wanted():
-        from tessera_shared.testing.containers import postgres_container
+        from tessera_shared.testing import containers
 
-        with postgres_container() as url:
-            yield url
+        with getattr(containers, container)() as url:
+            yield str(url)
         return
-    server = PostgresServer(servers_dir / "postgres", free_port(), durable=False)
-    server.start()
+    running = server()
+    running.start()
     try:
-        yield server.url()
+        yield running.url()
     finally:
-        server.stop()
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(servers_dir: Path) -> Iterator[str]:
+    """URL of a PostgreSQL server whose user may create databases."""
+    yield from _shared_server(
+        "TESSERA_TEST_POSTGRES_URL",
+        "postgres_container",
+        lambda: PostgresServer(servers_dir / "postgres", free_port(), durable=False),
+    )
 
 
 @pytest.fixture(scope="session")
 def redis_url(servers_dir: Path) -> Iterator[str]:
-    given = os.environ.get("TESSERA_TEST_REDIS_URL")
-    if given:
-        yield given
-        return
-    if _containers_wanted():
-        from tessera_shared.testing.containers import redis_container
-
-        with redis_container() as url:
-            yield url
-        return
-    server = RedisServer(servers_dir / "redis", free_port(), durable=False)
-    server.start()
-    try:
-        yield server.url()
-    finally:
-        server.stop()
+    yield from _shared_server(
+        "TESSERA_TEST_REDIS_URL",
+        "redis_container",
+        lambda: RedisServer(servers_dir / "redis", free_port(), durable=False),
+    )
 
 
 @pytest.fixture(scope="session")
 def nats_url(servers_dir: Path) -> Iterator[str]:
-    given = os.environ.get("TESSERA_TEST_NATS_URL")
-    if given:
-        yield given
-        return
-    if _containers_wanted():
-        from tessera_shared.testing.containers import nats_container
-
-        with nats_container() as url:
-            yield url
-        return
-    server = NatsServer(servers_dir / "nats", free_port())
-    server.start()
-    try:
-        yield server.url()
-    finally:
-        server.stop()
+    yield from _shared_server(
+        "TESSERA_TEST_NATS_URL",
+        "nats_container",
+        lambda: NatsServer(servers_dir / "nats", free_port()),
+    )
 
 
 @pytest.fixture
