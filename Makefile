@@ -9,7 +9,7 @@ PARTS  := libs/shared services/identity services/session services/otp-delivery g
 PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e test-fuzz lint format reset clean
+.PHONY: help install run bench test test-unit test-integration test-e2e test-fuzz lint format reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ install: $(STAMP) ## create .venv and install every part (editable) with test to
 
 run: $(STAMP) ## start PostgreSQL, Redis, NATS and all parts locally; Ctrl-C stops everything
 	@$(BIN)/python tools/run_local.py
+
+bench: $(STAMP) ## start the suite as `make run` does, load five scenarios with wrk, print a table
+	@$(BIN)/python benchmarks/suite_bench.py $(BENCH_ARGS)
 
 test: $(STAMP) ## unit, integration and end-to-end tests (real servers, started by the fixtures)
 	$(PYTEST) -q
