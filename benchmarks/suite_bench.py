@@ -473,7 +473,7 @@ def main(argv: Sequence[str]) -> int:
         )
         return 2
     wrk_cpu, server_cpu = pinning(sorted(os.sched_getaffinity(0)), options.pin)
-    folder = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
+    folder = Path(tempfile.mkdtemp(prefix="tessera-suite-bench-"))
     suite = Suite(folder, server_cpu)
     rows: list[Row] = []
     try:
