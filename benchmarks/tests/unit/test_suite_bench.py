@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit
 
 
 def _load() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "suite_bench.py"
+    path = Path(__file__).resolve().parents[2] / "suite_bench.py"
     spec = importlib.util.spec_from_file_location("suite_bench", path)
     assert spec is not None
     assert spec.loader is not None
