@@ -4,10 +4,21 @@ import asyncio
 import time
 
 from tessera_shared.errors import TesseraError
-from tessera_shared.http.body_guard import DRAIN_LIMIT_BYTES, ClientDisconnectedError, body_guard
+from tessera_shared.http.body_guard import (
+    DRAIN_LIMIT_BYTES,
+    ClientDisconnectedError,
+    body_guard,
+    has_body,
+)
 
 CHUNK = 64 * 1024
-SCOPE = {"type": "http", "http_version": "1.1", "method": "POST", "path": "/x", "headers": []}
+SCOPE = {
+    "type": "http",
+    "http_version": "1.1",
+    "method": "POST",
+    "path": "/x",
+    "headers": [(b"transfer-encoding", b"chunked")],
+}
 
 
 class Client:
@@ -100,3 +111,28 @@ async def test_after_a_complete_body_messages_pass_unchanged():
     await body_guard(10)(app)(SCOPE, receive, send)
     assert [m["type"] for m in seen] == ["http.request", "http.disconnect"]
     assert sent[0]["headers"] == []
+
+
+def test_only_requests_that_may_carry_a_body_are_guarded():
+    def scope(version: str, *headers: tuple[bytes, bytes]) -> dict:
+        return {**SCOPE, "http_version": version, "headers": list(headers)}
+
+    assert not has_body(scope("1.1"))  # a plain GET: nothing to read, no deadline to keep
+    assert not has_body(scope("1.1", (b"content-length", b"0")))
+    assert has_body(scope("1.1", (b"content-length", b"12")))
+    assert has_body(scope("1.0", (b"transfer-encoding", b"chunked")))
+    assert has_body(scope("2"))  # HTTP/2 may send DATA frames with neither header
+
+
+async def test_a_request_without_a_body_reaches_the_app_with_the_servers_own_receive():
+    client = Client(0)
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(receive)
+        await answer_at_once(scope, receive, send)
+
+    await body_guard(1.0)(app)({**SCOPE, "headers": []}, client.receive, client.send)
+
+    assert seen == [client.receive]
+    assert [m["type"] for m in client.sent] == ["http.response.start", "http.response.body"]

@@ -93,12 +93,26 @@ class _Body:
         return send_after_drain
 
 
+def has_body(scope: Scope) -> bool:
+    """Whether the request may carry a body. HTTP/1 without `Transfer-Encoding` and without a
+    non-zero `Content-Length` has none (RFC 9112 §6.3), so most GETs skip the guard's reading;
+    HTTP/2 may send a body with neither header."""
+    if scope.get("http_version") not in ("1.0", "1.1"):
+        return True
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding":
+            return True
+        if name == b"content-length":
+            return value.strip() != b"0"
+    return False
+
+
 def body_guard(timeout_s: float) -> Callable[[ASGIApp], ASGIApp]:
     """Wraps an app so every request body is read as the module says, within `timeout_s`."""
 
     def wrap(app: ASGIApp) -> ASGIApp:
         async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != ScopeType.HTTP:
+            if scope["type"] != ScopeType.HTTP or not has_body(scope):
                 await app(scope, receive, send)
                 return
             body = _Body(scope, receive, timeout_s)
