@@ -97,9 +97,10 @@ def test_validate_session_answers_the_same_through_the_gateway_as_at_the_session
     assert [via[1].get(h) for h in COMPARED] == [direct[1].get(h) for h in COMPARED]
     if via[0] == 200:
         assert via[2] == direct[2]  # byte for byte: key order, `expiresAt` formatting
-        assert json.loads(via[2])["sessionId"] == jwt.decode(
-            account["live"]["idToken"], options={"verify_signature": False}
-        )["sid"]
+        assert (
+            json.loads(via[2])["sessionId"]
+            == jwt.decode(account["live"]["idToken"], options={"verify_signature": False})["sid"]
+        )
     else:
         # The gateway's error body names its own request id; all else is the same.
         assert {**json.loads(via[2]), "request_id": None} == {
