@@ -5,6 +5,7 @@ from litestar.datastructures import State
 
 from tessera_gateway.api_keys import HEADER, ApiKeyStoreUnavailableError, ApiKeyVerifier
 from tessera_gateway.routes import Route
+from tessera_shared.contracts.tokens import AccessClaims
 from tessera_shared.errors import Code, TesseraError
 from tessera_shared.tokens import (
     MISSING_TOKEN_CHALLENGE,
@@ -37,15 +38,16 @@ async def check_bearer(
     route: Route,
     verifier: AccessTokenVerifier,
     revocations: RevocationCheck,
-) -> None:
-    """Raises unless `route` needs no token or `request` carries a live one of the kind it needs.
+) -> AccessClaims | None:
+    """Raises unless `route` needs no token or `request` carries a live one of the kind it needs;
+    the claims of a live access token, None when there is none (no token, a challenge token).
 
     `unauthorized` without a token, `token_invalid` for a bad one, `service_unavailable` when
     the keys or Redis cannot be asked. The Authorization header is forwarded unchanged: the
     services verify it again.
     """
     if route.bearer == "none":
-        return
+        return None
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise TesseraError(Code.UNAUTHORIZED, headers={"www-authenticate": MISSING_TOKEN_CHALLENGE})
@@ -55,7 +57,8 @@ async def check_bearer(
         if refusal.code != Code.TOKEN_INVALID or route.bearer != "access-or-challenge":
             raise
         await verifier.verify_challenge(token)  # raises `token_invalid` when it is none either
-        return
+        return None
     # Signed and unexpired is not enough: logout and reuse detection delete the family at once.
     if not await revocations.is_active(claims):
         raise token_invalid()
+    return claims

@@ -16,6 +16,7 @@ from tessera_gateway.metrics import UPSTREAM_ERRORS
 from tessera_gateway.routes import Upstream, route_of
 from tessera_gateway.throttle import rate_limit, with_rate_limit_headers
 from tessera_shared.context import request_id_var
+from tessera_shared.contracts.session_state import SESSION_STATE_HEADERS, session_state_body
 from tessera_shared.errors import Code, TesseraError
 from tessera_shared.telemetry import trace_headers
 
@@ -66,9 +67,13 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
     await check_api_key(request, route, state.api_keys)
     client_ip = client_ip_of(request, state.trusted_proxies)
     limit_headers = await rate_limit(request, route, state.throttle, client_ip)
-    await check_bearer(request, route, state.tokens, state.revocations)
+    claims = await check_bearer(request, route, state.tokens, state.revocations)
     body = await request.body()  # over max_body_bytes: 413, whatever Content-Length claimed
     check_body(body, request.headers.get("content-type"), headers=limit_headers)
+    if route.answer == "validate-session" and request.method == "GET" and claims is not None:
+        # The checks above are exactly the session service's: its answer needs no hop.
+        headers = with_rate_limit_headers(SESSION_STATE_HEADERS.items(), limit_headers)
+        return ASGIResponse(body=session_state_body(claims), status_code=200, headers=headers)
     answer = await relay(request, state, route.upstream, body, client_ip, limit_headers)
     relayed = with_rate_limit_headers(answer.headers, limit_headers)
     return ASGIResponse(body=answer.body, status_code=answer.status, headers=relayed)

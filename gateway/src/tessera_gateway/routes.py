@@ -16,6 +16,9 @@ Bearer = Literal["none", "access", "access-or-challenge"]
 Group = Literal["auth", "registration", "default"]
 """The rate-limit group (`rate_limits.make_policy`)."""
 GROUPS: tuple[Group, ...] = get_args(Group)
+Answerer = Literal["upstream", "validate-session"]
+"""`upstream`: forwarded; `validate-session`: answered by the gateway after its checks, from the
+claims it verified (`tessera_shared.contracts.session_state`), as the session service would."""
 Cache = Literal["no-store", "upstream"]
 """`no-store`: answers carry tokens, codes and personal data, no cache keeps them;
 `upstream`: the service's own caching stands."""
@@ -33,6 +36,8 @@ class Route(msgspec.Struct, frozen=True, kw_only=True):
     api_key: bool = False
     """Whether a valid `X-API-Key` of a client application is required."""
     cache: Cache = "no-store"
+    answer: Answerer = "upstream"
+    """Who answers a `GET` of the exact path; other methods and spellings are forwarded."""
 
 
 IDENTITY = Route(upstream="identity")
@@ -82,7 +87,8 @@ PATHS: dict[str, Route] = {
     "/auth/verify-mfa": _SESSION_SIGN_IN,
     "/auth/recover-mfa": _SESSION_SIGN_IN,
     "/auth/logout": _SESSION_USER,
-    "/auth/validate-session": _SESSION_USER,
+    # Its answer is the gateway's bearer check itself: no hop to the session service.
+    "/auth/validate-session": Route(upstream="session", bearer="access", answer="validate-session"),
     "/auth/register": _IDENTITY_CODES,
     "/auth/request-reset-password": _IDENTITY_CODES,
     "/auth/reset-password": Route(upstream="identity", group="auth"),
@@ -146,4 +152,7 @@ def route_of(sent: str) -> Route | None:
     route = checks_of(sent) or PREFIXES[prefix]
     if route.upstream != upstream:  # e.g. /auth/./login: forwarded as sent, so to identity
         route = msgspec.structs.replace(route, upstream=upstream)
+    if route.answer != "upstream" and sent != canonical(sent):
+        # Answered only as the service routes it exactly; other spellings get its own answer.
+        route = msgspec.structs.replace(route, answer="upstream")
     return route

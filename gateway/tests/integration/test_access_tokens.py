@@ -295,3 +295,55 @@ async def test_sessions_cannot_be_checked_without_redis_so_the_answer_is_503(
     assert answer.status_code == 503
     assert answer.json()["code"] == "service_unavailable"
     assert len(session_upstream.seen) == 1
+
+
+# GET /auth/validate-session: answered by the gateway itself after these checks; the session
+# stand-in records every request it gets, so a hop to it shows.
+
+
+async def test_validate_session_is_answered_by_the_gateway_without_calling_the_session_service(
+    client, redis, prefix, session_upstream, identity_upstream
+):
+    session = await live(redis, Session(prefix, exp=1_893_456_000, amr=["pwd", "totp"]))
+    answer = await client.get("/auth/validate-session", headers=session.bearer)
+    assert answer.status_code == 200
+    assert answer.content == (
+        b'{"valid":true,"userId":"%s","sessionId":"%s",'
+        b'"expiresAt":"2030-01-01T00:00:00Z","amr":["pwd","totp"]}'
+        % (session.claims["sub"].encode(), session.claims["sid"].encode())
+    )
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["ratelimit-limit"]
+    assert answer.headers["x-request-id"]
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert session_upstream.seen == identity_upstream.seen == []
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [("no header", "unauthorized"), ("challenge", "token_invalid"), ("ended", "token_invalid")],
+)
+async def test_validate_session_refusals_are_the_gateways_checks_and_not_forwarded(
+    client, redis, prefix, session_upstream, case, code
+):
+    session = Session(prefix)
+    headers = {
+        "no header": {},
+        "challenge": {"authorization": f"Bearer {challenge_token()}"},
+        "ended": session.bearer,  # its family was never created: logged out
+    }[case]
+    answer = await client.get("/auth/validate-session", headers=headers)
+    assert (answer.status_code, answer.json()["code"]) == (401, code)
+    assert session_upstream.seen == []
+
+
+async def test_another_method_on_validate_session_is_still_forwarded(
+    client, redis, prefix, session_upstream
+):
+    session = await live(redis, Session(prefix))
+    answer = await client.post("/auth/validate-session", headers=session.bearer)
+    assert answer.status_code == 201  # the stand-in's echo: the session service answers 405
+    assert [(r.method, r.path) for r in session_upstream.seen] == [
+        ("POST", "/auth/validate-session")
+    ]

@@ -178,3 +178,18 @@ def test_a_path_spelled_under_another_prefix_goes_where_it_is_sent_with_its_own_
     route = route_of("/v1/./users/initiate-registration")
     assert route is not None
     assert (route.upstream, route.api_key, route.group) == ("session", True, "registration")
+
+
+def test_only_validate_session_spelled_exactly_is_answered_by_the_gateway():
+    assert route_of("/auth/validate-session").answer == "validate-session"  # type: ignore[union-attr]
+    for other in (
+        "/auth/validate-session/",
+        "/auth/./validate-session",
+        "/auth//validate-session",
+        "/auth/validate-sessions",
+        "/auth/login",
+        "/v1/sessions",
+    ):
+        route = route_of(other)
+        assert route is not None
+        assert (other, route.answer) == (other, "upstream")

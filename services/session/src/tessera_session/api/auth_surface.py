@@ -8,7 +8,6 @@ to come from the family's or the challenge's own device; a device or app that is
 match, as on `/v1`.
 """
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
@@ -26,6 +25,7 @@ from tessera_session.service.second_factor import SecondFactorSignIn
 from tessera_session.service.sessions import Sessions
 from tessera_session.service.sign_in import MfaRequired, SignIn
 from tessera_session.service.start import Tokens
+from tessera_shared.contracts.session_state import AuthSessionState, session_state
 from tessera_shared.errors import Code, FieldError, TesseraError
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import (
@@ -102,19 +102,6 @@ class AuthRefreshBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel")
 class AuthLogoutBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     refresh_token: str | None = None
     """Ignored: the session of the Bearer token ends, and with it every refresh token of it."""
-
-
-class AuthSessionState(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    valid: Literal[True] = True
-    """Always true: an invalid or ended session answers 401 token_invalid."""
-    user_id: str
-    """The account's id (`sub`)."""
-    session_id: str
-    """The session's id (`sid`), as in GET /v1/sessions."""
-    expires_at: datetime
-    """When this access token expires (ISO-8601, UTC); refresh before."""
-    amr: list[str]
-    """How the sign-in was proven: `pwd`, then `otp`, `totp` or `recovery`."""
 
 
 def _no_store(content: T) -> Response[T]:
@@ -237,11 +224,4 @@ class AuthController(Controller):
     ) -> Response[AuthSessionState]:
         """Whether the Bearer access token is valid and its session alive (else 401)."""
         claims = await sessions.current(bearer(request))
-        return _no_store(
-            AuthSessionState(
-                user_id=claims.sub,
-                session_id=claims.sid,
-                expires_at=datetime.fromtimestamp(claims.exp, UTC),
-                amr=claims.amr,
-            )
-        )
+        return _no_store(session_state(claims))
