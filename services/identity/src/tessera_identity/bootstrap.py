@@ -1,5 +1,8 @@
 """Composition root: pools, clients, adapters and flows, built and closed in the lifespan."""
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,6 +47,12 @@ from tessera_shared.shutdown import within
 from tessera_shared.tokens import AccessTokenVerifier, JwksCache
 
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
+log = logging.getLogger("tessera.identity.argon2")
+
+
+async def log_argon2_bound(hasher: Argon2Hasher) -> None:
+    """Measure and log the hashing ceiling per core once, beside serving (about 0.2 s)."""
+    log.info(hasher.describe(await hasher.bound()))
 
 
 def build_flows(
@@ -116,6 +125,7 @@ def lifespan(
             max_wait_s=settings.argon2_max_wait_s,
         )
         await hasher.warm()
+        bound = asyncio.create_task(log_argon2_bound(hasher))
 
         async def declare(js: JetStreamContext) -> None:
             await ensure_stream(js, settings.stream)
@@ -142,6 +152,9 @@ def lifespan(
             await within("session client", sessions.close())
             await within("outbox relay", relay.stop())
             await within("nats", nats.close())
+            bound.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await bound
             hasher.close()
             await within("database gate", gate.aclose())
             await within("database pool", pool.close(timeout=3))
