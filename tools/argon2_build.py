@@ -89,7 +89,10 @@ def _pip(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def _known_answer_holds() -> bool:
     """Hash in a fresh interpreter: an illegal instruction kills only that one."""
     run = [sys.executable, "-c", KNOWN_ANSWER_CODE]
-    done = subprocess.run(run, capture_output=True, text=True, check=False, timeout=60)
+    try:
+        done = subprocess.run(run, capture_output=True, text=True, check=False, timeout=60)
+    except subprocess.TimeoutExpired:
+        return False
     return done.returncode == 0 and done.stdout.strip() == KNOWN_ANSWER
 
 

@@ -1,7 +1,5 @@
 """Composition root: pools, clients, adapters and flows, built and closed in the lifespan."""
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,11 +46,6 @@ from tessera_shared.tokens import AccessTokenVerifier, JwksCache
 
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
 log = logging.getLogger("tessera.identity.argon2")
-
-
-async def log_argon2_bound(hasher: Argon2Hasher) -> None:
-    """Measure and log the hashing ceiling per core once, beside serving (about 0.2 s)."""
-    log.info(hasher.describe(await hasher.bound()))
 
 
 def build_flows(
@@ -125,7 +118,8 @@ def lifespan(
             max_wait_s=settings.argon2_max_wait_s,
         )
         await hasher.warm()
-        bound = asyncio.create_task(log_argon2_bound(hasher))
+        # Before serving, so the measure takes no hashing thread from a request (a few hashes).
+        log.info(hasher.describe(await hasher.bound()))
 
         async def declare(js: JetStreamContext) -> None:
             await ensure_stream(js, settings.stream)
@@ -152,9 +146,6 @@ def lifespan(
             await within("session client", sessions.close())
             await within("outbox relay", relay.stop())
             await within("nats", nats.close())
-            bound.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await bound
             hasher.close()
             await within("database gate", gate.aclose())
             await within("database pool", pool.close(timeout=3))

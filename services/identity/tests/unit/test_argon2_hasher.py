@@ -125,31 +125,44 @@ async def test_a_stronger_stored_hash_is_never_rehashed_down():
     weak.close()
 
 
-# Made by the portable argon2-cffi-bindings wheel from PyPI, with the production parameters.
-PORTABLE_HASH = (
-    "$argon2id$v=19$m=19456,t=2,p=1$dGVzc2VyYS1rYXQtc2FsdA$"
-    "cCuQKov85tYsk4I6Puwyvel5uUmm/QFeiSEz4XcT0ic"
-)
+# Made by the portable argon2-cffi-bindings wheel from PyPI (26.2.0): the production parameters,
+# and two lanes (libargon2's threaded path).
+PORTABLE_HASHES = {
+    (19456, 2, 1): "$argon2id$v=19$m=19456,t=2,p=1$dGVzc2VyYS1rYXQtc2FsdA$"
+    "cCuQKov85tYsk4I6Puwyvel5uUmm/QFeiSEz4XcT0ic",
+    (8192, 1, 2): "$argon2id$v=19$m=8192,t=1,p=2$dGVzc2VyYS1rYXQtc2FsdA$"
+    "bpSibqRY+dNUjehfo34gq0MHyRmWr2q0MdASGqaXjxw",
+}
 
 
-async def test_the_installed_build_and_the_portable_wheel_make_the_same_hashes() -> None:
+@pytest.mark.parametrize(("parameters", "portable_hash"), PORTABLE_HASHES.items())
+async def test_the_installed_build_and_the_portable_wheel_make_the_same_hashes(
+    parameters: tuple[int, int, int], portable_hash: str
+) -> None:
     # Same salt, same bytes: so a hash made by either build verifies with the other.
+    memory_kib, time_cost, parallelism = parameters
     made_here = hash_secret(
         b"tessera-known-answer",
         b"tessera-kat-salt",
-        time_cost=2,
-        memory_cost=19456,
-        parallelism=1,
+        time_cost=time_cost,
+        memory_cost=memory_kib,
+        parallelism=parallelism,
         hash_len=32,
         type=Type.ID,
     ).decode()
-    assert made_here == PORTABLE_HASH
-    production = Argon2Hasher(memory_kib=19456, time_cost=2, parallelism=1, workers=1, max_wait_s=5)
+    assert made_here == portable_hash
+    here = Argon2Hasher(
+        memory_kib=memory_kib,
+        time_cost=time_cost,
+        parallelism=parallelism,
+        workers=1,
+        max_wait_s=5,
+    )
     try:
-        assert await production.verify(PORTABLE_HASH, "tessera-known-answer") is True
-        assert await production.verify(PORTABLE_HASH, "tessera-known-answer!") is False
+        assert await here.verify(portable_hash, "tessera-known-answer") is True
+        assert await here.verify(portable_hash, "tessera-known-answer!") is False
     finally:
-        production.close()
+        here.close()
 
 
 def test_a_published_wheel_is_the_portable_build_and_one_built_here_the_avx2_build() -> None:
