@@ -14,11 +14,14 @@ PYTEST := $(BIN)/python -m pytest
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
-$(STAMP): $(addsuffix /pyproject.toml,$(PARTS))
+# argon2-cffi-bindings is then rebuilt for this CPU (x86-64-v3, as in the Dockerfile) when it has
+# AVX2, else the portable wheel stays; TESSERA_ARGON2_PORTABLE=1 keeps the wheel anyway.
+$(STAMP): $(addsuffix /pyproject.toml,$(PARTS)) tools/argon2_build.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 		-e 'libs/shared[testing]' -e services/identity -e services/session \
 		-e services/otp-delivery -e gateway
+	$(BIN)/python tools/argon2_build.py
 	@touch $@
 
 install: $(STAMP) ## create .venv and install every part (editable) with test tools

@@ -1,5 +1,6 @@
 """Composition root: pools, clients, adapters and flows, built and closed in the lifespan."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,6 +45,7 @@ from tessera_shared.shutdown import within
 from tessera_shared.tokens import AccessTokenVerifier, JwksCache
 
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
+log = logging.getLogger("tessera.identity.argon2")
 
 
 def build_flows(
@@ -116,6 +118,8 @@ def lifespan(
             max_wait_s=settings.argon2_max_wait_s,
         )
         await hasher.warm()
+        # Before serving, so the measure takes no hashing thread from a request (a few hashes).
+        log.info(hasher.describe(await hasher.bound()))
 
         async def declare(js: JetStreamContext) -> None:
             await ensure_stream(js, settings.stream)

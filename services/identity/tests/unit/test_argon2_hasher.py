@@ -1,11 +1,14 @@
 """The argon2id hasher: bounded thread pool, 503 on overload, verify and rehash decisions."""
 
 import asyncio
+import re
 from collections.abc import Iterator
 
 import pytest
+from argon2 import Type
+from argon2.low_level import hash_secret
 
-from tessera_identity.adapters.argon2_hasher import Argon2Hasher
+from tessera_identity.adapters.argon2_hasher import Argon2Hasher, build_of
 from tessera_shared.errors import TesseraError
 
 PASSWORD = "correct horse battery staple"
@@ -120,3 +123,63 @@ async def test_a_stronger_stored_hash_is_never_rehashed_down():
     assert strong.needs_rehash(await weak.hash("a password of some length")) is True
     strong.close()
     weak.close()
+
+
+# Made by the portable argon2-cffi-bindings wheel from PyPI (26.2.0): the production parameters,
+# and two lanes (libargon2's threaded path).
+PORTABLE_HASHES = {
+    (19456, 2, 1): "$argon2id$v=19$m=19456,t=2,p=1$dGVzc2VyYS1rYXQtc2FsdA$"
+    "cCuQKov85tYsk4I6Puwyvel5uUmm/QFeiSEz4XcT0ic",
+    (8192, 1, 2): "$argon2id$v=19$m=8192,t=1,p=2$dGVzc2VyYS1rYXQtc2FsdA$"
+    "bpSibqRY+dNUjehfo34gq0MHyRmWr2q0MdASGqaXjxw",
+}
+
+
+@pytest.mark.parametrize(("parameters", "portable_hash"), PORTABLE_HASHES.items())
+async def test_the_installed_build_and_the_portable_wheel_make_the_same_hashes(
+    parameters: tuple[int, int, int], portable_hash: str
+) -> None:
+    # Same salt, same bytes: so a hash made by either build verifies with the other.
+    memory_kib, time_cost, parallelism = parameters
+    made_here = hash_secret(
+        b"tessera-known-answer",
+        b"tessera-kat-salt",
+        time_cost=time_cost,
+        memory_cost=memory_kib,
+        parallelism=parallelism,
+        hash_len=32,
+        type=Type.ID,
+    ).decode()
+    assert made_here == portable_hash
+    here = Argon2Hasher(
+        memory_kib=memory_kib,
+        time_cost=time_cost,
+        parallelism=parallelism,
+        workers=1,
+        max_wait_s=5,
+    )
+    try:
+        assert await here.verify(portable_hash, "tessera-known-answer") is True
+        assert await here.verify(portable_hash, "tessera-known-answer!") is False
+    finally:
+        here.close()
+
+
+def test_a_published_wheel_is_the_portable_build_and_one_built_here_the_avx2_build() -> None:
+    published = "Wheel-Version: 1.0\nTag: cp310-abi3-manylinux_2_26_x86_64\n"
+    assert build_of(published) == "portable"
+    assert build_of("Tag: cp310-abi3-macosx_10_9_universal2\n") == "portable"
+    assert build_of("Wheel-Version: 1.0\nTag: cp310-abi3-linux_x86_64\n") == "avx2"
+    assert build_of("") == "portable"
+
+
+async def test_the_bound_is_measured_in_the_pool_and_described_with_the_parameters(
+    hasher: Argon2Hasher,
+) -> None:
+    await hasher.warm()
+    per_core = await hasher.bound(budget_s=0.05)
+    assert per_core > 0
+    line = hasher.describe(per_core)
+    assert re.fullmatch(
+        r"argon2id m=8192 t=1 p=1: ~\d+ hashes/s per core \(build: (avx2|portable)\)", line
+    )

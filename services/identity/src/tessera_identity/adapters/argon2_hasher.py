@@ -6,8 +6,10 @@ queueing without bound.
 """
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import PackageNotFoundError, distribution
 from typing import TypeVar
 
 from argon2 import PasswordHasher, Type, extract_parameters
@@ -16,6 +18,24 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from tessera_shared.errors import Code, TesseraError
 
 T = TypeVar("T")
+
+
+def build_of(wheel_metadata: str) -> str:
+    """`avx2` for argon2-cffi-bindings built here (`make install`, the image: x86-64-v3, tag
+    `linux_*`), `portable` for a published wheel (manylinux, macOS, Windows tags)."""
+    platforms = [
+        line.partition(":")[2].strip().rsplit("-", 1)[-1]
+        for line in wheel_metadata.splitlines()
+        if line.startswith("Tag:")
+    ]
+    return "avx2" if platforms and all(p.startswith("linux_") for p in platforms) else "portable"
+
+
+def installed_build() -> str:
+    try:
+        return build_of(distribution("argon2-cffi-bindings").read_text("WHEEL") or "")
+    except PackageNotFoundError:
+        return "portable"
 
 
 class Argon2Hasher:
@@ -58,6 +78,18 @@ class Argon2Hasher:
         await self.warm()
         await self._run(self._check, self._dummy or "", password)
 
+    async def bound(self, budget_s: float = 0.2, most: int = 8) -> float:
+        """Hashes per second of one thread (one core) with the configured parameters: the
+        ceiling of sign-ins per core. At most `most` hashes or about `budget_s`, in the pool."""
+        return await self._run(self._measure, budget_s, most)
+
+    def describe(self, per_core: float) -> str:
+        wanted = self._hasher
+        return (
+            f"argon2id m={wanted.memory_cost} t={wanted.time_cost} p={wanted.parallelism}: "
+            f"~{per_core:.0f} hashes/s per core (build: {installed_build()})"
+        )
+
     def needs_rehash(self, password_hash: str) -> bool:
         """True when the stored hash is weaker than the configured parameters.
 
@@ -78,13 +110,23 @@ class Argon2Hasher:
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    def _measure(self, budget_s: float, most: int) -> float:
+        count, start = 0, time.perf_counter()
+        while True:
+            self._hasher.hash("tessera-throwaway-password")
+            count += 1
+            spent = time.perf_counter() - start
+            # Stop before a further hash would overrun the budget (at least one is timed).
+            if count >= most or spent + spent / count > budget_s:
+                return count / spent
+
     def _check(self, password_hash: str, password: str) -> bool:
         try:
             return self._hasher.verify(password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    async def _run(self, func: Callable[..., T], *args: str) -> T:
+    async def _run(self, func: Callable[..., T], *args: object) -> T:
         try:
             await asyncio.wait_for(self._slots.acquire(), self._max_wait_s)
         except TimeoutError:
