@@ -19,6 +19,15 @@ DEV_TOTP_KEYS = "dev:ZGV2LW9ubHktdG90cC1rZXktY2hhbmdlLW1lLW5vdyE="
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (taskset, cpusets), not all the machine has: two
+    hashing threads on one allowed core only make each hash wait for the other."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
     port: Port = 8001
     database_url: str = "postgresql://postgres@127.0.0.1:5432/tessera"
@@ -44,7 +53,7 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
     argon2_memory_kib: Annotated[int, msgspec.Meta(ge=8192)] = 19456
     argon2_time_cost: Positive = 2
     argon2_parallelism: Positive = 1
-    argon2_workers: Positive = os.cpu_count() or 1
+    argon2_workers: Positive = msgspec.field(default_factory=usable_cpus)
     """Threads hashing passwords; more concurrent logins wait for a free one."""
     argon2_max_wait_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
     """Longest wait for a free hashing thread before answering 503."""

@@ -1,4 +1,7 @@
 import base64
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -32,3 +35,17 @@ def test_malformed_totp_keys_stop_the_start_without_echoing_them(monkeypatch):
     with pytest.raises(ConfigError, match=r"^TESSERA_IDENTITY_TOTP_KEYS is invalid") as refused:
         load_settings()
     assert "not-a-key-secret" not in str(refused.value)
+
+
+def test_the_default_hashing_threads_follow_the_cpus_the_process_may_use():
+    # A process pinned to one CPU (taskset, a container's cpuset) gets one hashing thread.
+    program = (
+        "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+        "from tessera_identity.config import load_settings; print(load_settings().argon2_workers)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    pinned = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
+    )
+    assert pinned.stdout.strip() == "1"
+    assert IdentitySettings().argon2_workers == len(os.sched_getaffinity(0))
