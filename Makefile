@@ -12,7 +12,7 @@ PYTEST := $(BIN)/python -m pytest
 .PHONY: help install run bench test test-unit test-integration test-e2e test-fuzz lint format reset clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 # argon2-cffi-bindings is then rebuilt for this CPU (x86-64-v3, as in the Dockerfile) when it has
 # AVX2, else the portable wheel stays; TESSERA_ARGON2_PORTABLE=1 keeps the wheel anyway.
