@@ -80,7 +80,7 @@ async def rate_limit(
             log.warning("rate limiter unavailable: %s request let through", route.group)
             return {}
         log.warning("rate limiter unavailable: %s request refused", route.group)
-        raise TesseraError(Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"}) from None
+        raise TesseraError(Code.SERVICE_UNAVAILABLE) from None
     if not decision.allowed:
         metrics.RATE_LIMITED.labels(route.group).inc()
         raise TesseraError(Code.RATE_LIMITED, headers=decision.headers())

@@ -119,7 +119,7 @@ def handle_http_exception(request: AnyRequest, exc: HTTPException) -> Response[E
 
 def handle_unavailable(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:
     log.warning("dependency unavailable: %s", type(exc).__name__)
-    return error_response(request, Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"})
+    return error_response(request, Code.SERVICE_UNAVAILABLE)
 
 
 def handle_client_gone(request: AnyRequest, exc: ClientDisconnectedError) -> Response[None]:

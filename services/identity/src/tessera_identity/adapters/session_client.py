@@ -60,4 +60,4 @@ class SessionClient:
                     log.warning("session revocation answered %s", answer.status)
         except (aiohttp.ClientError, TimeoutError, msgspec.DecodeError) as exc:
             log.warning("session revocation failed: %s", type(exc).__name__)
-        raise TesseraError(Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"})
+        raise TesseraError(Code.SERVICE_UNAVAILABLE)

@@ -41,7 +41,7 @@ class SqlUnitOfWork:
         except Exception as exc:  # PoolTimeout, or the server is known to be gone
             self._span.set_status(StatusCode.ERROR, "no connection")
             self._span.end()
-            raise TesseraError(Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"}) from exc
+            raise TesseraError(Code.SERVICE_UNAVAILABLE) from exc
         conn = self._conn
         self._committed = False
         self._users = SqlUsers(conn)

@@ -72,7 +72,7 @@ class IdentityClient:
                     raise TesseraError(Code(error), headers=headers)
         except (aiohttp.ClientError, TimeoutError, msgspec.DecodeError):
             pass
-        raise TesseraError(Code.SERVICE_UNAVAILABLE, headers={"retry-after": "2"})
+        raise TesseraError(Code.SERVICE_UNAVAILABLE)
 
 
 def _error(raw: bytes) -> str:
