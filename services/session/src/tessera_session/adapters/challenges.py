@@ -62,14 +62,6 @@ end
 return 'open'
 """
 
-# KEYS: challenge, the user's set of challenges. ARGV: challenge id. (The same step as
-# `families.py`'s create script takes when it completes a challenge along with the session.)
-_COMPLETE = """
-if redis.call('DEL', KEYS[1]) == 0 then return 'gone' end
-redis.call('SREM', KEYS[2], ARGV[1])
-return 'completed'
-"""
-
 _RELEASE = """
 local pending = redis.call('HGET', KEYS[1], 'pending')
 if pending and tonumber(pending) > 0 then redis.call('HINCRBY', KEYS[1], 'pending', -1) end
@@ -98,7 +90,6 @@ class RedisChallenges:
         self._wrong = redis.register_script(_WRONG)
         self._release = redis.register_script(_RELEASE)
         self._close_all = redis.register_script(_CLOSE_ALL)
-        self._complete = redis.register_script(_COMPLETE)
 
     def key(self, user_id: str, challenge_id: str) -> str:
         return self.keys(user_id, challenge_id)[0]
@@ -131,11 +122,3 @@ class RedisChallenges:
     async def release(self, user_id: str, challenge_id: str) -> None:
         """The reserved attempt could not be checked (identity down): it is given back."""
         await self._release(keys=[self.key(user_id, challenge_id)], args=[])
-
-    async def complete(self, user_id: str, challenge_id: str) -> ChallengeState:
-        """Consume the challenge: COMPLETED for exactly one caller, GONE for any other.
-
-        A sign-in completes its challenge in `RedisFamilies.create` instead, in the step that
-        makes the session; this is that step without a session."""
-        answer = await self._complete(keys=self.keys(user_id, challenge_id), args=[challenge_id])
-        return _state(answer)
