@@ -35,15 +35,35 @@ async def limited() -> None:
     raise TesseraError("rate_limited", headers={"retry-after": "7"})
 
 
+class DependencyGoneError(Exception):
+    pass
+
+
+@get("/unavailable")
+async def unavailable() -> None:
+    raise TesseraError("service_unavailable")
+
+
+@get("/unavailable-with-own-retry-after")
+async def unavailable_knowing_better() -> None:
+    raise TesseraError("service_unavailable", headers={"Retry-After": "9"})
+
+
+@get("/dependency")
+async def dependency() -> None:
+    raise DependencyGoneError
+
+
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
     app = build_app(
         name="test",
         settings=ServiceSettings(port=1),
         title="test",
-        route_handlers=[signup, boom, limited],
+        route_handlers=[signup, boom, limited, unavailable, unavailable_knowing_better, dependency],
         health=HealthChecks(),
         request_max_body_size=1024,
+        unavailable_when=(DependencyGoneError,),
     )
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
@@ -145,3 +165,20 @@ def test_a_caller_request_id_is_echoed(client):
 def test_unregistered_codes_are_refused_at_raise_time():
     with pytest.raises(ValueError, match="unregistered"):
         TesseraError("made_up_code")
+
+
+# Every 503 tells the client when to come back, whichever way a part produced it.
+
+
+@pytest.mark.parametrize("path", ["/unavailable", "/dependency"])
+def test_a_503_without_its_own_retry_after_gets_two_seconds(client, path):
+    answer = client.get(path)
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "service_unavailable"
+    assert answer.headers.get_list("retry-after") == ["2"]
+
+
+def test_a_503_that_knows_better_keeps_its_own_retry_after(client):
+    answer = client.get("/unavailable-with-own-retry-after")
+    assert answer.status_code == 503
+    assert answer.headers.get_list("retry-after") == ["9"]

@@ -46,7 +46,7 @@ async def test_a_revocation_the_session_service_does_not_confirm_is_unavailable(
     finally:
         await session_client.close()
     assert refused.value.code == "service_unavailable"
-    # Retry-After comes with every 503 answer from error_response (test_retry_after.py).
+    # Retry-After comes with every 503 answer from error_response (test_error_responses.py).
 
 
 async def test_a_session_service_that_hangs_is_given_up_after_the_timeout(client, sessions):
