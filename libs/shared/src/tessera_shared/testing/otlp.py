@@ -6,6 +6,7 @@ spans of several processes in one place and can check that they form one trace.
 
 import threading
 import time
+from collections.abc import Callable
 
 import msgspec
 from aiohttp import web
@@ -65,14 +66,19 @@ class OtlpCollector(ThreadedServer):
             return [s for s in self.spans if s.trace_id == trace_id]
 
     def wait_for(
-        self, trace_id: str, span_name: str, services: set[str], within: float = 20.0
+        self,
+        trace_id: str,
+        until: Callable[[list[CollectedSpan]], bool],
+        services: set[str],
+        within: float = 20.0,
     ) -> list[CollectedSpan]:
-        """The spans of `trace_id`, once one named `span_name` and spans of every one of
-        `services` arrived (each process exports in its own batches); else AssertionError."""
+        """The spans of `trace_id`, once `until(spans)` holds and spans of every one of
+        `services` arrived (each process exports in its own batches, in no fixed order, so
+        wait for every span the caller looks at); else AssertionError."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             spans = self.trace(trace_id)
-            if any(s.name == span_name for s in spans) and services <= {s.service for s in spans}:
+            if until(spans) and services <= {s.service for s in spans}:
                 return spans
             time.sleep(0.1)
         names = sorted({(s.service, s.name) for s in self.trace(trace_id)})
