@@ -5,6 +5,7 @@
 --   BENCH_HEADERS  "Name: value" lines sent on every request
 --   BENCH_RUN_ID   register: prefix of the generated addresses (…@example.com)
 --   BENCH_SEEDS_FILE  refresh: one refresh token per line, at least one per connection
+--   BENCH_DELAY_MS    wait this long before each request (the soak's paced logins)
 -- static:   the same request every time, no Lua callbacks (wrk at full speed).
 -- register: a new address per request.
 -- refresh:  a queue of unspent tokens; a request spends the head, the rotated token from its
@@ -19,6 +20,10 @@ local path = env("BENCH_PATH") or "/"
 local body = env("BENCH_BODY")
 if body == "" then body = nil end
 local run_id = env("BENCH_RUN_ID") or tostring(os.time())
+local pause_ms = tonumber(env("BENCH_DELAY_MS") or "")
+if pause_ms and pause_ms > 0 then
+  function delay() return pause_ms end
+end
 
 local headers = {}
 for line in (env("BENCH_HEADERS") or ""):gmatch("[^\n]+") do

@@ -1,12 +1,27 @@
-"""`make bench`: the suite started as `make run` starts it, loaded with wrk through the gateway.
+"""`make bench`: the suite started as `make run` starts it, loaded with wrk; issue 16's figures.
 
     .venv/bin/python benchmarks/suite_bench.py [--duration 12] [--warmup 3] [--scenarios login,me]
+        [--soak 600] [--peers $PEERS_HOME/results/all-*/*.jsonl]
+    make bench BENCH_ARGS="--soak 600"
 
 Same footing as the shared peer harness (run_tessera.sh): every server process pinned to one CPU
 and wrk to another (2+ CPUs), closed loop, keep-alive, one wrk thread, 8 connections for the
-argon2-bound scenarios and 32 for the others; rate limits off and lockout thresholds raised (the
-peers have neither). Own data folder and free ports, so a running `make run` is left alone.
-Prints a Markdown table and the conditions; stops everything it started.
+argon2-bound scenarios and 32 for the others; rate limits off (the peers have none). The lockout
+keeps its default settings: 8 parallel correct logins of one account must not trip it. Own data
+folder and free ports, so a running `make run` is left alone. Stops everything it started.
+
+Prints, after the conditions:
+- one row per scenario; `validate-direct` and `refresh-direct` send the same load straight to the
+  session service (X-Forwarded-For set as the gateway sets it), and a second table gives "through
+  the gateway / direct" per pair (target >= 75 %);
+- each part's resident memory after the scenarios: VmRSS summed over its process tree (granian's
+  main process and workers), target <= 150 MB;
+- with `--peers FILE...` (loadgen.py JSONL of ../shared/peers, e.g. run_all.sh's
+  results/all-*/*.jsonl): our successful req/s over each peer's median, against the targets;
+- with `--soak SECONDS`: after the scenarios, a mixed load (validate, /v1/users/me, refresh, a
+  paced login) for that long in rounds of 30 s, each part's RSS sampled after the warm-up and
+  after every round; prints start, end, growth and max per part and flags growth over 5 %, plus
+  the load's own figures (errors included).
 """
 
 import argparse
@@ -29,28 +44,61 @@ from pathlib import Path
 
 import msgspec
 
+if not __package__:  # run as a script: make its sibling modules importable as `benchmarks.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.suite_memory import PartMemory, memory_table, part_memory, read_procs
+from benchmarks.suite_memory import descendants as process_tree
+from benchmarks.suite_peers import compare, comparison_table, load_peer_rows
+from benchmarks.suite_soak import (
+    LOGIN_PACE_MS,
+    MIX,
+    Drift,
+    LoadTotal,
+    RoundFigures,
+    drift,
+    drift_table,
+    load_table,
+    rounds,
+    total,
+)
 from tessera_shared.devservers.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).with_name("suite_bench.lua")
 PASSWORD = "Bench-Password-123"
-SCENARIOS = ("login", "validate", "me", "refresh", "register")
+SCENARIOS = (
+    "login",
+    "validate",
+    "validate-direct",
+    "me",
+    "refresh",
+    "refresh-direct",
+    "register",
+)
 HASH_BOUND = frozenset({"login", "register"})
 TITLES = {
     "login": "POST /auth/login (password)",
     "validate": "GET /auth/validate-session",
+    "validate-direct": "GET /auth/validate-session, session service direct",
     "me": "GET /v1/users/me",
     "refresh": "POST /auth/login/refresh (rotation)",
+    "refresh-direct": "POST /auth/login/refresh (rotation), session service direct",
     "register": "POST /auth/register + code delivered",
 }
-# As run_tessera.sh: the peers have no rate limits and no lockout. Tessera counts in-flight
-# attempts toward the lockout, so 8 parallel correct logins of one account would trip it.
+# (through the gateway, straight to the session service)
+PAIRS = (("validate", "validate-direct"), ("refresh", "refresh-direct"))
+GATEWAY_SHARE_TARGET_PCT = 75.0
+# What the gateway adds to every request it forwards; the session service reads the client IP
+# from it (sign-ins and refreshes store it).
+DIRECT_HEADERS = "X-Forwarded-For: 127.0.0.1"
+# The peers have no rate limits: ours are off (the per-IP code cap too, for register). The
+# lockout keeps its defaults; inherited TESSERA_IDENTITY_LOCKOUT_* variables are dropped.
 LOAD_SETTINGS = {
     "TESSERA_GATEWAY_RATE_LIMITS_ENABLED": "false",
     "TESSERA_IDENTITY_CODES_PER_IP_PER_HOUR": "100000000",
-    "TESSERA_IDENTITY_LOCKOUT_IP_FAILURES": "100000",
-    "TESSERA_IDENTITY_LOCKOUT_ACCOUNT_FAILURES": "100000",
 }
+DEFAULT_LOCKOUT_PREFIX = "TESSERA_IDENTITY_LOCKOUT_"
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,6 +109,8 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     scenarios: tuple[str, ...] = SCENARIOS
     pin: bool = True
     wrk: str = "wrk"
+    soak: float = 0.0
+    peers: tuple[Path, ...] = ()
 
 
 class Result(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,6 +131,15 @@ class Result(msgspec.Struct, frozen=True, kw_only=True):
     lost: int = 0
     starved: int = 0
 
+    @property
+    def errors(self) -> int:
+        return self.status + self.connect + self.read + self.write + self.timeout
+
+    @property
+    def ok_rps(self) -> float:
+        """Answers with a 2xx status per second (non-2xx answers do not count)."""
+        return (self.requests - self.status) / self.duration_s if self.duration_s else 0.0
+
 
 class Row(msgspec.Struct, frozen=True, kw_only=True):
     scenario: str
@@ -99,6 +158,18 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
     parser.add_argument("--no-pin", action="store_true", help="no taskset pinning")
     parser.add_argument("--wrk", default="wrk", help="wrk binary")
+    parser.add_argument(
+        "--soak", type=float, default=0.0, metavar="SECONDS", help="then a mixed load this long"
+    )
+    parser.add_argument(
+        "--peers",
+        nargs="+",
+        action="extend",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="loadgen.py JSONL results of ../shared/peers to compare with",
+    )
     args = parser.parse_args(argv)
     chosen = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
     unknown = [s for s in chosen if s not in SCENARIOS]
@@ -106,6 +177,11 @@ def parse_args(argv: Sequence[str]) -> Options:
         parser.error(f"--scenarios: pick from {', '.join(SCENARIOS)}; got {args.scenarios!r}")
     if args.duration <= 0 or args.warmup < 0 or min(args.conn_hash, args.conn_fast) < 1:
         parser.error("durations must be positive and connections at least 1")
+    if args.soak < 0:
+        parser.error("--soak: seconds, 0 for none")
+    missing = [str(path) for path in args.peers if not path.is_file()]
+    if missing:
+        parser.error(f"--peers: no such file: {', '.join(missing)}")
     return Options(
         duration=args.duration,
         warmup=args.warmup,
@@ -114,6 +190,8 @@ def parse_args(argv: Sequence[str]) -> Options:
         scenarios=chosen,
         pin=not args.no_pin,
         wrk=args.wrk,
+        soak=args.soak,
+        peers=tuple(args.peers),
     )
 
 
@@ -125,13 +203,33 @@ def parse_wrk(output: str) -> Result:
     raise RuntimeError(f"wrk printed no WRKJSON line:\n{output}")
 
 
+def gateway_share_table(rows: Sequence[Row]) -> str:
+    """Markdown: per measured pair, req/s through the gateway as a share of req/s direct."""
+    by_name = {row.scenario: row.result for row in rows}
+    lines = [
+        f"| pair | through gateway ok req/s | direct ok req/s | gateway / direct "
+        f"| target >= {GATEWAY_SHARE_TARGET_PCT:g} % |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for gateway, direct in PAIRS:
+        if gateway not in by_name or direct not in by_name:
+            continue
+        through, straight = by_name[gateway].ok_rps, by_name[direct].ok_rps
+        share = through / straight * 100 if straight else 0.0
+        verdict = "ok" if share >= GATEWAY_SHARE_TARGET_PCT else "**below target**"
+        lines.append(
+            f"| {gateway} / {direct} | {through:.0f} | {straight:.0f} | {share:.0f} % | {verdict} |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def errors_of(row: Row) -> str:
     r = row.result
     parts = [f"{r.status} non-2xx"] if r.status else []
     socket = r.connect + r.read + r.write + r.timeout
     if socket:
         parts.append(f"{socket} socket")
-    if row.scenario == "refresh":
+    if row.scenario.startswith("refresh"):
         parts.append(f"{r.lost} lost rotations")
     return ", ".join(parts) or "0"
 
@@ -164,9 +262,13 @@ def pinning(cpus: Sequence[int], pin: bool) -> tuple[str | None, str | None]:
 
 
 def _http(
-    method: str, url: str, body: Mapping[str, object] | None = None, token: str = ""
+    method: str,
+    url: str,
+    body: Mapping[str, object] | None = None,
+    token: str = "",
+    extra: Mapping[str, str] | None = None,
 ) -> tuple[int, dict[str, object]]:
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **(extra or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
@@ -187,8 +289,11 @@ class Suite:
         names = ("GATEWAY", "IDENTITY", "SESSION", "OTP")
         self.ports = {name: free_port() for name in names}
         deps = ("POSTGRES", "REDIS", "NATS")
+        inherited = {
+            k: v for k, v in os.environ.items() if not k.startswith(DEFAULT_LOCKOUT_PREFIX)
+        }
         self.env = {
-            **os.environ,
+            **inherited,
             **{f"TESSERA_{name}_PORT": str(port) for name, port in self.ports.items()},
             **{f"TESSERA_DEV_{name}_PORT": str(free_port()) for name in deps},
             "TESSERA_DEV_DATA_DIR": str(folder / "data"),
@@ -202,6 +307,10 @@ class Suite:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.ports['GATEWAY']}"
+
+    @property
+    def session_base(self) -> str:
+        return f"http://127.0.0.1:{self.ports['SESSION']}"
 
     def start(self, timeout: float = 300) -> None:
         command = [sys.executable, str(ROOT / "tools" / "run_local.py")]
@@ -232,21 +341,11 @@ class Suite:
         """run_local.py and every descendant (parts, PostgreSQL, Redis, NATS)."""
         if self.process is None:
             return []
-        parents: dict[int, int] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-        ours = {self.process.pid}
-        grew = True
-        while grew:
-            more = {pid for pid, ppid in parents.items() if ppid in ours} - ours
-            ours |= more
-            grew = bool(more)
-        return sorted(ours)
+        return sorted(process_tree(read_procs(), self.process.pid))
+
+    def memory(self) -> dict[str, PartMemory]:
+        """Each part's resident memory now (its process tree summed)."""
+        return {} if self.process is None else part_memory(read_procs(), self.process.pid)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -312,7 +411,15 @@ class Bench:
             "privacyPolicyAccepted": True,
         }
 
-    def wrk(self, seconds: float, connections: int, env: Mapping[str, str]) -> Result:
+    def wrk(
+        self, seconds: float, connections: int, env: Mapping[str, str], base: str = ""
+    ) -> Result:
+        return _finish(self.start_wrk(seconds, connections, env, base))
+
+    def start_wrk(
+        self, seconds: float, connections: int, env: Mapping[str, str], base: str = ""
+    ) -> "subprocess.Popen[str]":
+        """wrk against `base` (default: the gateway), running in the background."""
         command = [
             self.o.wrk,
             "-t1",
@@ -322,16 +429,17 @@ class Bench:
             "10s",
             "-s",
             str(LUA),
-            self.suite.base,
+            base or self.suite.base,
         ]
         if self.wrk_cpu is not None:
             command = ["taskset", "-c", self.wrk_cpu, *command]
-        done = subprocess.run(
-            command, env={**os.environ, **env}, capture_output=True, text=True, check=False
+        return subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr}")
-        return parse_wrk(done.stdout)
 
     def measure(
         self,
@@ -339,12 +447,13 @@ class Bench:
         connections: int,
         env: Mapping[str, str],
         warm_env: Mapping[str, str] | None = None,
+        base: str = "",
     ) -> Row:
         if self.o.warmup > 0:
-            self.wrk(self.o.warmup, connections, env if warm_env is None else warm_env)
+            self.wrk(self.o.warmup, connections, env if warm_env is None else warm_env, base)
         own = self.suite.pids()
         busy, mine, children = _busy_ticks(), float(_cpu_ticks(own)), _children_ticks()
-        result = self.wrk(self.o.duration, connections, env)
+        result = self.wrk(self.o.duration, connections, env, base)
         busy = _busy_ticks() - busy
         mine = _cpu_ticks(own) - mine + _children_ticks() - children
         foreign = max(0.0, (busy - mine) / (result.duration_s * os.sysconf("SC_CLK_TCK")) * 100)
@@ -359,38 +468,94 @@ class Bench:
             body = json.dumps({"email": email, "password": PASSWORD})
             env = {"BENCH_MODE": "static", "BENCH_METHOD": "POST", "BENCH_PATH": "/auth/login"}
             return self.measure(scenario, connections, {**env, "BENCH_BODY": body, **_JSON})
-        if scenario == "refresh":
-            return self._refresh(email, connections)
-        path = "/auth/validate-session" if scenario == "validate" else "/v1/users/me"
-        token = str(self.login(email)["idToken"])
-        status, answer = _http("GET", f"{self.suite.base}{path}", token=token)
+        direct = scenario.endswith("-direct")
+        base = self.suite.session_base if direct else ""
+        if scenario.startswith("refresh"):
+            return self._refresh(scenario, email, connections, base)
+        path = "/v1/users/me" if scenario == "me" else "/auth/validate-session"
+        env = self._bearer_env(path, str(self.login(email)["idToken"]), base)
+        return self.measure(scenario, connections, env, base=base)
+
+    def _bearer_env(self, path: str, token: str, base: str = "") -> dict[str, str]:
+        """A static GET with the access token, checked once first."""
+        headers = {"Authorization": f"Bearer {token}"}
+        if base:
+            headers.update(_header_dict(DIRECT_HEADERS))
+        status, answer = _http("GET", f"{base or self.suite.base}{path}", extra=headers)
         if status != 200:
             raise RuntimeError(f"{path}: HTTP {status} {answer}")
-        env = {
-            "BENCH_MODE": "static",
-            "BENCH_PATH": path,
-            "BENCH_HEADERS": f"Authorization: Bearer {token}",
-        }
-        return self.measure(scenario, connections, env)
+        lines = "\n".join(f"{k}: {v}" for k, v in headers.items())
+        return {"BENCH_MODE": "static", "BENCH_PATH": path, "BENCH_HEADERS": lines}
 
-    def _refresh(self, email: str, connections: int) -> Row:
-        # Each connection rotates its own family: one login per connection (+2: wrk builds one
-        # request per thread at start-up that is never sent). Warm-up and run get fresh seeds.
-        def seeds() -> str:
-            tokens = [str(self.login(email)["refreshToken"]) for _ in range(connections + 2)]
-            seed = self.suite.folder / f"seeds-{secrets.token_hex(4)}.txt"
-            seed.write_text("\n".join(tokens) + "\n")
-            return str(seed)
+    def _seeds(self, email: str, connections: int) -> str:
+        """A seed file for the refresh mode: one login per connection (+2: wrk builds one
+        request per thread at start-up that is never sent), so each connection rotates its own
+        family."""
+        tokens = [str(self.login(email)["refreshToken"]) for _ in range(connections + 2)]
+        seed = self.suite.folder / f"seeds-{secrets.token_hex(4)}.txt"
+        seed.write_text("\n".join(tokens) + "\n")
+        return str(seed)
 
-        env = {
-            "BENCH_MODE": "refresh",
-            "BENCH_METHOD": "POST",
-            "BENCH_PATH": "/auth/login/refresh",
-            "BENCH_BODY": '{"refreshToken":"{refresh}"}',
-            **_JSON,
+    def _refresh(self, scenario: str, email: str, connections: int, base: str = "") -> Row:
+        # Warm-up and run get fresh seeds.
+        env = _refresh_env(base)
+        warm = None
+        if self.o.warmup > 0:
+            warm = {**env, "BENCH_SEEDS_FILE": self._seeds(email, connections)}
+        seeds = self._seeds(email, connections)
+        return self.measure(scenario, connections, {**env, "BENCH_SEEDS_FILE": seeds}, warm, base)
+
+    def soak(self, seconds: float) -> tuple[list[LoadTotal], list[Drift]]:
+        """The mixed load in rounds; RSS after the warm-up round and after every round."""
+        email = self.user("soak")
+        if self.o.warmup > 0:
+            self._soak_round(email, self.o.warmup)
+        samples = [self._rss()]
+        figures: dict[str, list[RoundFigures]] = {load: [] for load in MIX}
+        elapsed = 0.0
+        for length in rounds(seconds):
+            for load, r in self._soak_round(email, length).items():
+                figures[load].append(
+                    RoundFigures(
+                        requests=r.requests,
+                        seconds=r.duration_s,
+                        errors=r.errors,
+                        p50_ms=r.p50_ms,
+                        p99_ms=r.p99_ms,
+                    )
+                )
+            samples.append(self._rss())
+            elapsed += length
+            now = ", ".join(f"{part} {kb * 1024 / 1e6:.1f}" for part, kb in samples[-1].items())
+            print(f"bench: soak {elapsed:.0f}/{seconds:g} s; RSS MB: {now}", flush=True)
+        totals = [total(load, MIX[load], figures[load]) for load in MIX]
+        return totals, drift(samples)
+
+    def _rss(self) -> dict[str, int]:
+        return {part: memory.rss_kb for part, memory in self.suite.memory().items()}
+
+    def _soak_round(self, email: str, seconds: float) -> dict[str, Result]:
+        """The four loads of the mix at once for `seconds`, with fresh tokens."""
+        token = str(self.login(email)["idToken"])
+        login = json.dumps({"email": email, "password": PASSWORD})
+        envs = {
+            "validate": self._bearer_env("/auth/validate-session", token),
+            "me": self._bearer_env("/v1/users/me", token),
+            "refresh": {
+                **_refresh_env(""),
+                "BENCH_SEEDS_FILE": self._seeds(email, MIX["refresh"]),
+            },
+            "login": {
+                "BENCH_MODE": "static",
+                "BENCH_METHOD": "POST",
+                "BENCH_PATH": "/auth/login",
+                "BENCH_BODY": login,
+                "BENCH_DELAY_MS": str(LOGIN_PACE_MS),
+                **_JSON,
+            },
         }
-        warm = {**env, "BENCH_SEEDS_FILE": seeds()} if self.o.warmup > 0 else None
-        return self.measure("refresh", connections, {**env, "BENCH_SEEDS_FILE": seeds()}, warm)
+        running = {load: self.start_wrk(seconds, MIX[load], env) for load, env in envs.items()}
+        return {load: _finish(process) for load, process in running.items()}
 
     def _register(self, connections: int) -> Row:
         prefix = f"{self.run_id}-reg"
@@ -421,6 +586,28 @@ class Bench:
 
 
 _JSON = {"BENCH_HEADERS": "Content-Type: application/json"}
+
+
+def _refresh_env(base: str) -> dict[str, str]:
+    headers = _JSON["BENCH_HEADERS"] + (f"\n{DIRECT_HEADERS}" if base else "")
+    return {
+        "BENCH_MODE": "refresh",
+        "BENCH_METHOD": "POST",
+        "BENCH_PATH": "/auth/login/refresh",
+        "BENCH_BODY": '{"refreshToken":"{refresh}"}',
+        "BENCH_HEADERS": headers,
+    }
+
+
+def _header_dict(lines: str) -> dict[str, str]:
+    return {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in lines.splitlines())}
+
+
+def _finish(process: "subprocess.Popen[str]") -> Result:
+    out, err = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed ({process.returncode}): {err}")
+    return parse_wrk(out)
 
 
 def conditions(options: Options, wrk_cpu: str | None, server_cpu: str | None) -> str:
@@ -455,8 +642,13 @@ def conditions(options: Options, wrk_cpu: str | None, server_cpu: str | None) ->
             f"{options.conn_hash} connections for login/register, {options.conn_fast} for the "
             f"others; warm-up {options.warmup:g} s, measured {options.duration:g} s",
             "- suite: tools/run_local.py (as `make run`) with its own data folder and ports; "
-            "rate limits off, lockout thresholds raised to 100000, codes per IP per hour "
-            "100000000 (like the peer harness: the peers have neither)",
+            "rate limits off (gateway limits, codes per IP per hour 100000000: the peers have "
+            "none); the lockout at its default settings (no TESSERA_IDENTITY_LOCKOUT_*), so "
+            "the login row is 8 parallel correct logins of one account under the default lockout",
+            "- direct rows: the same load on the session service's own port, with "
+            f"`{DIRECT_HEADERS}` as the gateway sends it",
+            "- RSS: VmRSS summed over each part's process tree (granian main + workers), read "
+            "after the scenarios; shared pages count once per process",
             "- foreign CPU: % of one CPU used by processes other than the suite and wrk during "
             "the measured run (other work on this machine)",
         ]
@@ -475,9 +667,12 @@ def main(argv: Sequence[str]) -> int:
     wrk_cpu, server_cpu = pinning(sorted(os.sched_getaffinity(0)), options.pin)
     folder = Path(tempfile.mkdtemp(prefix="tessera-suite-bench-"))
     suite = Suite(folder, server_cpu)
+    peers = load_peer_rows(options.peers)  # a bad file fails before the suite starts
     rows: list[Row] = []
+    memory: dict[str, PartMemory] = {}
+    soaked: tuple[list[LoadTotal], list[Drift]] | None = None
     try:
-        print(f"bench: starting the suite (log {suite.log}); rate limits off, lockout raised")
+        print(f"bench: starting the suite (log {suite.log}); rate limits off, default lockout")
         suite.start()
         bench = Bench(options, suite, wrk_cpu)
         for scenario in options.scenarios:
@@ -486,6 +681,10 @@ def main(argv: Sequence[str]) -> int:
                 rows.append(bench.run(scenario))
             except RuntimeError as exc:
                 print(f"bench: {scenario} failed: {exc}", file=sys.stderr)
+        memory = suite.memory()
+        if options.soak > 0:
+            print(f"bench: soak for {options.soak:g} s…", flush=True)
+            soaked = bench.soak(options.soak)
     except (RuntimeError, KeyboardInterrupt) as exc:
         print(f"bench: {exc or 'interrupted'}", file=sys.stderr)
     finally:
@@ -494,7 +693,23 @@ def main(argv: Sequence[str]) -> int:
     print(conditions(options, wrk_cpu, server_cpu))
     print()
     print(format_table(rows))
-    if len(rows) == len(options.scenarios):
+    if share := gateway_share_table(rows):
+        print()
+        print(share)
+    if memory:
+        print("\nResident memory after the scenarios:\n")
+        print(memory_table(memory))
+    if options.peers:
+        print(f"\nAgainst the peers ({len(peers)} result lines from {len(options.peers)} files):\n")
+        print(comparison_table(compare({r.scenario: r.result.ok_rps for r in rows}, peers)))
+    if soaked is not None:
+        totals, drifts = soaked
+        print(f"\nSoak: {options.soak:g} s of mixed load after a {options.warmup:g} s warm-up\n")
+        print(load_table(totals))
+        print()
+        print(drift_table(drifts))
+    complete = soaked is not None or options.soak == 0
+    if len(rows) == len(options.scenarios) and complete:
         shutil.rmtree(folder, ignore_errors=True)
         return 0
     print(f"\nbench: kept {folder} (suite.log) for a look", file=sys.stderr)

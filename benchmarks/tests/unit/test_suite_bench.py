@@ -1,31 +1,12 @@
-"""The pure parts of `make bench` (argument parsing, wrk's summary line, the table).
+"""The pure parts of `make bench` (argument parsing, wrk's summary line, the tables)."""
 
-Not collected by `make test` (benchmarks/ is outside the test paths): run it by path,
-`.venv/bin/python -m pytest -q benchmarks/tests`.
-"""
-
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from benchmarks import suite_bench as bench
+
 pytestmark = pytest.mark.unit
-
-
-def _load() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "suite_bench.py"
-    spec = importlib.util.spec_from_file_location("suite_bench", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["suite_bench"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
 
 WRK_OUT = (
     "Running 12s test @ http://127.0.0.1:1\n"
@@ -39,8 +20,33 @@ def test_defaults_are_the_peer_harness_load() -> None:
     options = bench.parse_args([])
     assert (options.duration, options.warmup) == (12.0, 3.0)
     assert (options.conn_hash, options.conn_fast) == (8, 32)
-    assert options.scenarios == ("login", "validate", "me", "refresh", "register")
+    assert options.scenarios == (
+        "login",
+        "validate",
+        "validate-direct",
+        "me",
+        "refresh",
+        "refresh-direct",
+        "register",
+    )
     assert options.pin
+    assert options.soak == 0
+    assert options.peers == ()
+
+
+def test_a_soak_and_peer_files_can_be_asked_for(tmp_path: Path) -> None:
+    first, second = tmp_path / "fastapi_users.jsonl", tmp_path / "better_auth.jsonl"
+    first.write_text("")
+    second.write_text("")
+    options = bench.parse_args(["--soak", "600", "--peers", str(first), str(second)])
+    assert options.soak == 600.0
+    assert options.peers == (first, second)
+
+
+@pytest.mark.parametrize("argv", [["--soak", "-1"], ["--peers", "/nonexistent/peers.jsonl"]])
+def test_a_negative_soak_and_a_missing_peer_file_are_refused(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        bench.parse_args(argv)
 
 
 def test_a_subset_of_scenarios_and_no_pinning_can_be_asked_for() -> None:
@@ -71,6 +77,59 @@ def test_wrk_summary_becomes_a_table_row_with_lost_rotations() -> None:
         "| POST /auth/login/refresh (rotation) | 32 | 100 | 1.50 | 9.25 | 1200 "
         "| 3 non-2xx, 1 socket, 3 lost rotations | 4 % |  |"
     )
+
+
+def _row(scenario: str, requests: int, status: int = 0) -> bench.Row:
+    result = bench.Result(
+        requests=requests,
+        duration_s=10.0,
+        rps=requests / 10,
+        p50_ms=1.0,
+        p99_ms=2.0,
+        max_ms=3.0,
+        status=status,
+    )
+    return bench.Row(scenario=scenario, connections=32, result=result, foreign_pct=0.0)
+
+
+def test_each_measured_pair_shows_the_gateway_as_a_share_of_direct() -> None:
+    rows = [
+        _row("validate", 8_500, status=500),
+        _row("validate-direct", 10_000),
+        _row("refresh", 6_000),
+        _row("refresh-direct", 10_000),
+    ]
+    table = bench.gateway_share_table(rows).splitlines()
+    assert table[0] == (
+        "| pair | through gateway ok req/s | direct ok req/s | gateway / direct | target >= 75 % |"
+    )
+    # non-2xx answers do not count: 8000 ok of 8500
+    assert table[2] == "| validate / validate-direct | 800 | 1000 | 80 % | ok |"
+    assert table[3] == "| refresh / refresh-direct | 600 | 1000 | 60 % | **below target** |"
+
+
+def test_a_pair_with_one_side_missing_gets_no_share_line() -> None:
+    assert bench.gateway_share_table([_row("validate", 100)]) == ""
+
+
+def test_direct_refresh_rows_count_lost_rotations_too() -> None:
+    row = bench.Row(
+        scenario="refresh-direct",
+        connections=32,
+        result=bench.parse_wrk(WRK_OUT),
+        foreign_pct=0.0,
+    )
+    assert bench.errors_of(row) == "3 non-2xx, 1 socket, 3 lost rotations"
+
+
+def test_the_suite_runs_with_the_default_lockout_even_when_the_shell_raised_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESSERA_IDENTITY_LOCKOUT_IP_FAILURES", "100000")
+    monkeypatch.setenv("TESSERA_IDENTITY_LOCKOUT_ACCOUNT_FAILURES", "100000")
+    env = bench.Suite(tmp_path, None).env
+    assert not [name for name in env if name.startswith("TESSERA_IDENTITY_LOCKOUT_")]
+    assert env["TESSERA_GATEWAY_RATE_LIMITS_ENABLED"] == "false"
 
 
 def test_wrk_output_without_the_summary_line_is_an_error() -> None:

@@ -1,0 +1,119 @@
+"""Resident memory of the suite's parts, read from a /proc-like folder.
+
+A part is `python -m tessera_<part>` (granian's main process) and its descendants (the workers):
+its figure is the sum of their VmRSS. Pages the processes share are counted once per process,
+so the sum errs on the high side, which is the safe side for a ceiling.
+"""
+
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from pathlib import Path
+
+import msgspec
+
+PARTS = {
+    "tessera_gateway": "gateway",
+    "tessera_identity": "identity",
+    "tessera_session": "session",
+    "tessera_otp_delivery": "otp-delivery",
+}
+ORDER = ("gateway", "identity", "session", "otp-delivery")
+TARGET_MB = 150.0
+
+
+class Proc(msgspec.Struct, frozen=True, kw_only=True):
+    ppid: int
+    rss_kb: int
+    argv: tuple[str, ...]
+
+
+class PartMemory(msgspec.Struct, frozen=True, kw_only=True):
+    processes: int
+    rss_kb: int
+
+    @property
+    def mb(self) -> float:
+        """Decimal megabytes (the stricter reading of "MB")."""
+        return self.rss_kb * 1024 / 1e6
+
+
+def parse_status(text: str) -> tuple[int, int]:
+    """(parent PID, VmRSS in kB) from a /proc/PID/status text; no VmRSS (kernel thread,
+    zombie) is 0."""
+    ppid, rss = -1, 0
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key == "PPid":
+            ppid = int(value)
+        elif key == "VmRSS":
+            rss = int(value.split()[0])
+    if ppid < 0:
+        raise ValueError("no PPid line")
+    return ppid, rss
+
+
+def read_procs(root: Path = Path("/proc")) -> dict[int, Proc]:
+    """Every process under `root` that could be read; ones that exit meanwhile are skipped."""
+    procs: dict[int, Proc] = {}
+    for entry in root.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid, rss = parse_status((entry / "status").read_text())
+            raw = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        argv = tuple(arg.decode(errors="replace") for arg in raw.split(b"\0") if arg)
+        procs[int(entry.name)] = Proc(ppid=ppid, rss_kb=rss, argv=argv)
+    return procs
+
+
+def descendants(procs: Mapping[int, Proc], pid: int) -> set[int]:
+    """`pid` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for child, proc in procs.items():
+        children.setdefault(proc.ppid, []).append(child)
+    found, todo = {pid}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def part_of(argv: Sequence[str]) -> str | None:
+    """The part a command line starts (`… -m tessera_session …`), if any."""
+    for flag, module in pairwise(argv):
+        if flag == "-m" and module in PARTS:
+            return PARTS[module]
+    return None
+
+
+def part_memory(procs: Mapping[int, Proc], runner: int) -> dict[str, PartMemory]:
+    """Each part started below `runner`: the sum over its process tree."""
+    memory: dict[str, PartMemory] = {}
+    for pid in sorted(descendants(procs, runner)):
+        name = part_of(procs[pid].argv) if pid in procs else None
+        parent = procs[pid].ppid if pid in procs else -1
+        if name is None or (parent in procs and part_of(procs[parent].argv) == name):
+            continue
+        tree = [procs[p] for p in descendants(procs, pid) if p in procs]
+        memory[name] = PartMemory(processes=len(tree), rss_kb=sum(p.rss_kb for p in tree))
+    return memory
+
+
+def memory_table(memory: Mapping[str, PartMemory], target_mb: float = TARGET_MB) -> str:
+    """Markdown: one line per part, missing parts said so."""
+    lines = [
+        f"| part | processes | RSS MB | target <= {target_mb:g} MB |",
+        "|---|---:|---:|---|",
+    ]
+    for name in ORDER:
+        part = memory.get(name)
+        if part is None:
+            lines.append(f"| {name} | - | - | not found |")
+            continue
+        verdict = "ok" if part.mb <= target_mb else "**over**"
+        lines.append(f"| {name} | {part.processes} | {part.mb:.1f} | {verdict} |")
+    return "\n".join(lines)
