@@ -30,6 +30,8 @@ class Proc(msgspec.Struct, frozen=True, kw_only=True):
 class PartMemory(msgspec.Struct, frozen=True, kw_only=True):
     processes: int
     rss_kb: int
+    main_kb: int
+    """Of which granian's main process (the rest: its workers)."""
 
     @property
     def mb(self) -> float:
@@ -91,7 +93,7 @@ def part_of(argv: Sequence[str]) -> str | None:
 
 
 def part_memory(procs: Mapping[int, Proc], runner: int) -> dict[str, PartMemory]:
-    """Each part started below `runner`: the sum over its process tree."""
+    """Each part started below `runner`, in ORDER: the sum over its process tree."""
     memory: dict[str, PartMemory] = {}
     for pid in sorted(descendants(procs, runner)):
         name = part_of(procs[pid].argv) if pid in procs else None
@@ -99,21 +101,24 @@ def part_memory(procs: Mapping[int, Proc], runner: int) -> dict[str, PartMemory]
         if name is None or (parent in procs and part_of(procs[parent].argv) == name):
             continue
         tree = [procs[p] for p in descendants(procs, pid) if p in procs]
-        memory[name] = PartMemory(processes=len(tree), rss_kb=sum(p.rss_kb for p in tree))
-    return memory
+        memory[name] = PartMemory(
+            processes=len(tree), rss_kb=sum(p.rss_kb for p in tree), main_kb=procs[pid].rss_kb
+        )
+    return {name: memory[name] for name in ORDER if name in memory}
 
 
 def memory_table(memory: Mapping[str, PartMemory], target_mb: float = TARGET_MB) -> str:
     """Markdown: one line per part, missing parts said so."""
     lines = [
-        f"| part | processes | RSS MB | target <= {target_mb:g} MB |",
-        "|---|---:|---:|---|",
+        f"| part | processes | RSS MB | of which main process | target <= {target_mb:g} MB |",
+        "|---|---:|---:|---:|---|",
     ]
     for name in ORDER:
         part = memory.get(name)
         if part is None:
-            lines.append(f"| {name} | - | - | not found |")
+            lines.append(f"| {name} | - | - | - | not found |")
             continue
         verdict = "ok" if part.mb <= target_mb else "**over**"
-        lines.append(f"| {name} | {part.processes} | {part.mb:.1f} | {verdict} |")
+        main = part.main_kb * 1024 / 1e6
+        lines.append(f"| {name} | {part.processes} | {part.mb:.1f} | {main:.1f} | {verdict} |")
     return "\n".join(lines)

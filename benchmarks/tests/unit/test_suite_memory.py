@@ -34,15 +34,15 @@ def _proc(root: Path, pid: int, ppid: int, rss_kb: int | None, *argv: str) -> No
 
 @pytest.fixture
 def fake_proc(tmp_path: Path) -> Path:
-    """run_local.py (100) with gateway (101, two workers), session (110, one worker), a
+    """run_local.py (100) with session (101, one worker), gateway (110, two workers), a
     PostgreSQL (120) and a kernel thread; plus a gateway started by someone else (300)."""
     _proc(tmp_path, 1, 0, 5_000, "/sbin/init")
     _proc(tmp_path, 100, 1, 30_000, PY, "tools/run_local.py")
-    _proc(tmp_path, 101, 100, 40_000, PY, "-m", "tessera_gateway")
-    _proc(tmp_path, 102, 101, 60_000, PY, "-c", "from multiprocessing.spawn import spawn_main")
-    _proc(tmp_path, 103, 101, 61_000, PY, "-c", "from multiprocessing.spawn import spawn_main")
-    _proc(tmp_path, 110, 100, 35_000, PY, "-m", "tessera_session")
-    _proc(tmp_path, 111, 110, 150_000, PY, "-c", "from multiprocessing.spawn import spawn_main")
+    _proc(tmp_path, 101, 100, 35_000, PY, "-m", "tessera_session")
+    _proc(tmp_path, 102, 101, 150_000, PY, "-c", "from multiprocessing.spawn import spawn_main")
+    _proc(tmp_path, 110, 100, 40_000, PY, "-m", "tessera_gateway")
+    _proc(tmp_path, 111, 110, 60_000, PY, "-c", "from multiprocessing.spawn import spawn_main")
+    _proc(tmp_path, 112, 110, 61_000, PY, "-c", "from multiprocessing.spawn import spawn_main")
     _proc(tmp_path, 120, 100, 20_000, "postgres", "-D", "data")
     _proc(tmp_path, 130, 100, None)
     _proc(tmp_path, 300, 1, 99_000, PY, "-m", "tessera_gateway")
@@ -68,29 +68,29 @@ def test_a_part_is_named_by_the_module_its_command_line_runs() -> None:
 
 def test_processes_that_cannot_be_read_are_skipped(fake_proc: Path) -> None:
     procs = read_procs(fake_proc)
-    assert sorted(procs) == [1, 100, 101, 102, 103, 110, 111, 120, 130, 300]
+    assert sorted(procs) == [1, 100, 101, 102, 110, 111, 112, 120, 130, 300]
     assert procs[130].argv == ()
     assert procs[130].rss_kb == 0
-    assert descendants(procs, 101) == {101, 102, 103}
+    assert descendants(procs, 110) == {110, 111, 112}
 
 
 def test_each_part_sums_its_main_process_and_workers(fake_proc: Path) -> None:
     memory = part_memory(read_procs(fake_proc), 100)
+    assert list(memory) == ["gateway", "session"]  # the table's order, not the PIDs'
     assert memory == {
-        "gateway": PartMemory(processes=3, rss_kb=161_000),
-        "session": PartMemory(processes=2, rss_kb=185_000),
+        "gateway": PartMemory(processes=3, rss_kb=161_000, main_kb=40_000),
+        "session": PartMemory(processes=2, rss_kb=185_000, main_kb=35_000),
     }
 
 
 def test_the_table_flags_parts_over_the_target_and_names_missing_ones(fake_proc: Path) -> None:
     table = memory_table(part_memory(read_procs(fake_proc), 100)).splitlines()
-    assert table[0] == "| part | processes | RSS MB | target <= 150 MB |"
-    assert table[2] == "| gateway | 3 | 164.9 | **over** |"
-    assert table[3] == "| identity | - | - | not found |"
-    assert table[4] == "| session | 2 | 189.4 | **over** |"
-    assert memory_table({"gateway": PartMemory(processes=2, rss_kb=146_000)}).splitlines()[2] == (
-        "| gateway | 2 | 149.5 | ok |"
-    )
+    assert table[0] == ("| part | processes | RSS MB | of which main process | target <= 150 MB |")
+    assert table[2] == "| gateway | 3 | 164.9 | 41.0 | **over** |"
+    assert table[3] == "| identity | - | - | - | not found |"
+    assert table[4] == "| session | 2 | 189.4 | 35.8 | **over** |"
+    small = {"gateway": PartMemory(processes=2, rss_kb=146_000, main_kb=50_000)}
+    assert memory_table(small).splitlines()[2] == "| gateway | 2 | 149.5 | 51.2 | ok |"
 
 
 def test_a_real_process_tree_is_found_and_summed() -> None:
