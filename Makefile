@@ -29,7 +29,7 @@ install: $(STAMP) ## create .venv and install every part (editable) with test to
 run: $(STAMP) ## start PostgreSQL, Redis, NATS and all parts locally; Ctrl-C stops everything
 	@$(BIN)/python tools/run_local.py
 
-bench: $(STAMP) ## start the suite as `make run` does, load five scenarios with wrk, print a table
+bench: $(STAMP) ## wrk on the suite as `make run` starts it: req/s, gateway vs direct, RSS per part
 	@$(BIN)/python benchmarks/suite_bench.py $(BENCH_ARGS)
 
 test: $(STAMP) ## unit, integration and end-to-end tests (real servers, started by the fixtures)
