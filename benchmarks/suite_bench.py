@@ -102,14 +102,14 @@ DEFAULT_LOCKOUT_PREFIX = "TESSERA_IDENTITY_LOCKOUT_"
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True):
-    duration: float = 12.0
-    warmup: float = 3.0
+    duration: int = 12
+    warmup: int = 3
     conn_hash: int = 8
     conn_fast: int = 32
     scenarios: tuple[str, ...] = SCENARIOS
     pin: bool = True
     wrk: str = "wrk"
-    soak: float = 0.0
+    soak: int = 0
     peers: tuple[Path, ...] = ()
 
 
@@ -151,15 +151,16 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
 
 def parse_args(argv: Sequence[str]) -> Options:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--duration", type=float, default=12.0, help="measured seconds")
-    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds")
+    # whole seconds: wrk takes no fractions
+    parser.add_argument("--duration", type=int, default=12, help="measured seconds")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds")
     parser.add_argument("--conn-hash", type=int, default=8, help="connections: login, register")
     parser.add_argument("--conn-fast", type=int, default=32, help="connections: the others")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
     parser.add_argument("--no-pin", action="store_true", help="no taskset pinning")
     parser.add_argument("--wrk", default="wrk", help="wrk binary")
     parser.add_argument(
-        "--soak", type=float, default=0.0, metavar="SECONDS", help="then a mixed load this long"
+        "--soak", type=int, default=0, metavar="SECONDS", help="then a mixed load this long"
     )
     parser.add_argument(
         "--peers",
@@ -411,13 +412,11 @@ class Bench:
             "privacyPolicyAccepted": True,
         }
 
-    def wrk(
-        self, seconds: float, connections: int, env: Mapping[str, str], base: str = ""
-    ) -> Result:
+    def wrk(self, seconds: int, connections: int, env: Mapping[str, str], base: str = "") -> Result:
         return _finish(self.start_wrk(seconds, connections, env, base))
 
     def start_wrk(
-        self, seconds: float, connections: int, env: Mapping[str, str], base: str = ""
+        self, seconds: int, connections: int, env: Mapping[str, str], base: str = ""
     ) -> "subprocess.Popen[str]":
         """wrk against `base` (default: the gateway), running in the background."""
         command = [
@@ -505,14 +504,14 @@ class Bench:
         seeds = self._seeds(email, connections)
         return self.measure(scenario, connections, {**env, "BENCH_SEEDS_FILE": seeds}, warm, base)
 
-    def soak(self, seconds: float) -> tuple[list[LoadTotal], list[Drift]]:
+    def soak(self, seconds: int) -> tuple[list[LoadTotal], list[Drift]]:
         """The mixed load in rounds; RSS after the warm-up round and after every round."""
         email = self.user("soak")
         if self.o.warmup > 0:
             self._soak_round(email, self.o.warmup)
         samples = [self._rss()]
         figures: dict[str, list[RoundFigures]] = {load: [] for load in MIX}
-        elapsed = 0.0
+        elapsed = 0
         for length in rounds(seconds):
             for load, r in self._soak_round(email, length).items():
                 figures[load].append(
@@ -527,14 +526,14 @@ class Bench:
             samples.append(self._rss())
             elapsed += length
             now = ", ".join(f"{part} {kb * 1024 / 1e6:.1f}" for part, kb in samples[-1].items())
-            print(f"bench: soak {elapsed:.0f}/{seconds:g} s; RSS MB: {now}", flush=True)
+            print(f"bench: soak {elapsed}/{seconds} s; RSS MB: {now}", flush=True)
         totals = [total(load, MIX[load], figures[load]) for load in MIX]
         return totals, drift(samples)
 
     def _rss(self) -> dict[str, int]:
         return {part: memory.rss_kb for part, memory in self.suite.memory().items()}
 
-    def _soak_round(self, email: str, seconds: float) -> dict[str, Result]:
+    def _soak_round(self, email: str, seconds: int) -> dict[str, Result]:
         """The four loads of the mix at once for `seconds`, with fresh tokens."""
         token = str(self.login(email)["idToken"])
         login = json.dumps({"email": email, "password": PASSWORD})

@@ -4,13 +4,12 @@ A part whose RSS at the end exceeds its RSS after the warm-up by more than GROWT
 is flagged: memory that keeps growing under a steady load is a leak or an unbounded cache.
 """
 
-import math
 import statistics
 from collections.abc import Mapping, Sequence
 
 import msgspec
 
-SAMPLE_EVERY_S = 30.0
+SAMPLE_EVERY_S = 30
 GROWTH_LIMIT_PCT = 5.0
 MIX = {"validate": 8, "me": 8, "refresh": 8, "login": 1}
 """Connections per load of the mix; all four run at once, each its own wrk."""
@@ -56,17 +55,11 @@ class LoadTotal(msgspec.Struct, frozen=True, kw_only=True):
     worst_p99_ms: float
 
 
-def rounds(total_s: float, every_s: float = SAMPLE_EVERY_S) -> list[float]:
-    """Round lengths covering `total_s`: full `every_s` rounds, then the rest (at least 1 s,
-    else it joins the round before)."""
-    if total_s <= 0:
-        return []
-    count = math.ceil(total_s / every_s)
-    lengths = [every_s] * (count - 1) + [total_s - every_s * (count - 1)]
-    if len(lengths) > 1 and lengths[-1] < 1:
-        rest = lengths.pop()
-        lengths[-1] += rest
-    return lengths
+def rounds(total_s: int, every_s: int = SAMPLE_EVERY_S) -> list[int]:
+    """Round lengths covering `total_s`: full `every_s` rounds, then the rest (whole seconds:
+    wrk takes no fractions)."""
+    full, rest = divmod(max(total_s, 0), every_s)
+    return [every_s] * full + ([rest] if rest else [])
 
 
 def drift(samples: Sequence[Mapping[str, int]]) -> list[Drift]:

@@ -39,7 +39,7 @@ def test_a_soak_and_peer_files_can_be_asked_for(tmp_path: Path) -> None:
     first.write_text("")
     second.write_text("")
     options = bench.parse_args(["--soak", "600", "--peers", str(first), str(second)])
-    assert options.soak == 600.0
+    assert options.soak == 600
     assert options.peers == (first, second)
 
 
@@ -56,7 +56,9 @@ def test_a_subset_of_scenarios_and_no_pinning_can_be_asked_for() -> None:
     assert options.duration == 5.0
 
 
-@pytest.mark.parametrize("argv", [["--scenarios", "logout"], ["--duration", "0"]])
+@pytest.mark.parametrize(
+    "argv", [["--scenarios", "logout"], ["--duration", "0"], ["--duration", "2.5"]]
+)
 def test_unknown_scenarios_and_empty_runs_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         bench.parse_args(argv)

@@ -18,16 +18,14 @@ pytestmark = pytest.mark.unit
 @pytest.mark.parametrize(
     ("seconds", "lengths"),
     [
-        (600, [30.0] * 20),
-        (65, [30.0, 30.0, 5.0]),
-        (60.5, [30.0, 30.5]),
-        (10, [10.0]),
+        (600, [30] * 20),
+        (65, [30, 30, 5]),
+        (61, [30, 30, 1]),
+        (10, [10]),
         (0, []),
     ],
 )
-def test_the_soak_runs_in_rounds_of_the_sampling_interval(
-    seconds: float, lengths: list[float]
-) -> None:
+def test_the_soak_runs_in_rounds_of_the_sampling_interval(seconds: int, lengths: list[int]) -> None:
     assert rounds(seconds) == lengths
 
 
