@@ -47,7 +47,7 @@ import msgspec
 if not __package__:  # run as a script: make its sibling modules importable as `benchmarks.*`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.suite_memory import PartMemory, memory_table, part_memory, read_procs
+from benchmarks.suite_memory import PartMemory, memory_table, part_memory, read_procs, read_pss
 from benchmarks.suite_memory import descendants as process_tree
 from benchmarks.suite_peers import compare, comparison_table, load_peer_rows
 from benchmarks.suite_soak import (
@@ -346,7 +346,11 @@ class Suite:
 
     def memory(self) -> dict[str, PartMemory]:
         """Each part's resident memory now (its process tree summed)."""
-        return {} if self.process is None else part_memory(read_procs(), self.process.pid)
+        if self.process is None:
+            return {}
+        procs = read_procs()
+        ours = process_tree(procs, self.process.pid)
+        return part_memory(procs, self.process.pid, read_pss(ours))
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -646,8 +650,9 @@ def conditions(options: Options, wrk_cpu: str | None, server_cpu: str | None) ->
             "the login row is 8 parallel correct logins of one account under the default lockout",
             "- direct rows: the same load on the session service's own port, with "
             f"`{DIRECT_HEADERS}` as the gateway sends it",
-            "- RSS: VmRSS summed over each part's process tree (granian main + workers), read "
-            "after the scenarios; shared pages count once per process",
+            "- RSS: VmRSS summed over each part's process tree (granian main + forked workers), "
+            "read after the scenarios; shared pages count once per process (PSS: split "
+            "between the sharers)",
             "- foreign CPU: % of one CPU used by processes other than the suite and wrk during "
             "the measured run (other work on this machine)",
         ]

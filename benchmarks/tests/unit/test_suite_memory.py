@@ -13,10 +13,12 @@ from benchmarks.suite_memory import (
     PartMemory,
     descendants,
     memory_table,
+    parse_pss,
     parse_status,
     part_memory,
     part_of,
     read_procs,
+    read_pss,
 )
 
 pytestmark = pytest.mark.unit
@@ -30,19 +32,23 @@ def _proc(root: Path, pid: int, ppid: int, rss_kb: int | None, *argv: str) -> No
     rss = "" if rss_kb is None else f"VmRSS:\t{rss_kb:8d} kB\n"
     (folder / "status").write_text(f"Name:\tx\nState:\tS\nPPid:\t{ppid}\nVmPeak:\t1 kB\n{rss}")
     (folder / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + b"\0")
+    if rss_kb is not None:  # half of it shared with another process
+        rollup = f"00400000-7fff [rollup]\nRss:\t{rss_kb} kB\nPss:\t{rss_kb // 2} kB\n"
+        (folder / "smaps_rollup").write_text(rollup)
 
 
 @pytest.fixture
 def fake_proc(tmp_path: Path) -> Path:
-    """run_local.py (100) with session (101, one worker), gateway (110, two workers), a
-    PostgreSQL (120) and a kernel thread; plus a gateway started by someone else (300)."""
+    """run_local.py (100) with session (101, one worker), gateway (110, two workers forked, so
+    with its command line), a PostgreSQL (120) and a kernel thread; plus a gateway started by
+    someone else (300)."""
     _proc(tmp_path, 1, 0, 5_000, "/sbin/init")
     _proc(tmp_path, 100, 1, 30_000, PY, "tools/run_local.py")
     _proc(tmp_path, 101, 100, 35_000, PY, "-m", "tessera_session")
     _proc(tmp_path, 102, 101, 150_000, PY, "-c", "from multiprocessing.spawn import spawn_main")
     _proc(tmp_path, 110, 100, 40_000, PY, "-m", "tessera_gateway")
-    _proc(tmp_path, 111, 110, 60_000, PY, "-c", "from multiprocessing.spawn import spawn_main")
-    _proc(tmp_path, 112, 110, 61_000, PY, "-c", "from multiprocessing.spawn import spawn_main")
+    _proc(tmp_path, 111, 110, 60_000, PY, "-m", "tessera_gateway")
+    _proc(tmp_path, 112, 110, 61_000, PY, "-m", "tessera_gateway")
     _proc(tmp_path, 120, 100, 20_000, "postgres", "-D", "data")
     _proc(tmp_path, 130, 100, None)
     _proc(tmp_path, 300, 1, 99_000, PY, "-m", "tessera_gateway")
@@ -75,22 +81,36 @@ def test_processes_that_cannot_be_read_are_skipped(fake_proc: Path) -> None:
 
 
 def test_each_part_sums_its_main_process_and_workers(fake_proc: Path) -> None:
-    memory = part_memory(read_procs(fake_proc), 100)
+    procs = read_procs(fake_proc)
+    memory = part_memory(procs, 100, read_pss(procs, fake_proc))
     assert list(memory) == ["gateway", "session"]  # the table's order, not the PIDs'
     assert memory == {
-        "gateway": PartMemory(processes=3, rss_kb=161_000, main_kb=40_000),
-        "session": PartMemory(processes=2, rss_kb=185_000, main_kb=35_000),
+        "gateway": PartMemory(processes=3, rss_kb=161_000, main_kb=40_000, pss_kb=80_500),
+        "session": PartMemory(processes=2, rss_kb=185_000, main_kb=35_000, pss_kb=92_500),
     }
 
 
+def test_pss_is_left_out_when_a_process_of_the_part_could_not_be_read(fake_proc: Path) -> None:
+    procs = read_procs(fake_proc)
+    (fake_proc / "112" / "smaps_rollup").unlink()
+    memory = part_memory(procs, 100, read_pss(procs, fake_proc))
+    assert memory["gateway"].pss_kb is None
+    assert memory["session"].pss_kb == 92_500
+    assert part_memory(procs, 100)["session"].pss_kb is None
+    assert parse_pss("Rss:\t10 kB\nPss:\t  7 kB\nPss_Anon:\t3 kB\n") == 7
+
+
 def test_the_table_flags_parts_over_the_target_and_names_missing_ones(fake_proc: Path) -> None:
-    table = memory_table(part_memory(read_procs(fake_proc), 100)).splitlines()
-    assert table[0] == ("| part | processes | RSS MB | of which main process | target <= 150 MB |")
-    assert table[2] == "| gateway | 3 | 164.9 | 41.0 | **over** |"
-    assert table[3] == "| identity | - | - | - | not found |"
-    assert table[4] == "| session | 2 | 189.4 | 35.8 | **over** |"
+    procs = read_procs(fake_proc)
+    table = memory_table(part_memory(procs, 100, read_pss(procs, fake_proc))).splitlines()
+    assert table[0] == (
+        "| part | processes | RSS MB | of which main process | PSS MB | RSS target <= 150 MB |"
+    )
+    assert table[2] == "| gateway | 3 | 164.9 | 41.0 | 82.4 | **over** |"
+    assert table[3] == "| identity | - | - | - | - | not found |"
+    assert table[4] == "| session | 2 | 189.4 | 35.8 | 94.7 | **over** |"
     small = {"gateway": PartMemory(processes=2, rss_kb=146_000, main_kb=50_000)}
-    assert memory_table(small).splitlines()[2] == "| gateway | 2 | 149.5 | 51.2 | ok |"
+    assert memory_table(small).splitlines()[2] == "| gateway | 2 | 149.5 | 51.2 | - | ok |"
 
 
 def test_a_real_process_tree_is_found_and_summed() -> None:
@@ -108,11 +128,13 @@ def test_a_real_process_tree_is_found_and_summed() -> None:
         assert ready, "the worker never said it was ready"
         assert part.stdout.readline() == b"ready\n"
         procs = read_procs()
-        memory = part_memory(procs, os.getpid())
+        memory = part_memory(procs, os.getpid(), read_pss(descendants(procs, part.pid)))
         assert memory["session"].processes == 2
         worker_pid = next(p for p in descendants(procs, part.pid) if p != part.pid)
         assert memory["session"].rss_kb == procs[part.pid].rss_kb + procs[worker_pid].rss_kb
         assert memory["session"].mb > 40
+        assert memory["session"].pss_kb is not None
+        assert 40_000 < memory["session"].pss_kb <= memory["session"].rss_kb
     finally:
         os.killpg(part.pid, signal.SIGKILL)
         part.wait()
