@@ -15,7 +15,8 @@ Prints, after the conditions:
   session service (X-Forwarded-For set as the gateway sets it), and a second table gives "through
   the gateway / direct" per pair (target >= 75 %);
 - each part's resident memory after the scenarios: VmRSS summed over its process tree (granian's
-  main process and workers), target <= 150 MB;
+  main process and forked workers), target <= 150 MB; beside it the PSS sum (shared pages split
+  between the processes);
 - with `--peers FILE...` (loadgen.py JSONL of ../shared/peers, e.g. run_all.sh's
   results/all-*/*.jsonl): our successful req/s over each peer's median, against the targets;
 - with `--soak SECONDS`: after the scenarios, a mixed load (validate, /v1/users/me, refresh, a
