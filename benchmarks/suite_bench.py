@@ -523,7 +523,8 @@ class Bench:
                     RoundFigures(
                         requests=r.requests,
                         seconds=r.duration_s,
-                        errors=r.errors,
+                        non2xx=r.status,
+                        socket=r.errors - r.status,
                         p50_ms=r.p50_ms,
                         p99_ms=r.p99_ms,
                     )
@@ -713,7 +714,10 @@ def main(argv: Sequence[str]) -> int:
         print(load_table(totals))
         print()
         print(drift_table(drifts))
-    complete = soaked is not None or options.soak == 0
+    # A soak with failed requests keeps the suite's log for a look, as a failed scenario does.
+    complete = options.soak == 0 or (
+        soaked is not None and not any(t.non2xx or t.socket for t in soaked[0])
+    )
     if len(rows) == len(options.scenarios) and complete:
         shutil.rmtree(folder, ignore_errors=True)
         return 0

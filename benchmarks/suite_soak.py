@@ -37,7 +37,9 @@ class RoundFigures(msgspec.Struct, frozen=True, kw_only=True):
 
     requests: int
     seconds: float
-    errors: int
+    non2xx: int
+    socket: int
+    """Connect, read, write errors and timeouts."""
     p50_ms: float
     p99_ms: float
 
@@ -49,7 +51,8 @@ class LoadTotal(msgspec.Struct, frozen=True, kw_only=True):
     connections: int
     requests: int
     seconds: float
-    errors: int
+    non2xx: int
+    socket: int
     p50_ms: float
     """The median of the rounds' medians."""
     worst_p99_ms: float
@@ -79,7 +82,8 @@ def total(load: str, connections: int, runs: Sequence[RoundFigures]) -> LoadTota
         connections=connections,
         requests=sum(r.requests for r in runs),
         seconds=sum(r.seconds for r in runs),
-        errors=sum(r.errors for r in runs),
+        non2xx=sum(r.non2xx for r in runs),
+        socket=sum(r.socket for r in runs),
         p50_ms=statistics.median(r.p50_ms for r in runs) if runs else 0.0,
         worst_p99_ms=max((r.p99_ms for r in runs), default=0.0),
     )
@@ -102,14 +106,14 @@ def drift_table(drifts: Sequence[Drift]) -> str:
 
 def load_table(totals: Sequence[LoadTotal]) -> str:
     lines = [
-        "| load | conns | req/s | requests | errors | p50 ms (median round) "
+        "| load | conns | req/s | requests | non-2xx | socket errors | p50 ms (median round) "
         "| p99 ms (worst round) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for t in totals:
         rps = t.requests / t.seconds if t.seconds else 0.0
         lines.append(
-            f"| {t.load} | {t.connections} | {rps:.0f} | {t.requests} | {t.errors} "
+            f"| {t.load} | {t.connections} | {rps:.0f} | {t.requests} | {t.non2xx} | {t.socket} "
             f"| {t.p50_ms:.2f} | {t.worst_p99_ms:.2f} |"
         )
     return "\n".join(lines)

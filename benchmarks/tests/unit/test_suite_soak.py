@@ -61,11 +61,14 @@ def test_the_drift_table_flags_growth_over_five_percent() -> None:
 
 def test_a_load_sums_its_rounds_and_keeps_the_worst_tail() -> None:
     runs = [
-        RoundFigures(requests=3000, seconds=30.0, errors=0, p50_ms=4.0, p99_ms=20.0),
-        RoundFigures(requests=2700, seconds=30.0, errors=2, p50_ms=5.0, p99_ms=45.0),
-        RoundFigures(requests=300, seconds=5.0, errors=0, p50_ms=9.0, p99_ms=30.0),
+        RoundFigures(requests=3000, seconds=30.0, non2xx=0, socket=1, p50_ms=4.0, p99_ms=20.0),
+        RoundFigures(requests=2700, seconds=30.0, non2xx=2, socket=0, p50_ms=5.0, p99_ms=45.0),
+        RoundFigures(requests=300, seconds=5.0, non2xx=0, socket=0, p50_ms=9.0, p99_ms=30.0),
     ]
     summed = total("validate", 8, runs)
-    assert (summed.requests, summed.seconds, summed.errors) == (6000, 65.0, 2)
+    assert (summed.requests, summed.seconds, summed.non2xx, summed.socket) == (6000, 65.0, 2, 1)
     assert (summed.p50_ms, summed.worst_p99_ms) == (5.0, 45.0)
-    assert load_table([summed]).splitlines()[2] == "| validate | 8 | 92 | 6000 | 2 | 5.00 | 45.00 |"
+    assert (
+        load_table([summed]).splitlines()[2]
+        == "| validate | 8 | 92 | 6000 | 2 | 1 | 5.00 | 45.00 |"
+    )
