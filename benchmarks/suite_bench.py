@@ -511,14 +511,16 @@ class Bench:
 
     def soak(self, seconds: int) -> tuple[list[LoadTotal], list[Drift]]:
         """The mixed load in rounds; RSS after the warm-up round and after every round."""
-        email = self.user("soak")
+        # The paced logins get an account of their own: each opens a session, and past
+        # max_sessions_per_user (50) the oldest are ended, which would end the tokens under load.
+        email, signer = self.user("soak"), self.user("soak-login")
         if self.o.warmup > 0:
-            self._soak_round(email, self.o.warmup)
+            self._soak_round(email, signer, self.o.warmup)
         samples = [self._rss()]
         figures: dict[str, list[RoundFigures]] = {load: [] for load in MIX}
         elapsed = 0
         for length in rounds(seconds):
-            for load, r in self._soak_round(email, length).items():
+            for load, r in self._soak_round(email, signer, length).items():
                 figures[load].append(
                     RoundFigures(
                         requests=r.requests,
@@ -539,10 +541,10 @@ class Bench:
     def _rss(self) -> dict[str, int]:
         return {part: memory.rss_kb for part, memory in self.suite.memory().items()}
 
-    def _soak_round(self, email: str, seconds: int) -> dict[str, Result]:
+    def _soak_round(self, email: str, signer: str, seconds: int) -> dict[str, Result]:
         """The four loads of the mix at once for `seconds`, with fresh tokens."""
         token = str(self.login(email)["idToken"])
-        login = json.dumps({"email": email, "password": PASSWORD})
+        login = json.dumps({"email": signer, "password": PASSWORD})
         envs = {
             "validate": self._bearer_env("/auth/validate-session", token),
             "me": self._bearer_env("/v1/users/me", token),
