@@ -23,11 +23,17 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str = "tessera") -> None:
         super().__init__()
         self.service = service
+        self._second = -1
+        self._stamp = ""
+        """`ts` up to the second, of `_second`: formatted once per second, not per line."""
 
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
