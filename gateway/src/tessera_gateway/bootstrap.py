@@ -17,6 +17,10 @@ from tessera_shared.redis import make_redis, ping
 from tessera_shared.shutdown import within
 from tessera_shared.tokens import AccessTokenVerifier, JwksCache, RevocationCheck
 
+VERIFIED_TOKENS_KEPT = 10_000
+"""Access tokens whose signature the gateway remembers having checked (~1 KB each): about as
+many clients as are active within a token's lifetime on one worker, at a few MB."""
+
 
 def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
     @asynccontextmanager
@@ -40,7 +44,12 @@ def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
         app.state.openapi = OpenApiCache(client, upstreams)
         # Fetched at the first token, not here: the gateway may start before the session service.
         jwks = JwksCache(settings.session_jwks_url)
-        app.state.tokens = AccessTokenVerifier(jwks, settings.token_issuer, settings.token_audience)
+        app.state.tokens = AccessTokenVerifier(
+            jwks,
+            settings.token_issuer,
+            settings.token_audience,
+            cache_size=VERIFIED_TOKENS_KEPT,
+        )
         app.state.revocations = RevocationCheck(redis, settings.session_key_prefix)
         try:
             yield

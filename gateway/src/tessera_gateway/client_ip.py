@@ -6,6 +6,7 @@ Everything left of it was written by the client and is ignored, so a client cann
 own address. Headers from untrusted peers are never read. Pure apart from reading an ASGI scope.
 """
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -133,19 +134,22 @@ def _peer(scope: "Scope") -> str | None:
     return str(client[0]) if client else None
 
 
+# Remembered (bounded) by their inputs: the same peers and headers come back request after
+# request, and each answer cost microseconds of address parsing and formatting.
+_resolve_client_ip = functools.lru_cache(maxsize=4096)(resolve_client_ip)
+_resolve_scheme = functools.lru_cache(maxsize=4096)(resolve_scheme)
+
+
 def client_ip_in_scope(scope: "Scope", trusted: TrustedProxies) -> str:
     """`resolve_client_ip` for an ASGI HTTP scope."""
-    return resolve_client_ip(_peer(scope), _header_values(scope, b"x-forwarded-for"), trusted)
+    forwarded = tuple(_header_values(scope, b"x-forwarded-for"))
+    return _resolve_client_ip(_peer(scope), forwarded, trusted)
 
 
 def scheme_in_scope(scope: "Scope", trusted: TrustedProxies) -> str:
     """`resolve_scheme` for an ASGI HTTP scope."""
-    return resolve_scheme(
-        str(scope.get("scheme", "http")),
-        _peer(scope),
-        _header_values(scope, b"x-forwarded-proto"),
-        trusted,
-    )
+    forwarded = tuple(_header_values(scope, b"x-forwarded-proto"))
+    return _resolve_scheme(str(scope.get("scheme", "http")), _peer(scope), forwarded, trusted)
 
 
 def client_ip_of(request: "ASGIConnection[Any, Any, Any, Any]", trusted: TrustedProxies) -> str:

@@ -4,8 +4,11 @@ Pure: no I/O. A request is forwarded as the client sent it, so the prefix it is 
 decides whether it is forwarded and where (`PREFIXES`); the checks go by the path as the
 service will route it (`canonical`: empty and `.` segments dropped), so that
 `/v1/users/./initiate-registration` needs its API key all the same (`PATHS`, `TREES`).
+The lookups are remembered per path as sent (bounded): a request asks them up to three times
+(forwarding, security headers, metrics label), and the same paths come back all the time.
 """
 
+import functools
 from typing import Literal, get_args
 
 import msgspec
@@ -114,6 +117,7 @@ def canonical(path: str) -> str:
     return "/" + "/".join(s for s in path.split("/") if s not in ("", "."))
 
 
+@functools.lru_cache(maxsize=4096)
 def prefix_of(sent: str) -> str | None:
     """The prefix of `PREFIXES` forwarding a path as sent, or None when none may."""
     if sent.startswith("/internal/") or "/../" in sent or sent.endswith("/.."):
@@ -121,6 +125,7 @@ def prefix_of(sent: str) -> str | None:
     return next((prefix for prefix in PREFIXES if sent.startswith(prefix)), None)
 
 
+@functools.lru_cache(maxsize=4096)
 def checks_of(sent: str) -> Route | None:
     """The Route whose checks apply to a path as sent, forwarded or not; None: none do.
 
@@ -139,6 +144,7 @@ def checks_of(sent: str) -> Route | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def route_of(sent: str) -> Route | None:
     """The Route of a request to the path as sent; None when the gateway must not forward it.
 

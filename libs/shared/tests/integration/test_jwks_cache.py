@@ -202,6 +202,30 @@ async def test_a_key_removed_from_the_jwks_stops_verifying_once_the_set_is_old(
     assert server.requests == 2
 
 
+async def test_a_remembered_token_stops_verifying_when_its_key_leaves_the_jwks(
+    server, cache, clock
+):
+    verifier = AccessTokenVerifier(cache, issuer="tessera", audience="tessera", cache_size=10)
+    token = sign(server.keys["k1"], "k1")
+    await verifier.verify(token)
+    server.keys = {"k2": Ed25519PrivateKey.generate()}
+    clock.now += 599
+    await verifier.verify(token)
+    clock.now += 1
+    await assert_code(verifier, token, "token_invalid")
+
+
+async def test_a_remembered_token_stops_verifying_when_its_kid_gets_another_key(
+    server, cache, clock
+):
+    verifier = AccessTokenVerifier(cache, issuer="tessera", audience="tessera", cache_size=10)
+    token = sign(server.keys["k1"], "k1")
+    await verifier.verify(token)
+    server.keys = {"k1": Ed25519PrivateKey.generate()}
+    clock.now += 600
+    await assert_code(verifier, token, "token_invalid")
+
+
 def access_claims(**changes: Any) -> AccessClaims:
     return AccessClaims(**token_claims(**changes))
 

@@ -263,3 +263,39 @@ def test_the_key_set_keeps_only_ed25519_signing_keys():
 def test_static_keys_must_be_ed25519_public_keys():
     with pytest.raises(TypeError):
         JwksCache.from_keys({KID: KEY})  # type: ignore[dict-item]
+
+
+# Remembered tokens (`cache_size`): the signature is checked once, the lifetime every time.
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_remembered_token_is_refused_once_it_expires():
+    clock = Clock()
+    jwks = JwksCache.from_keys({KID: KEY.public_key()})
+    verifier = AccessTokenVerifier(
+        jwks, issuer=ISSUER, audience=AUDIENCE, leeway_s=10, cache_size=10, clock=clock
+    )
+    claims = access_claims(exp=int(clock.now) + 60)
+    token = sign(claims)
+    assert await verifier.verify(token) == msgspec.convert(claims, AccessClaims)
+    clock.now += 60 + 10
+    assert await verifier.verify(token) == msgspec.convert(claims, AccessClaims)
+    clock.now += 1
+    await assert_refused(verifier, token)
+
+
+async def test_a_token_verifies_again_after_others_took_its_place_and_a_forgery_never():
+    verifier = AccessTokenVerifier(
+        JwksCache.from_keys({KID: KEY.public_key()}), issuer=ISSUER, audience=AUDIENCE, cache_size=2
+    )
+    claims = [access_claims() for _ in range(5)]
+    for claim in [*claims, *claims]:
+        assert (await verifier.verify(sign(claim))).jti == claim["jti"]
+    await assert_refused(verifier, sign(claims[-1], key=Ed25519PrivateKey.generate()))
