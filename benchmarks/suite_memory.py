@@ -109,10 +109,17 @@ def descendants(procs: Mapping[int, Proc], pid: int) -> set[int]:
 
 
 def part_of(argv: Sequence[str]) -> str | None:
-    """The part a command line starts (`… -m tessera_session …`), if any."""
-    for flag, module in pairwise(argv):
+    """The part a command line starts (`… -m tessera_session …`), if any.
+
+    A part's main process replaces itself with `-m tessera_shared.granian_main SPEC` (the
+    same PID), whose JSON spec names the part (`"name":"tessera-session"`).
+    """
+    for at, (flag, module) in enumerate(pairwise(argv)):
         if flag == "-m" and module in PARTS:
             return PARTS[module]
+        if flag == "-m" and module == "tessera_shared.granian_main" and at + 2 < len(argv):
+            name = msgspec.json.decode(argv[at + 2], type=dict[str, object]).get("name")
+            return PARTS.get(str(name).replace("-", "_"))
     return None
 
 

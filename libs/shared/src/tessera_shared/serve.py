@@ -1,17 +1,17 @@
 """Starts a part under granian after its settings were checked, with clear start-up failures."""
 
 import errno
+import os
 import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from granian import Granian
-from granian.constants import Interfaces
+import msgspec
 
 from tessera_shared.config import ConfigError
-from tessera_shared.logging import granian_log_config
+from tessera_shared.granian_main import ServeSpec
 from tessera_shared.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -57,21 +57,18 @@ def serve(
     `tls`: (certificate chain, private key) PEM files to serve HTTPS instead of HTTP.
     """
     ensure_port_free(name, settings.host, settings.port, port_variable)
-    Granian(
-        factory,
-        address=settings.host,
+    spec = ServeSpec(
+        name=name,
+        factory=factory,
+        host=settings.host,
         port=settings.port,
-        interface=Interfaces.ASGI,
         workers=settings.workers,
-        factory=True,
-        log_dictconfig=granian_log_config(name, settings.log_level),
-        log_access=False,
-        workers_kill_timeout=15,  # a worker stuck in shutdown is killed, never left behind
-        # A worker that dies (OOM kill, kill -9, a crash in native code) is replaced and the
-        # part keeps answering; granian still exits when a worker dies again within ~5 s of
-        # its respawn (a crash loop), so the supervisor (runner, compose, k8s) sees it.
-        respawn_failed_workers=True,
-        ssl_cert=tls[0] if tls else None,
-        ssl_key=tls[1] if tls else None,
-    ).serve()
-    raise SystemExit(0)
+        log_level=settings.log_level,
+        tls_cert=str(tls[0]) if tls else None,
+        tls_key=str(tls[1]) if tls else None,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Same PID (supervisors keep tracking it), a fresh interpreter without the part loaded.
+    argv = [sys.executable, "-m", "tessera_shared.granian_main", msgspec.json.encode(spec).decode()]
+    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, arguments as a list
