@@ -26,7 +26,6 @@ from tessera_identity.domain.otp import OtpPurpose, StoredOtp
 from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.codes.service import Codes
 from tessera_identity.ports import (
-    Activity,
     Credential,
     CredentialTakenError,
     NewOtp,
@@ -192,12 +191,6 @@ class FakeUsers:
 
     async def record_login(self, user_id: UUID, at: datetime, device: str = "") -> None:
         return None
-
-    async def activity(self, user_id: UUID) -> Activity:
-        at = datetime(2026, 1, 1, tzinfo=UTC)
-        return Activity(
-            created_at=at, last_login_at=None, last_login_device="", password_changed_at=None
-        )
 
     async def credentials_of(self, user_id: UUID) -> list[Credential]:
         return [c for c in self._w.credentials if c.user_id == user_id]
