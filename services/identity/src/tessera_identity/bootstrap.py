@@ -16,6 +16,7 @@ from tessera_identity.adapters.db_gate import DatabaseGate
 from tessera_identity.adapters.outbox_relay import OutboxRelay
 from tessera_identity.adapters.postgres import make_gate, make_pool, ping
 from tessera_identity.adapters.session_client import SessionClient
+from tessera_identity.adapters.sql_account_view import SqlAccountViews
 from tessera_identity.adapters.sql_uow import SqlUnitOfWork
 from tessera_identity.clock import SystemClock
 from tessera_identity.config import IdentitySettings
@@ -91,7 +92,7 @@ def build_flows(
         "login": Login(uow, hasher, lockout, codes, clock, key),
         "login_codes": LoginCodes(uow, codes, clock),
         "credentials": Credentials(uow, codes, clock, key),
-        "mfa": Mfa(uow, codes, verifier, clock, key),
+        "mfa": Mfa(uow, SqlAccountViews(pool), codes, verifier, clock, key),
         "totp": Totp(uow, box, verifier, clock, settings.totp_issuer, key),
         "email_change": EmailChange(uow, codes, clock),
         "passwords": Passwords(uow, hasher, password_policy, lockout, codes, sessions, clock, key),

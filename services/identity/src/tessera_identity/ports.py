@@ -68,6 +68,22 @@ class StoredTotp(msgspec.Struct, frozen=True, kw_only=True):
     last_step: int
 
 
+class AccountView(msgspec.Struct, frozen=True, kw_only=True):
+    """A user as their own account pages show them, read at one instant."""
+
+    user: User
+    credentials: list[Credential]
+    """In the order they were added."""
+    totp: StoredTotp | None
+    activity: Activity
+
+
+class AccountViews(Protocol):
+    async def get(self, user_id: UUID) -> AccountView | None:
+        """Read without locking, outside any unit of work; None when there is no such user."""
+        ...
+
+
 class CredentialTakenError(Exception):
     """The address was verified by another account in the meantime."""
 
@@ -94,7 +110,6 @@ class Users(Protocol):
     async def set_profile(self, user_id: UUID, name: str | None, locale: str) -> None: ...
     async def record_login(self, user_id: UUID, at: datetime, device: str = "") -> None: ...
     async def unverified_sign_in_owner(self, kind: CredentialType, value: str) -> User | None: ...
-    async def activity(self, user_id: UUID) -> Activity: ...
     async def add_active_unverified(self, user: User, credential: Credential) -> None: ...
     async def contact(self, user_id: UUID) -> Credential | None: ...
     async def get_for_update(self, user_id: UUID) -> User | None: ...

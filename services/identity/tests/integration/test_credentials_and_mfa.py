@@ -2,6 +2,7 @@
 
 import uuid
 
+import msgspec
 import pytest
 
 INTERNAL = {"x-internal-token": "internal-test-token"}
@@ -273,3 +274,40 @@ async def test_a_recovery_code_for_a_lost_factor_turns_mfa_off_and_removes_the_a
     assert identity.scalar("SELECT mfa_mode FROM users WHERE id = %s", user_id) == "none"
     assert identity.scalar("SELECT count(*) FROM totp_secrets WHERE user_id = %s", user_id) == 0
     assert identity.scalar("SELECT count(*) FROM recovery_codes WHERE user_id = %s", user_id) == 0
+
+
+async def test_me_answers_the_stored_account_to_the_byte(identity):
+    """User, credentials (in the order added, with their exact verification times), an app
+    being set up but not confirmed, and what MFA modes these allow."""
+    user_id, number, _ = await with_sms_mfa(identity)
+    identity.execute(
+        "INSERT INTO totp_secrets (user_id, key_id, secret_sealed) VALUES (%s, 'k1', %s)",
+        user_id,
+        b"x" * 40,
+    )
+    identity.execute("UPDATE users SET name = 'Ada', locale = 'fr' WHERE id = %s", user_id)
+    with identity.db() as conn:
+        stored = conn.execute(
+            "SELECT type, value, verified_at FROM credentials WHERE user_id = %s"
+            " ORDER BY created_at",
+            (user_id,),
+        ).fetchall()
+    assert [kind for kind, _, _ in stored] == ["email", "phone"]
+    me = await identity.client.get("/v1/users/me", headers=bearer(identity.access_token(user_id)))
+    assert me.status_code == 200
+    assert me.content == msgspec.json.encode(
+        {
+            "user_id": user_id,
+            "status": "active",
+            "locale": "fr",
+            "name": "Ada",
+            "mfa_mode": "sms",
+            "available_mfa_modes": ["email", "none", "sms"],
+            "credentials": [
+                {"type": kind, "value": value, "verified": True, "verified_at": at}
+                for kind, value, at in stored
+            ],
+            "totp": {"enabled": False, "confirmed_at": None},
+        }
+    )
+    assert stored[1][1] == number

@@ -26,6 +26,7 @@ from tessera_identity.domain.otp import OtpPurpose, StoredOtp
 from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.codes.service import Codes
 from tessera_identity.ports import (
+    AccountView,
     Activity,
     Credential,
     CredentialTakenError,
@@ -192,12 +193,6 @@ class FakeUsers:
 
     async def record_login(self, user_id: UUID, at: datetime, device: str = "") -> None:
         return None
-
-    async def activity(self, user_id: UUID) -> Activity:
-        at = datetime(2026, 1, 1, tzinfo=UTC)
-        return Activity(
-            created_at=at, last_login_at=None, last_login_device="", password_changed_at=None
-        )
 
     async def credentials_of(self, user_id: UUID) -> list[Credential]:
         return [c for c in self._w.credentials if c.user_id == user_id]
@@ -415,6 +410,27 @@ class FakeGuesses:
         self._w.guesses.pop(user_id, None)
 
 
+class FakeAccountViews:
+    """Reads the committed world, as the SQL view reads outside any unit of work."""
+
+    def __init__(self, world: World) -> None:
+        self._w = world
+
+    async def get(self, user_id: UUID) -> AccountView | None:
+        user = self._w.users.get(user_id)
+        if user is None:
+            return None
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        return AccountView(
+            user=user,
+            credentials=[c for c in self._w.credentials if c.user_id == user_id],
+            totp=self._w.totp.get(user_id),
+            activity=Activity(
+                created_at=at, last_login_at=None, last_login_device="", password_changed_at=None
+            ),
+        )
+
+
 class FakeUnitOfWork:
     """A copy of the world for the block; `commit()` makes it the world."""
 
@@ -451,6 +467,9 @@ class Fixture:
 
     def uow(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.world, self.clock)
+
+    def views(self) -> FakeAccountViews:
+        return FakeAccountViews(self.world)
 
     def add_user(
         self,

@@ -21,7 +21,7 @@ from .fakes import Fixture
 
 def mfa(f: Fixture) -> Mfa:
     box = SecretBox({"t1": b"t" * 32}, "t1")
-    return Mfa(f.uow, f.codes, Verifier(f.codes, box, GuessPolicy()), f.clock, b"r" * 32)
+    return Mfa(f.uow, f.views(), f.codes, Verifier(f.codes, box, GuessPolicy()), f.clock, b"r" * 32)
 
 
 def wrong(code: str) -> str:

@@ -6,11 +6,11 @@ from uuid import UUID
 
 import msgspec
 from psycopg import AsyncConnection, errors
-from psycopg.rows import BaseRowFactory, class_row, kwargs_row
+from psycopg.rows import BaseRowFactory, kwargs_row
 
 from tessera_identity.domain.credentials import CredentialType
 from tessera_identity.domain.mfa import MfaMode
-from tessera_identity.ports import Activity, Credential, CredentialTakenError, User
+from tessera_identity.ports import Credential, CredentialTakenError, User
 
 _USER = (
     "SELECT u.id, u.status, u.locale, u.password_hash, u.mfa_mode, u.name,"
@@ -84,17 +84,6 @@ class SqlUsers:
                 (kind, value),
             )
             return await cur.fetchone()
-
-    async def activity(self, user_id: UUID) -> Activity:
-        async with self._conn.cursor(row_factory=class_row(Activity)) as cur:
-            await cur.execute(
-                "SELECT created_at, last_login_at, last_login_device, password_changed_at"
-                " FROM users WHERE id = %s",
-                (user_id,),
-            )
-            found = await cur.fetchone()
-        assert found is not None  # asked only for a user just loaded in this transaction
-        return found
 
     async def unverified_sign_in_owner(self, kind: CredentialType, value: str) -> User | None:
         """The /auth account signing in with this address before verifying it, if any."""

@@ -24,6 +24,7 @@ from tessera_identity.flows.mfa.factors import (
     require_profile,
 )
 from tessera_identity.ports import (
+    AccountViews,
     Activity,
     Clock,
     Credential,
@@ -58,31 +59,35 @@ class Mfa:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
+        views: AccountViews,
         codes: Codes,
         verifier: Verifier,
         clock: Clock,
         recovery_key: bytes,
     ) -> None:
         self._uow = uow
+        self._views = views
         self._codes = codes
         self._verifier = verifier
         self._clock = clock
         self._recovery_key = recovery_key
 
     async def overview(self, user_id: UUID) -> Overview:
-        async with self._uow() as uow:
-            profile = await require_profile(uow, user_id)
-            activity = await uow.users.activity(user_id)
+        """What the account pages show; 403 for a valid token of an account that is gone."""
+        seen = await self._views.get(user_id)
+        if seen is None:
+            raise TesseraError(Code.FORBIDDEN)
+        profile = MfaProfile(user=seen.user, credentials=seen.credentials, totp=seen.totp)
         return Overview(
-            user_id=profile.user.id,
-            status=profile.user.status,
-            locale=profile.user.locale,
-            name=profile.user.name,
-            mfa_mode=profile.user.mfa_mode,
-            credentials=profile.credentials,
-            totp=profile.totp,
+            user_id=seen.user.id,
+            status=seen.user.status,
+            locale=seen.user.locale,
+            name=seen.user.name,
+            mfa_mode=seen.user.mfa_mode,
+            credentials=seen.credentials,
+            totp=seen.totp,
             available_modes=sorted(available(profile.factors)),
-            activity=activity,
+            activity=seen.activity,
         )
 
     async def set_mode(self, cmd: SetMfaMode) -> ModeChanged:
