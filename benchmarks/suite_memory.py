@@ -111,15 +111,15 @@ def descendants(procs: Mapping[int, Proc], pid: int) -> set[int]:
 def part_of(argv: Sequence[str]) -> str | None:
     """The part a command line starts (`… -m tessera_session …`), if any.
 
-    A part's main process replaces itself with `-m tessera_shared.granian_main SPEC` (the
-    same PID), whose JSON spec names the part (`"name":"tessera-session"`).
+    A part's main process replaces itself with `-m tessera_shared.granian_main tessera_session
+    SPEC` (the same PID): the part's package is the module's first argument.
     """
-    for at, (flag, module) in enumerate(pairwise(argv)):
+    for flag, module in pairwise(argv):
         if flag == "-m" and module in PARTS:
             return PARTS[module]
-        if flag == "-m" and module == "tessera_shared.granian_main" and at + 2 < len(argv):
-            name = msgspec.json.decode(argv[at + 2], type=dict[str, object]).get("name")
-            return PARTS.get(str(name).replace("-", "_"))
+    for module, package in pairwise(argv):
+        if module == "tessera_shared.granian_main" and package in PARTS:
+            return PARTS[package]
     return None
 
 

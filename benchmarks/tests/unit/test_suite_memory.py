@@ -140,7 +140,9 @@ def test_a_real_process_tree_is_found_and_summed() -> None:
         part.wait()
 
 
-def test_a_part_main_process_after_exec_into_granian_main_is_found_by_its_spec() -> None:
+def test_a_part_main_process_after_exec_into_granian_main_is_found_by_its_package() -> None:
     spec = '{"name":"tessera-otp-delivery","factory":"x:y","host":"127.0.0.1","port":1}'
-    assert part_of([PY, "-m", "tessera_shared.granian_main", spec]) == "otp-delivery"
-    assert part_of([PY, "-m", "tessera_shared.granian_main"]) is None
+    granian_main = [PY, "-m", "tessera_shared.granian_main"]
+    assert part_of([*granian_main, "tessera_otp_delivery", spec]) == "otp-delivery"
+    assert part_of([*granian_main, "tessera_nothing", spec]) is None
+    assert part_of(granian_main) is None

@@ -1,4 +1,4 @@
-"""`python -m tessera_shared.granian_main SPEC`: granian's main process, and nothing else.
+"""`python -m tessera_shared.granian_main PACKAGE SPEC`: granian's main process, and nothing else.
 
 A part's `__main__` checks its settings (which imports the whole part) and then replaces itself
 with this module (`serve`), so the long-lived main process that only supervises the workers
@@ -53,4 +53,4 @@ def run(spec: ServeSpec) -> None:
 
 
 if __name__ == "__main__":
-    run(msgspec.json.decode(sys.argv[1], type=ServeSpec))
+    run(msgspec.json.decode(sys.argv[2], type=ServeSpec))  # argv[1]: the part, for `ps`

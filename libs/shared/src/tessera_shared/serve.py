@@ -69,6 +69,9 @@ def serve(
     )
     sys.stdout.flush()
     sys.stderr.flush()
-    # Same PID (supervisors keep tracking it), a fresh interpreter without the part loaded.
-    argv = [sys.executable, "-m", "tessera_shared.granian_main", msgspec.json.encode(spec).decode()]
+    # Same PID (supervisors keep tracking it), a fresh interpreter without the part loaded;
+    # the part's package stays in the command line, so `ps` and process lookups still name it.
+    package = factory.partition(".")[0]
+    spec_json = msgspec.json.encode(spec).decode()
+    argv = [sys.executable, "-m", "tessera_shared.granian_main", package, spec_json]
     os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, arguments as a list
