@@ -1,14 +1,17 @@
 """The sign-in password check's rules, on in-memory ports: what is counted, when it locks."""
 
+import asyncio
+from typing import Any
+
 import pytest
 
-from tessera_identity.domain.lockout import LockoutPolicy, Scope
+from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope
 from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.login.service import Login, VerifyPassword
 from tessera_shared.contracts.events import DeliveryKind
 from tessera_shared.errors import TesseraError
 
-from .fakes import Fixture
+from .fakes import FakeHasher, FakeThrottle, Fixture
 
 POLICY = LockoutPolicy(ip_failures=3, account_failures=5, slot_wait_s=0)
 
@@ -93,3 +96,43 @@ async def test_a_pending_or_disabled_account_is_refused_after_its_password_is_ch
     assert (await refusal(flow, pending)).code == "account_not_verified"
     disabled = attempt("correct horse battery", username="d@example.com")
     assert (await refusal(flow, disabled)).code == "account_disabled"
+
+
+class GatedHasher(FakeHasher):
+    """Checks a password only once the test opens the gate: an attempt held in flight."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        await self.gate.wait()
+        return await super().verify(password_hash, password)
+
+
+async def test_a_waiting_attempt_wakes_when_the_slot_frees_instead_of_polling_the_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    f = Fixture()
+    user = f.add_user()
+    hasher = GatedHasher()
+    one_slot = LockoutPolicy(ip_failures=1, account_failures=5, slot_wait_s=5)
+    flow = Login(f.uow, hasher, one_slot, f.codes, f.clock, b"s" * 32)
+    reservations = 0
+    reserve = FakeThrottle.reserve
+
+    async def counted(self: FakeThrottle, *args: Any) -> Reservation:
+        nonlocal reservations
+        reservations += 1
+        return await reserve(self, *args)
+
+    monkeypatch.setattr(FakeThrottle, "reserve", counted)
+    first = asyncio.ensure_future(flow.verify_password(attempt("correct horse battery")))
+    await asyncio.sleep(0.01)
+    second = asyncio.ensure_future(flow.verify_password(attempt("correct horse battery")))
+    await asyncio.sleep(0.5)  # the second waits for the one slot all along
+    assert not second.done()
+    # The holder's two scopes, then the waiter: once, and at most one look per fallback poll.
+    assert reservations <= 2 + 3
+    hasher.gate.set()
+    assert (await first).user_id == user.id
+    assert (await asyncio.wait_for(second, 0.1)).user_id == user.id

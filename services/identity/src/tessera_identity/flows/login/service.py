@@ -8,6 +8,7 @@ check and are counted too, so neither the answer nor its timing tells whether an
 """
 
 import asyncio
+import contextlib
 import random
 import time
 from datetime import datetime
@@ -43,8 +44,9 @@ class LoginResult(msgspec.Struct, frozen=True, kw_only=True):
     """Of the password that was checked: a session must not start once it was replaced."""
 
 
-SLOT_POLL_S = 0.04
-"""How often a waiting attempt looks for a free slot."""
+SLOT_POLL_S = 0.25
+"""How often a waiting attempt looks for a free slot freed elsewhere (another worker or
+instance); a slot freed in this process wakes its waiters at once."""
 
 
 def _retrieve(task: asyncio.Future[LoginResult]) -> None:
@@ -69,6 +71,8 @@ class Login:
         self._codes = codes
         self._clock = clock
         self._subject_key = subject_key
+        self._slot_freed: dict[str, asyncio.Event] = {}
+        """Per subject: set when an attempt of this process settles (its slot is free)."""
 
     async def verify_password(self, cmd: VerifyPassword) -> LoginResult:
         kind, username = parse_username(cmd.username)
@@ -78,6 +82,7 @@ class Login:
         # Shielded: a caller who goes away mid-check (client gone) does not leave the slot
         # taken, nor a wrong password uncounted; the check and its settling run to the end.
         settled = asyncio.ensure_future(self._check(cmd, owner, subject, now))
+        settled.add_done_callback(lambda _: self._wake(subject))
         settled.add_done_callback(_retrieve)
         return await asyncio.shield(settled)
 
@@ -174,4 +179,19 @@ class Login:
                     raise TesseraError(Code.ACCOUNT_LOCKED, headers={"retry-after": retry_after})
             if time.monotonic() >= deadline:
                 raise TesseraError(Code.LOGIN_ATTEMPTS_IN_PROGRESS, headers={"retry-after": "1"})
-            await asyncio.sleep(random.uniform(SLOT_POLL_S / 2, SLOT_POLL_S))  # noqa: S311
+            await self._slot_freed_or(subject, random.uniform(SLOT_POLL_S / 2, SLOT_POLL_S))  # noqa: S311
+
+    async def _slot_freed_or(self, subject: str, timeout_s: float) -> None:
+        """Until an attempt on `subject` settles in this process, or `timeout_s` passed.
+
+        Waking on the settling instead of polling the database keeps parallel sign-ins of one
+        account from spending a transaction every few milliseconds each while they wait.
+        """
+        freed = self._slot_freed.setdefault(subject, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(freed.wait(), timeout_s)
+
+    def _wake(self, subject: str) -> None:
+        freed = self._slot_freed.pop(subject, None)
+        if freed is not None:
+            freed.set()
