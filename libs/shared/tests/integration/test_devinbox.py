@@ -5,6 +5,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -222,6 +223,56 @@ def test_a_taken_port_ends_the_start_with_one_line_naming_it(taken: str) -> None
         error = own.process.stderr.read()
     variable = f"TESSERA_DEV_{taken.upper()}_PORT"
     assert error == f"tessera-inbox: port {port} ({variable}) is already in use\n"
+
+
+def test_a_bad_port_setting_ends_the_start_with_one_line_naming_it() -> None:
+    env = {**os.environ, "TESSERA_DEV_INBOX_PORT": "0"}
+    ended = subprocess.run(
+        [sys.executable, "-m", "tessera_shared.devinbox"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert ended.returncode == 1
+    assert ended.stdout == ""
+    assert ended.stderr.startswith("tessera-inbox: TESSERA_DEV_INBOX_PORT is invalid")
+    assert ended.stderr.count("\n") == 1
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine")
+def test_a_browser_shows_the_code_and_runs_no_script_of_the_email(
+    inbox: Inbox, test_id: str
+) -> None:
+    address = f"browser-{test_id}@example.com"
+    send_mail(inbox.smtp_port, address)
+    assert CHROMIUM is not None
+    shown = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            f"{inbox.url}/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    page = shown.stdout
+    # The page's own script ran under its policy: the message is listed with its code.
+    assert f'<span class="to">{address}</span>' in page
+    assert "<output>042917</output>" in page
+    # The email's HTML sits in a sandboxed srcdoc frame; its script stays inert text.
+    assert '<iframe sandbox="" referrerpolicy="no-referrer"' in page
+    assert "&lt;script&gt;alert" in page
 
 
 # --- otp-delivery's real providers --------------------------------------------------------------
