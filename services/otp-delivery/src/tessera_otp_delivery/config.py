@@ -56,7 +56,8 @@ class OtpDeliverySettings(ServiceSettings, kw_only=True, frozen=True):
     sms_webhook_auth_header: str = ""
     """Whole header line sent to the webhook, e.g. `Authorization: Bearer abc`."""
     sms_webhook_body: str = '{"to": "$to", "text": "$text", "from": "$sender"}'
-    """JSON body template; $to, $text and $sender are replaced (JSON-escaped)."""
+    """JSON body template; $to, $text, $sender and $purpose (what the code is for, e.g.
+    `registration`) are replaced (JSON-escaped)."""
     sms_sender: str = "Tessera"
     """Sender id or number for SMS."""
     twilio_account_sid: str = ""

@@ -16,11 +16,15 @@ class Email(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     html: str
     locale: str
+    purpose: str = ""
+    """What it is for (`registration`, `login`, `registration_notice`…), for local inboxes."""
 
 
 class Sms(msgspec.Struct, frozen=True, kw_only=True):
     to: str
     text: str
+    purpose: str = ""
+    """As `Email.purpose`."""
 
 
 class SendError(Exception):

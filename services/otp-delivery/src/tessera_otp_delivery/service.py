@@ -55,6 +55,7 @@ class Deliverer:
             code=event.code,
             expires_in_s=event.expires_in_s,
         )
+        purpose = event.kind.value.removesuffix("_code")
         if event.channel == "email":
             await self.email.send(
                 Email(
@@ -64,10 +65,11 @@ class Deliverer:
                     text=message.text,
                     html=message.html,
                     locale=locale,
+                    purpose=purpose,
                 )
             )
         else:
-            await self.sms.send(Sms(to=event.recipient, text=message.sms))
+            await self.sms.send(Sms(to=event.recipient, text=message.sms, purpose=purpose))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -379,6 +379,55 @@ async def test_the_deliverer_sends_a_french_sms_for_a_phone_event(
     assert smtp_catcher.messages == []
 
 
+@pytest.mark.parametrize(
+    ("kind", "purpose"),
+    [
+        (DeliveryKind.REGISTRATION_CODE, "registration"),
+        (DeliveryKind.PASSWORD_RESET_CODE, "password_reset"),
+        (DeliveryKind.ACCOUNT_LOCKED_NOTICE, "account_locked_notice"),
+    ],
+)
+async def test_the_deliverer_names_what_an_email_is_for_in_a_header(
+    smtp_catcher: SmtpCatcher,
+    http_sink: HttpSink,
+    client: aiohttp.ClientSession,
+    test_id: str,
+    kind: DeliveryKind,
+    purpose: str,
+) -> None:
+    address = f"pia-{test_id}@example.com"
+    request = event(test_id=test_id, channel="email", recipient=address, locale="en", kind=kind)
+    await deliverer(smtp_catcher.port, http_sink, client).deliver(request)
+
+    [message] = smtp_catcher.wait_for(to=address, timeout=5)
+    assert message["X-Tessera-Purpose"] == purpose
+
+
+async def test_the_deliverer_fills_the_purpose_placeholder_of_the_webhook_body(
+    smtp_catcher: SmtpCatcher, http_sink: HttpSink, client: aiohttp.ClientSession, test_id: str
+) -> None:
+    settings = sms_settings(
+        http_sink, sms_webhook_body='{"to": "$to", "text": "$text", "purpose": "$purpose"}'
+    )
+    sender = Deliverer(
+        SmtpSender(smtp_settings(smtp_catcher.port)),
+        WebhookSms(settings, client),
+        Translator([SHARED_CATALOGS, CATALOGS]),
+        "Tessera",
+    )
+    kind = DeliveryKind.LOGIN_CODE
+    await sender.deliver(
+        event(test_id=test_id, channel="sms", recipient="+41790000011", locale="en", kind=kind)
+    )
+
+    [received] = http_sink.wait_for(1, within=5)
+    assert json.loads(received.body) == {
+        "to": "+41790000011",
+        "text": f"{CODE} is your Tessera sign-in code. Valid for 10 min.",
+        "purpose": "login",
+    }
+
+
 async def test_the_deliverer_writes_english_for_a_language_it_does_not_speak(
     smtp_catcher: SmtpCatcher, http_sink: HttpSink, client: aiohttp.ClientSession, test_id: str
 ) -> None:

@@ -28,13 +28,14 @@ class _HttpSms:
 
 
 class WebhookSms(_HttpSms):
-    """POSTs a JSON body made from a template; `$to`, `$text`, `$sender` are JSON-escaped."""
+    """POSTs a JSON body made from a template; `$to`, `$text`, `$sender`, `$purpose` are
+    JSON-escaped."""
 
     name = "webhook"
 
     async def send(self, sms: Sms) -> None:
         s = self._settings
-        values = {"to": sms.to, "text": sms.text, "sender": s.sms_sender}
+        values = {"to": sms.to, "text": sms.text, "sender": s.sms_sender, "purpose": sms.purpose}
         escaped = {key: json.dumps(value)[1:-1] for key, value in values.items()}
         body = Template(s.sms_webhook_body).safe_substitute(escaped)
         headers = {"content-type": "application/json"}

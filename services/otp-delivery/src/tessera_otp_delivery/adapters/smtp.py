@@ -34,6 +34,8 @@ class SmtpSender:
         message["To"] = email.to
         message["Subject"] = email.subject
         message["Message-ID"] = f"<{email.id}@{domain}>"
+        if email.purpose:  # lets a local inbox (Tessera Inbox, Mailpit) label the code
+            message["X-Tessera-Purpose"] = email.purpose
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         # After the body: set_content/add_alternative move Content-* headers into the parts.
