@@ -26,7 +26,8 @@ POLICY = "; ".join(
     (
         "default-src 'none'",
         "script-src 'self'",
-        # Redoc's styled-components insert <style> elements: no nonce can reach them.
+        # Redoc's styled-components insert <style> elements as it renders; without this the
+        # page breaks (seen in Chromium). Scripts stay 'self' only.
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data:",
         "connect-src 'self'",  # the OpenAPI document
