@@ -8,7 +8,7 @@ from tessera_gateway.bootstrap import lifespan
 from tessera_gateway.config import GatewaySettings, load_settings
 from tessera_gateway.cors import cors_middleware
 from tessera_gateway.metrics import route_label
-from tessera_gateway.openapi import docs_page, openapi_document
+from tessera_gateway.openapi import docs_assets, docs_page, openapi_document
 from tessera_gateway.proxy import forward
 from tessera_gateway.security_headers import security_headers_middleware
 from tessera_shared.http.app import build_app
@@ -27,7 +27,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         name=NAME,
         settings=settings,
         title="Tessera",
-        route_handlers=[openapi_document, docs_page, forward],
+        route_handlers=[openapi_document, docs_page, docs_assets(), forward],
         lifespan=[lifespan(settings, health)],
         health=health,
         catalogs=[CATALOGS],

@@ -4,7 +4,8 @@ The services describe their own routes (litestar generates them from the msgspec
 `tessera_shared.http.openapi` adds their error answers and headers); the gateway fetches both,
 keeps only public paths, adds what it enforces and answers itself (API key, bearer tokens, rate
 limits, JSON bodies, upstream failures) and serves the result at `/openapi.json`, with a
-documentation page at `/docs`. Fetched lazily and cached, so a service restart shows up.
+documentation page at `/docs` (Redoc, served by the gateway itself: `tessera_shared.http.docs`).
+Fetched lazily and cached, so a service restart shows up.
 """
 
 import time
@@ -12,11 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
-from litestar import MediaType, Request, Response, get
+from litestar import MediaType, Request, Response, Router, get
 from litestar.datastructures import State
 
 from tessera_gateway.routes import Route, route_of
 from tessera_shared.errors import Code
+from tessera_shared.http import docs
 from tessera_shared.http.errors import error_response
 from tessera_shared.http.openapi import (
     BEARER_CODES,
@@ -124,12 +126,14 @@ class OpenApiCache:
         return self._document  # the last complete one while a service is away
 
 
-DOCS_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Tessera API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><redoc spec-url="/openapi.json"></redoc>
-<script src="https://cdn.redoc.ly/redoc/v2.5.0/bundles/redoc.standalone.js"></script>
-</body></html>"""
+DOCS_PATH = "/docs"
+DOCS_ASSETS = f"{DOCS_PATH}/{docs.ASSETS}"
+DOCS_PAGE = docs.page("Tessera API", "/openapi.json", DOCS_ASSETS)
+
+
+def docs_assets() -> Router:
+    """Redoc's bundle, from the installed package: the page makes no request elsewhere."""
+    return docs.assets_router(DOCS_ASSETS)
 
 
 @get("/openapi.json", include_in_schema=False)
@@ -142,6 +146,6 @@ async def openapi_document(request: Request[Any, Any, State], state: State) -> R
     return Response(document, headers={"cache-control": "public, max-age=60"})
 
 
-@get("/docs", include_in_schema=False, media_type=MediaType.HTML)
+@get(DOCS_PATH, include_in_schema=False, media_type=MediaType.HTML)
 async def docs_page() -> str:
     return DOCS_PAGE

@@ -1,4 +1,8 @@
-"""Headers every gateway answer carries, so browsers neither sniff, frame, refer nor cache it."""
+"""Headers every gateway answer carries, so browsers neither sniff, frame, refer nor cache it.
+
+Nor run anything from it: answers are JSON, so their Content-Security-Policy allows nothing; the
+docs page gets the one its Redoc needs (`tessera_shared.http.docs.POLICY`), its own origin only.
+"""
 
 from collections.abc import Callable
 
@@ -6,13 +10,19 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera_gateway.client_ip import TrustedProxies, scheme_in_scope
+from tessera_gateway.openapi import DOCS_PATH
 from tessera_gateway.routes import checks_of
+from tessera_shared.http import docs
 
 ALWAYS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 )
+NO_FRAMES = "frame-ancestors 'none'"
+CSP = (b"content-security-policy", f"default-src 'none'; {NO_FRAMES}".encode())
+DOCS_CSP = (b"content-security-policy", f"{docs.POLICY}; {NO_FRAMES}".encode())
+DOCS_PAGES = frozenset((DOCS_PATH, f"{DOCS_PATH}/"))
 NO_STORE = (b"cache-control", b"no-store")
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
@@ -30,7 +40,7 @@ def security_headers(
     path: str, scheme: str, existing: list[tuple[bytes, bytes]]
 ) -> list[tuple[bytes, bytes]]:
     """`existing` answer headers with ours set (replacing the same names)."""
-    ours = [*ALWAYS]
+    ours = [*ALWAYS, DOCS_CSP if path in DOCS_PAGES else CSP]
     if is_auth_path(path):
         ours.append(NO_STORE)
     if scheme == "https":

@@ -1,10 +1,14 @@
 """CORS, security headers, body rules and forwarding headers, through the whole gateway app."""
 
+import hashlib
+import re
+
 import pytest
 from litestar.testing import AsyncTestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from tessera_gateway.app import create_app
+from tessera_shared.http import docs
 
 APP_ORIGIN = "https://app.example.com"
 EVIL_ORIGIN = "https://evil.example"
@@ -146,7 +150,31 @@ async def test_every_answer_carries_the_security_headers(client, method, path):
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["referrer-policy"] == "no-referrer"
     assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
     assert "strict-transport-security" not in answer.headers  # plain HTTP, no trusted proxy
+
+
+async def test_the_docs_page_and_its_bundle_come_from_the_gateway_under_its_own_policy(
+    client, identity_upstream, session_upstream
+):
+    answer = await client.get("/docs")
+    assert answer.status_code == 200
+    policy = answer.headers["content-security-policy"]
+    assert policy == f"{docs.POLICY}; frame-ancestors 'none'"
+    assert "script-src 'self';" in policy
+    assert "http" not in policy  # no other origin
+    assert answer.headers["x-frame-options"] == "DENY"
+    bundle = f"/docs/assets/redoc-{docs.REDOC_VERSION}/redoc.standalone.js"
+    assert f'<script src="{bundle}"></script>' in answer.text
+    assert not re.findall(r"https?://", answer.text)
+
+    script = await client.get(bundle)
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "immutable" in script.headers["cache-control"]
+    assert hashlib.sha256(script.content).hexdigest() == docs.REDOC_SHA256
+    # Answered by the gateway itself: nothing under /docs reaches a service.
+    assert identity_upstream.seen == session_upstream.seen == []
 
 
 async def test_auth_routes_are_never_stored_and_the_jwks_keeps_its_cache_header(client):

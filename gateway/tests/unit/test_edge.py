@@ -181,3 +181,12 @@ def test_security_headers_replace_upstream_ones_and_hsts_needs_https():
     jwks = dict(security_headers("/.well-known/jwks.json", "https", upstream))
     assert jwks[b"cache-control"] == b"max-age=3600"
     assert jwks[b"strict-transport-security"] == b"max-age=63072000; includeSubDomains"
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/"])
+def test_only_the_docs_page_may_run_scripts_and_only_its_own(path):
+    csp = b"content-security-policy"
+    assert dict(security_headers(path, "http", []))[csp].startswith(b"default-src 'none'; script-")
+    for other in ("/openapi.json", "/v1/users/me", "/docs/assets/redoc-2.5.4/redoc.standalone.js"):
+        policy = dict(security_headers(other, "http", [(csp, b"default-src *")]))[csp]
+        assert policy == b"default-src 'none'; frame-ancestors 'none'"

@@ -12,6 +12,7 @@ from litestar.types import ASGIApp, ControllerRouterHandler
 
 from tessera_shared.http.allow import allow_middleware, methods_by_path
 from tessera_shared.http.body_guard import body_guard
+from tessera_shared.http.docs import RedocPage
 from tessera_shared.http.errors import EXCEPTION_HANDLERS, handle_unavailable
 from tessera_shared.http.field_docs import document_loaded_structs
 from tessera_shared.http.health import HealthChecks, health_routes
@@ -76,9 +77,13 @@ def build_app(
         plugins=plugins,
         request_max_body_size=request_max_body_size,
         request_class=TesseraRequest,
-        # Served finished: Tessera's error answers and the headers each route reads.
+        # Served finished: Tessera's error answers and the headers each route reads; the JSON
+        # stays at /schema and /schema/openapi.json, a page reads it at /schema/redoc.
         openapi_config=OpenAPIConfig(
-            title=title, version="1.0.0", path="/schema", render_plugins=[FinishedJson()]
+            title=title,
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[FinishedJson(), RedocPage()],
         ),
         state=State(
             {
