@@ -117,7 +117,10 @@ def main() -> None:
         session=_port(user, "TESSERA_SESSION_PORT", 8002),
         otp=_port(user, "TESSERA_OTP_PORT", 8003),
     )
-    inbox = flag(user.get("TESSERA_DEV_INBOX"), default=True)
+    try:
+        inbox = flag(user.get("TESSERA_DEV_INBOX"), default=True)
+    except ValueError as exc:
+        sys.exit(f"run: TESSERA_DEV_INBOX: {exc}")
     smtp_port = _port(user, "TESSERA_DEV_SMTP_PORT", 1025)
     inbox_part = Part(
         "inbox",

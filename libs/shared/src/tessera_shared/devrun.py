@@ -53,13 +53,13 @@ def effective(defaults: Mapping[str, str], user: Mapping[str, str]) -> dict[str,
 
 
 def flag(value: str | None, default: bool) -> bool:
-    """A yes/no setting as msgspec reads booleans (true/false, 1/0); anything else: default."""
+    """A yes/no setting as the parts read booleans (true/false, 1/0); ValueError otherwise."""
     if value is None:
         return default
     try:
         return msgspec.convert(value, bool, strict=False)
     except msgspec.ValidationError:
-        return default
+        raise ValueError(f"expected true or false, got {value!r}") from None
 
 
 def dev_defaults(*, inbox: bool, smtp_port: int, inbox_port: int) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from tessera_shared.devrun import (
     Banner,
     banner_text,
@@ -80,6 +82,8 @@ def test_flags_read_as_the_parts_read_booleans() -> None:
     assert flag("0", default=True) is False
     assert flag("true", default=False) is True
     assert flag(None, default=True) is True
+    with pytest.raises(ValueError, match="'maybe'"):
+        flag("maybe", default=True)
 
 
 def banner(env: dict[str, str], inbox: str | None = "http://127.0.0.1:8025/") -> str:
