@@ -298,6 +298,9 @@ class Suite:
             **inherited,
             **{f"TESSERA_{name}_PORT": str(port) for name, port in self.ports.items()},
             **{f"TESSERA_DEV_{name}_PORT": str(free_port()) for name in deps},
+            # The dev inbox too: never the default ports another `make run` may hold.
+            "TESSERA_DEV_SMTP_PORT": str(free_port()),
+            "TESSERA_DEV_INBOX_PORT": str(free_port()),
             "TESSERA_DEV_DATA_DIR": str(folder / "data"),
             **LOAD_SETTINGS,
         }

@@ -75,7 +75,13 @@ PARTS = {
 }
 # Services that run a part's image with another command, and the part whose settings they read.
 JOBS = {"migrate": "identity"}
-SECRETS = ("POSTGRES_PASSWORD", "INTERNAL_TOKEN", "OTP_HMAC_KEY", "REFRESH_KEY", "TOTP_KEYS")
+SECRETS = (
+    "TESSERA_POSTGRES_PASSWORD",
+    "TESSERA_INTERNAL_TOKEN",
+    "TESSERA_IDENTITY_OTP_HMAC_KEY",
+    "TESSERA_SESSION_REFRESH_KEY",
+    "TESSERA_IDENTITY_TOTP_KEYS",
+)
 # The ports the third-party servers listen on inside the compose network.
 SERVER_PORTS = {"postgres": 5432, "redis": 6379, "nats": 4222, "mailpit": 1025, "jaeger": 4317}
 
@@ -184,11 +190,11 @@ def operator_env(**overrides: str) -> dict[str, str]:
     comments say (openssl rand -hex 32; k1: + 32 random bytes in base64)."""
     env = {name: value for name, (value, commented) in env_example().items() if not commented}
     env.update(
-        POSTGRES_PASSWORD=secrets.token_hex(32),
-        INTERNAL_TOKEN=secrets.token_hex(32),
-        OTP_HMAC_KEY=secrets.token_hex(32),
-        REFRESH_KEY=secrets.token_hex(32),
-        TOTP_KEYS="k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        TESSERA_POSTGRES_PASSWORD=secrets.token_hex(32),
+        TESSERA_INTERNAL_TOKEN=secrets.token_hex(32),
+        TESSERA_IDENTITY_OTP_HMAC_KEY=secrets.token_hex(32),
+        TESSERA_SESSION_REFRESH_KEY=secrets.token_hex(32),
+        TESSERA_IDENTITY_TOTP_KEYS="k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
     )
     env.update(overrides)
     return env
@@ -480,12 +486,12 @@ def test_every_variable_of_a_part_is_a_setting_of_that_part(compose: Doc) -> Non
 def test_each_part_accepts_the_settings_the_compose_file_gives_it(
     compose: Doc, settings_from: Callable[[str, Doc], Any], mode: str
 ) -> None:
-    overrides = {"ENVIRONMENT": mode, "OTEL_EXPORTER": "otlp"}
+    overrides = {"TESSERA_ENVIRONMENT": mode, "TESSERA_OTEL_EXPORTER": "otlp"}
     if mode == "production":  # what "Mode" in .env.example asks for
         overrides.update(
-            SMS_PROVIDERS="webhook",
-            SMS_WEBHOOK_URL="https://sms.example.com/send",
-            TRUSTED_PROXIES="172.16.0.0/12",
+            TESSERA_OTP_SMS_PROVIDERS="webhook",
+            TESSERA_OTP_SMS_WEBHOOK_URL="https://sms.example.com/send",
+            TESSERA_GATEWAY_TRUSTED_PROXIES="172.16.0.0/12",
         )
     doc = interpolate(compose, operator_env(**overrides))
     for name in [*PARTS, *JOBS]:
@@ -516,7 +522,7 @@ def test_the_parts_agree_on_what_they_share(
 
 
 def test_every_address_a_part_is_given_names_a_service_on_its_port(compose: Doc) -> None:
-    doc = interpolate(compose, operator_env(OTEL_EXPORTER="otlp"))
+    doc = interpolate(compose, operator_env(TESSERA_OTEL_EXPORTER="otlp"))
     for name in [*PARTS, *JOBS]:
         env = environment(services(doc)[name])
         for key, value in env.items():
@@ -617,7 +623,7 @@ def test_postgres_keeps_its_cluster_on_a_named_volume_and_reports_ready(compose:
         compose, postgres, "/var/lib/postgresql" if major >= 18 else "/var/lib/postgresql/data"
     )
     assert "pg_isready" in postgres["healthcheck"]["test"]
-    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${TESSERA_POSTGRES_PASSWORD:?")
 
 
 def test_redis_writes_its_append_only_file_every_second_to_a_volume(compose: Doc) -> None:
@@ -710,7 +716,9 @@ def test_the_telemetry_profile_carries_the_parts_traces_to_jaeger(compose: Doc) 
     for name in PARTS:
         env = environment(everything[name])
         prefix = PARTS[name].prefix
-        assert env[f"{prefix}OTEL_EXPORTER"] == "${OTEL_EXPORTER:-none}", "off unless .env says"
+        assert env[f"{prefix}OTEL_EXPORTER"] == "${TESSERA_OTEL_EXPORTER:-none}", (
+            "off unless .env says"
+        )
         endpoint = urlsplit(interpolate(env[f"{prefix}OTEL_ENDPOINT"], {}))
         assert (endpoint.hostname, endpoint.port, endpoint.path) == (
             "otel-collector",

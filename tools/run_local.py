@@ -6,13 +6,21 @@ point at yours instead with TESSERA_DEV_POSTGRES_URL, TESSERA_DEV_REDIS_URL, TES
 A part that exits on its own is restarted after a short wait, with one log line; one that keeps
 exiting (more than 5 restarts within 60 s) stops the suite with a message naming it.
 Ctrl-C stops the parts, then the servers, and waits for each process to exit.
+
+Settings: every `TESSERA_*` variable of the environment wins, then those of `.env` in the
+checkout (TESSERA_DEV_ENV_FILE names another file), then the runner's defaults: delivery to
+the local inbox (TESSERA_DEV_INBOX=false: to the console) and sign-in limits a person never hits.
 """
 
 import asyncio
+import functools
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -22,6 +30,16 @@ from psycopg import sql
 
 from tessera_gateway.bootstrap import api_key_store
 from tessera_gateway.config import GatewaySettings
+from tessera_shared.devlogs import pretty
+from tessera_shared.devrun import (
+    Banner,
+    banner_text,
+    dev_defaults,
+    effective,
+    flag,
+    read_dotenv,
+    user_settings,
+)
 from tessera_shared.devservers import (
     NatsServer,
     PostgresServer,
@@ -40,8 +58,8 @@ from tessera_shared.devstack import (
 from tessera_shared.restarts import RestartPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("TESSERA_DEV_DATA_DIR") or ROOT / ".data").resolve()
 DATABASE = "tessera"
+APPLIED = re.compile(r"(\d+) migration\(s\) applied")
 
 
 class Stop(Exception):  # noqa: N818 - a signal to stop, not an error
@@ -52,8 +70,8 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise Stop
 
 
-def _port(variable: str, default: int) -> int:
-    raw = os.environ.get(variable, str(default))
+def _port(settings: Mapping[str, str], variable: str, default: int) -> int:
+    raw = settings.get(variable, str(default))
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         sys.exit(f"run: {variable} must be a port number, got {raw!r}")
     return int(raw)
@@ -64,43 +82,89 @@ def _require_free(port: int, what: str, variable: str) -> None:
         sys.exit(f"run: port {port} for {what} is already in use; set {variable} to another port")
 
 
+def _step(text: str) -> None:
+    print(text, flush=True)
+
+
+def _timed(what: str, action: Callable[[], object]) -> None:
+    """Runs `action`, then says `<what> ready (1.8 s)`."""
+    began = time.monotonic()
+    action()
+    _step(f"{what} ready ({time.monotonic() - began:.1f} s)")
+
+
+def _renderer(settings: Mapping[str, str]) -> Callable[[str], str] | None:
+    """Readable part logs on a terminal (or TESSERA_LOG_FORMAT=pretty); JSON as they come when
+    TESSERA_LOG_FORMAT=json or the output goes to a file or a pipe."""
+    chosen = settings.get("TESSERA_LOG_FORMAT", "auto").strip().lower()
+    if chosen not in ("auto", "pretty", "json"):
+        sys.exit(f"run: TESSERA_LOG_FORMAT must be auto, pretty or json, got {chosen!r}")
+    if chosen == "pretty" or (chosen == "auto" and sys.stdout.isatty()):
+        return pretty
+    return None
+
+
 def main() -> None:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    env_file = Path(os.environ.get("TESSERA_DEV_ENV_FILE") or ROOT / ".env")
+    user = user_settings(os.environ, read_dotenv(env_file))
+    data = Path(user.get("TESSERA_DEV_DATA_DIR") or ROOT / ".data").resolve()
+    render = _renderer(user)
     parts = default_parts(
-        gateway=_port("TESSERA_GATEWAY_PORT", 8080),
-        identity=_port("TESSERA_IDENTITY_PORT", 8001),
-        session=_port("TESSERA_SESSION_PORT", 8002),
-        otp=_port("TESSERA_OTP_PORT", 8003),
+        gateway=_port(user, "TESSERA_GATEWAY_PORT", 8080),
+        identity=_port(user, "TESSERA_IDENTITY_PORT", 8001),
+        session=_port(user, "TESSERA_SESSION_PORT", 8002),
+        otp=_port(user, "TESSERA_OTP_PORT", 8003),
     )
+    try:
+        inbox = flag(user.get("TESSERA_DEV_INBOX"), default=True)
+    except ValueError as exc:
+        sys.exit(f"run: TESSERA_DEV_INBOX: {exc}")
+    smtp_port = _port(user, "TESSERA_DEV_SMTP_PORT", 1025)
+    inbox_part = Part(
+        "inbox",
+        "tessera_shared.devinbox",
+        "TESSERA_DEV_INBOX_",
+        _port(user, "TESSERA_DEV_INBOX_PORT", 8025),
+        health="/health",
+    )
+    if inbox:
+        _require_free(smtp_port, "the inbox's SMTP", "TESSERA_DEV_SMTP_PORT")
+        parts.insert(0, inbox_part)
     for part in parts:
         _require_free(part.port, part.name, f"{part.prefix}PORT")
 
     servers: list[PostgresServer | RedisServer | NatsServer] = []
     processes: list[PartProcess] = []
     try:
-        deps = _dependencies(servers)
+        deps = _dependencies(servers, user, data)
         _create_database(deps.postgres_url)
-        env = suite_environment(
-            parts,
-            deps,
-            extra={
-                "TESSERA_OTP_EMAIL_PROVIDERS": "console",
-                "TESSERA_OTP_SMS_PROVIDERS": "console",
-                "TESSERA_SESSION_SIGNING_KEYS_DIR": str(DATA / "keys"),
-                # Local runs are plain HTTP: browsers drop Secure cookies on hosts other than
-                # localhost. Production refuses this setting.
-                "TESSERA_SESSION_COOKIE_SECURE": "false",
-            },
-        )
+        defaults = {
+            **suite_environment([p for p in parts if p is not inbox_part], deps),
+            **dev_defaults(inbox=inbox, smtp_port=smtp_port, inbox_port=inbox_part.port),
+            "TESSERA_DEV_SMTP_PORT": str(smtp_port),
+            "TESSERA_DEV_INBOX_PORT": str(inbox_part.port),
+            "TESSERA_SESSION_SIGNING_KEYS_DIR": str(data / "keys"),
+        }
+        env = effective(defaults, user)
         _migrate(env)
-        api_key = asyncio.run(_dev_api_key(env))
+        api_key = asyncio.run(_dev_api_key(env, data))
         for part in parts:
-            process = PartProcess(part, env, sys.stdout)
+            process = PartProcess(part, env, sys.stdout, render)
             processes.append(process)
-            process.start()
-            process.wait_ready(60)
-        _banner(parts, deps, api_key)
+            _timed(part.name, functools.partial(_start, process))
+        banner = Banner(
+            ports={p.name: p.port for p in parts},
+            inbox_url=f"http://127.0.0.1:{inbox_part.port}/" if inbox else None,
+            postgres_url=deps.postgres_url,
+            redis_url=deps.redis_url,
+            nats_url=deps.nats_url,
+            data=data,
+            api_key=api_key,
+            env=env,
+        )
+        print(banner_text(banner), flush=True)
         Supervisor(processes, RestartPolicy(), sys.stderr).run()
     except Stop:
         print("\nrun: stopping…", file=sys.stderr)
@@ -117,31 +181,43 @@ def main() -> None:
         print("run: everything stopped", file=sys.stderr)
 
 
-def _dependencies(servers: list[PostgresServer | RedisServer | NatsServer]) -> Dependencies:
-    DATA.mkdir(exist_ok=True)
-    postgres_url = os.environ.get("TESSERA_DEV_POSTGRES_URL")
+def _start(process: PartProcess) -> None:
+    process.start()
+    try:
+        process.wait_ready(60)
+    except RuntimeError as exc:
+        if process.part.name == "inbox":
+            raise RuntimeError(f"{exc}; TESSERA_DEV_INBOX=false runs without it") from exc
+        raise
+
+
+def _dependencies(
+    servers: list[PostgresServer | RedisServer | NatsServer], user: Mapping[str, str], data: Path
+) -> Dependencies:
+    data.mkdir(exist_ok=True)
+    postgres_url = user.get("TESSERA_DEV_POSTGRES_URL")
     if not postgres_url:
-        port = _port("TESSERA_DEV_POSTGRES_PORT", 15432)
+        port = _port(user, "TESSERA_DEV_POSTGRES_PORT", 15432)
         _require_free(port, "PostgreSQL", "TESSERA_DEV_POSTGRES_PORT")
-        postgres = PostgresServer(DATA / "postgres", port)
+        postgres = PostgresServer(data / "postgres", port)
         servers.append(postgres)
-        postgres.start()
+        _timed("PostgreSQL", postgres.start)
         postgres_url = postgres.url(DATABASE)
-    redis_url = os.environ.get("TESSERA_DEV_REDIS_URL")
+    redis_url = user.get("TESSERA_DEV_REDIS_URL")
     if not redis_url:
-        port = _port("TESSERA_DEV_REDIS_PORT", 16379)
+        port = _port(user, "TESSERA_DEV_REDIS_PORT", 16379)
         _require_free(port, "Redis", "TESSERA_DEV_REDIS_PORT")
-        redis = RedisServer(DATA / "redis", port)
+        redis = RedisServer(data / "redis", port)
         servers.append(redis)
-        redis.start()
+        _timed("Redis", redis.start)
         redis_url = redis.url()
-    nats_url = os.environ.get("TESSERA_DEV_NATS_URL")
+    nats_url = user.get("TESSERA_DEV_NATS_URL")
     if not nats_url:
-        port = _port("TESSERA_DEV_NATS_PORT", 14222)
+        port = _port(user, "TESSERA_DEV_NATS_PORT", 14222)
         _require_free(port, "NATS", "TESSERA_DEV_NATS_PORT")
-        nats = NatsServer(DATA / "nats", port)
+        nats = NatsServer(data / "nats", port)
         servers.append(nats)
-        nats.start()
+        _timed("NATS", nats.start)
         nats_url = nats.url()
     return Dependencies(postgres_url=postgres_url, redis_url=redis_url, nats_url=nats_url)
 
@@ -161,15 +237,21 @@ def _migrate(env: dict[str, str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tessera_identity", "migrate"],
         env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        text=True,
         check=False,
     )
     if result.returncode != 0:
+        sys.stdout.write(result.stdout)
         raise RuntimeError("migrations failed")
+    found = APPLIED.search(result.stdout)
+    applied = int(found[1]) if found else 0
+    _step(f"migrations: {applied} applied" if applied else "migrations: up to date")
 
 
-async def _dev_api_key(env: dict[str, str]) -> str:
+async def _dev_api_key(env: dict[str, str], data: Path) -> str:
     """The API key of local runs: kept in the data folder, made anew when Redis lost it."""
-    saved = DATA / "dev-api-key"
+    saved = data / "dev-api-key"
     settings = msgspec.structs.replace(
         GatewaySettings(),
         redis_url=env["TESSERA_GATEWAY_REDIS_URL"],
@@ -182,27 +264,6 @@ async def _dev_api_key(env: dict[str, str]) -> str:
     saved.write_text(plain + "\n")
     saved.chmod(0o600)
     return plain
-
-
-def _banner(parts: list[Part], deps: Dependencies, api_key: str) -> None:
-    by_name = {p.name: p.port for p in parts}
-    print(
-        f"""
-  Tessera is running. Ctrl-C stops everything.
-
-  gateway (public)   http://127.0.0.1:{by_name["gateway"]}
-                     try: curl -s 127.0.0.1:{by_name["gateway"]}/health/ready
-  identity           http://127.0.0.1:{by_name["identity"]}
-  session            http://127.0.0.1:{by_name["session"]}
-  otp-delivery       http://127.0.0.1:{by_name["otp-delivery"]} (health only)
-  PostgreSQL         {deps.postgres_url}
-  Redis              {deps.redis_url}
-  NATS               {deps.nats_url}
-  data               {DATA}  (make reset wipes it)
-  API key            {api_key}  (send as X-API-Key on registration routes)
-""",
-        flush=True,
-    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ class Part(msgspec.Struct, frozen=True):
     module: str
     prefix: str
     port: int
+    health: str = "/health/ready"
+    """Answers 200 once the part serves."""
 
 
 def default_parts(
@@ -108,12 +110,20 @@ def _child_setup() -> None:
 
 
 class PartProcess:
-    """One part as a child process; its output goes to `sink`, each line tagged with its name."""
+    """One part as a child process; its output goes to `sink`, each line tagged with its name
+    (and passed through `render` first, when given: the dev runner's readable logs)."""
 
-    def __init__(self, part: Part, env: Mapping[str, str], sink: IO[str] | Path) -> None:
+    def __init__(
+        self,
+        part: Part,
+        env: Mapping[str, str],
+        sink: IO[str] | Path,
+        render: Callable[[str], str] | None = None,
+    ) -> None:
         self.part = part
         self.env = {**os.environ, **env}
         self.sink = sink
+        self.render = render
         self._process: subprocess.Popen[bytes] | None = None
         self._pump: threading.Thread | None = None
 
@@ -137,16 +147,22 @@ class PartProcess:
     def _copy_output(self) -> None:
         assert self._process is not None
         assert self._process.stdout is not None
-        tag = f"[{self.part.name}] "
         if isinstance(self.sink, Path):
             with self.sink.open("a", encoding="utf-8") as out:
                 for raw in self._process.stdout:
-                    out.write(tag + raw.decode(errors="replace"))
+                    out.write(self._tagged(raw))
                     out.flush()
         else:
             for raw in self._process.stdout:
-                self.sink.write(tag + raw.decode(errors="replace"))
+                self.sink.write(self._tagged(raw))
                 self.sink.flush()
+
+    def _tagged(self, raw: bytes) -> str:
+        tag = f"[{self.part.name}] "
+        line = raw.decode(errors="replace")
+        if self.render is None:
+            return tag + line
+        return "".join(f"{tag}{row}\n" for row in self.render(line).split("\n"))
 
     @property
     def pid(self) -> int | None:
@@ -163,7 +179,7 @@ class PartProcess:
             if code is not None:
                 raise RuntimeError(f"{self.part.name} exited with status {code} while starting")
             try:
-                with urllib.request.urlopen(f"{self.url}/health/ready", timeout=2) as answer:  # noqa: S310
+                with urllib.request.urlopen(self.url + self.part.health, timeout=2) as answer:  # noqa: S310
                     if answer.status == 200:
                         return
             except (urllib.error.URLError, OSError):
