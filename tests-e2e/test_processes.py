@@ -1,6 +1,5 @@
 """Starting and stopping parts and the dev runner as a user would, from a terminal."""
 
-import importlib.util
 import os
 import secrets
 import signal
@@ -52,15 +51,11 @@ def test_a_taken_port_is_a_clear_message_not_a_traceback():
     assert "TESSERA_GATEWAY_PORT" in done.stderr
 
 
-INBOX_BUILT = importlib.util.find_spec("tessera_shared.devinbox") is not None
-
-
 def runner_env(tmp_path: Path) -> dict[str, str]:
     """The runner on free ports with its own data, never the checkout's .env."""
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")},
         "TESSERA_DEV_ENV_FILE": str(tmp_path / "no.env"),
-        "TESSERA_DEV_INBOX": "true" if INBOX_BUILT else "false",
         "TESSERA_DEV_SMTP_PORT": str(free_port()),
         "TESSERA_DEV_INBOX_PORT": str(free_port()),
         "TESSERA_DEV_DATA_DIR": str(tmp_path / "data"),

@@ -16,7 +16,7 @@ import pytest
 
 from tessera_shared.testing.smtp import SmtpCatcher
 
-from .test_processes import INBOX_BUILT, ROOT, Output, runner_env
+from .test_processes import ROOT, Output, runner_env
 from .test_registration import PASSWORD, code_for, post, registration
 from .test_sessions import authenticate
 
@@ -115,7 +115,6 @@ def test_the_environment_wins_over_dotenv_which_wins_over_the_runners_defaults(
     assert not [line for line in runner.output.lines if line.startswith("[gateway] {")]
 
 
-@pytest.mark.skipif(not INBOX_BUILT, reason="tessera_shared.devinbox is not in this branch yet")
 def test_with_no_delivery_settings_a_code_reaches_the_local_inbox(
     own_servers_dir: Path, start_runner
 ):
