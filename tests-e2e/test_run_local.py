@@ -3,6 +3,7 @@ startup to follow and a banner naming what they need."""
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -135,3 +136,68 @@ def test_with_no_delivery_settings_a_code_reaches_the_local_inbox(
         time.sleep(0.1)
     assert [m["channel"] for m in messages] == ["email"]
     assert re.fullmatch(r"\d{6}", messages[0]["code"])
+
+
+MARKER = "<!-- quickstart:"
+BASH = shutil.which("bash") or ""
+
+
+def quickstart_block() -> str:
+    """The first ```sh block after the quickstart marker in README.md."""
+    readme = (ROOT / "README.md").read_text()
+    after = readme[readme.index(MARKER) :]
+    found = re.search(r"```sh\n(.*?)```", after, re.DOTALL)
+    assert found, "no sh block after the quickstart marker"
+    return found.group(1)
+
+
+TOOLS = bool(BASH and shutil.which("curl") and shutil.which("jq"))
+
+
+@pytest.mark.skipif(not TOOLS, reason="needs bash, curl and jq")
+def test_the_readme_quickstart_signs_up_signs_in_refreshes_and_signs_out_as_written(
+    own_servers_dir: Path, start_runner: Callable[..., SimpleNamespace]
+) -> None:
+    env = runner_env(own_servers_dir)
+    runner = start_runner(env)
+    shell_env = {
+        **env,
+        "GW": runner.gateway_url,
+        "INBOX": f"http://127.0.0.1:{env['TESSERA_DEV_INBOX_PORT']}",
+    }
+    done = subprocess.run(
+        [BASH, "-e", "-o", "pipefail", "-c", quickstart_block()],
+        env=shell_env,
+        cwd=own_servers_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == ""
+    answers = [json.loads(part) for part in _json_documents(done.stdout)]
+    verified, me, logged_out = answers
+    assert verified["status"] == "success"
+    assert me["status"] == "active"
+    [email] = [c for c in me["credentials"] if c["type"] == "email"]
+    assert email["verified"] is True
+    assert re.fullmatch(r"jane\.\d+@example\.com", email["value"])
+    assert logged_out == {"status": 200, "message": "Logged out successfully"}
+
+
+def _json_documents(text: str) -> list[str]:
+    """jq's pretty output: one JSON document after another."""
+    decoder = json.JSONDecoder()
+    documents, at = [], 0
+    while (at := _skip_space(text, at)) < len(text):
+        value, end = decoder.raw_decode(text, at)
+        documents.append(json.dumps(value))
+        at = end
+    return documents
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
