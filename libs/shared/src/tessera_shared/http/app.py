@@ -1,5 +1,6 @@
 """Assembles a part's litestar app with the shared error model, i18n, request ids and health."""
 
+import gc
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -69,6 +70,7 @@ def build_app(
     app = Litestar(
         route_handlers=[*health_routes(), *metrics_routes(metrics), *route_handlers],
         lifespan=list(lifespan),
+        on_startup=[freeze_startup_heap],  # after the lifespans: what they made stays too
         exception_handlers={
             **EXCEPTION_HANDLERS,
             **dict.fromkeys(unavailable_when, handle_unavailable),
@@ -104,3 +106,11 @@ def build_app(
     handler = http_metrics_middleware(handler, name, metrics.route_label)
     app.asgi_handler = request_id_middleware(handler)
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Moves what start-up left alive (modules, the app, its routes, pools) out of the garbage
+    collector's sight: it lives as long as the process, yet every full collection walked it
+    again (~5 % of a proxied request's CPU in the gateway's profile under load)."""
+    gc.collect()
+    gc.freeze()
