@@ -102,6 +102,8 @@ LOAD_SETTINGS = {
     # inbox (dev tooling, parsing each mail) would share the measured core, and the register
     # row counts the codes in the console lines.
     "TESSERA_DEV_INBOX": "false",
+    # Nor the example web app's static server: nothing measured calls it.
+    "TESSERA_DEV_WEB": "false",
 }
 DEFAULT_LOCKOUT_PREFIX = "TESSERA_IDENTITY_LOCKOUT_"
 

@@ -58,6 +58,7 @@ def runner_env(tmp_path: Path) -> dict[str, str]:
         "TESSERA_DEV_ENV_FILE": str(tmp_path / "no.env"),
         "TESSERA_DEV_SMTP_PORT": str(free_port()),
         "TESSERA_DEV_INBOX_PORT": str(free_port()),
+        "TESSERA_DEV_WEB_PORT": str(free_port()),
         "TESSERA_DEV_DATA_DIR": str(tmp_path / "data"),
         "TESSERA_DEV_POSTGRES_PORT": str(free_port()),
         "TESSERA_DEV_REDIS_PORT": str(free_port()),

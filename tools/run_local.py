@@ -10,6 +10,8 @@ Ctrl-C stops the parts, then the servers, and waits for each process to exit.
 Settings: every `TESSERA_*` variable of the environment wins, then those of `.env` in the
 checkout (TESSERA_DEV_ENV_FILE names another file), then the runner's defaults: delivery to
 the local inbox (TESSERA_DEV_INBOX=false: to the console) and sign-in limits a person never hits.
+The example web app (examples/web) is served on http://localhost:3000 (TESSERA_DEV_WEB_PORT;
+TESSERA_DEV_WEB=false: not at all), and the gateway allows it as a CORS origin.
 """
 
 import asyncio
@@ -39,6 +41,7 @@ from tessera_shared.devrun import (
     flag,
     read_dotenv,
     user_settings,
+    web_defaults,
 )
 from tessera_shared.devservers import (
     NatsServer,
@@ -59,6 +62,7 @@ from tessera_shared.restarts import RestartPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "tessera"
+WEB_APP = Path("examples") / "web"
 APPLIED = re.compile(r"(\d+) migration\(s\) applied")
 
 
@@ -111,8 +115,9 @@ def main() -> None:
     user = user_settings(os.environ, read_dotenv(env_file))
     data = Path(user.get("TESSERA_DEV_DATA_DIR") or ROOT / ".data").resolve()
     render = _renderer(user)
+    gateway_port = _port(user, "TESSERA_GATEWAY_PORT", 8080)
     parts = default_parts(
-        gateway=_port(user, "TESSERA_GATEWAY_PORT", 8080),
+        gateway=gateway_port,
         identity=_port(user, "TESSERA_IDENTITY_PORT", 8001),
         session=_port(user, "TESSERA_SESSION_PORT", 8002),
         otp=_port(user, "TESSERA_OTP_PORT", 8003),
@@ -122,6 +127,7 @@ def main() -> None:
     except ValueError as exc:
         sys.exit(f"run: TESSERA_DEV_INBOX: {exc}")
     smtp_port = _port(user, "TESSERA_DEV_SMTP_PORT", 1025)
+    web_port = _port(user, "TESSERA_DEV_WEB_PORT", 3000)
     inbox_part = Part(
         "inbox",
         "tessera_shared.devinbox",
@@ -132,6 +138,13 @@ def main() -> None:
     if inbox:
         _require_free(smtp_port, "the inbox's SMTP", "TESSERA_DEV_SMTP_PORT")
         parts.insert(0, inbox_part)
+    try:
+        web = flag(user.get("TESSERA_DEV_WEB"), default=True)
+    except ValueError as exc:
+        sys.exit(f"run: TESSERA_DEV_WEB: {exc}")
+    web_part = Part("web", "tessera_shared.devweb", "TESSERA_DEV_WEB_", web_port, health="/health")
+    if web:
+        parts.append(web_part)
     for part in parts:
         _require_free(part.port, part.name, f"{part.prefix}PORT")
 
@@ -141,8 +154,13 @@ def main() -> None:
         deps = _dependencies(servers, user, data)
         _create_database(deps.postgres_url)
         defaults = {
-            **suite_environment([p for p in parts if p is not inbox_part], deps),
+            **suite_environment([p for p in parts if p not in (inbox_part, web_part)], deps),
             **dev_defaults(inbox=inbox, smtp_port=smtp_port, inbox_port=inbox_part.port),
+            **(
+                web_defaults(web_port=web_port, gateway_port=gateway_port, root=ROOT / WEB_APP)
+                if web
+                else {}
+            ),
             "TESSERA_DEV_SMTP_PORT": str(smtp_port),
             "TESSERA_DEV_INBOX_PORT": str(inbox_part.port),
             "TESSERA_SESSION_SIGNING_KEYS_DIR": str(data / "keys"),
@@ -150,6 +168,7 @@ def main() -> None:
         env = effective(defaults, user)
         _migrate(env)
         api_key = asyncio.run(_dev_api_key(env, data))
+        env["TESSERA_DEV_WEB_API_KEY"] = api_key
         for part in parts:
             process = PartProcess(part, env, sys.stdout, render)
             processes.append(process)
@@ -157,6 +176,7 @@ def main() -> None:
         banner = Banner(
             ports={p.name: p.port for p in parts},
             inbox_url=f"http://127.0.0.1:{inbox_part.port}/" if inbox else None,
+            web_url=f"http://localhost:{web_port}/" if web else None,
             postgres_url=deps.postgres_url,
             redis_url=deps.redis_url,
             nats_url=deps.nats_url,

@@ -92,11 +92,28 @@ def dev_defaults(*, inbox: bool, smtp_port: int, inbox_port: int) -> dict[str, s
     }
 
 
+def web_defaults(*, web_port: int, gateway_port: int, root: Path) -> dict[str, str]:
+    """The example web app on its own origin, and a gateway that lets it call with credentials.
+
+    The page calls the gateway at `localhost`, not 127.0.0.1: ports do not make sites, so
+    localhost:3000 and localhost:8080 are the same site and the SameSite=Strict refresh cookie
+    rides along; 127.0.0.1 would be another site to the page."""
+    return {
+        "TESSERA_DEV_WEB_PORT": str(web_port),
+        "TESSERA_DEV_WEB_ROOT": str(root),
+        "TESSERA_DEV_WEB_GATEWAY_URL": f"http://localhost:{gateway_port}",
+        "TESSERA_GATEWAY_CORS_ORIGINS": (
+            f"http://localhost:{web_port},http://127.0.0.1:{web_port}"
+        ),
+    }
+
+
 class Banner(msgspec.Struct, frozen=True, kw_only=True):
     """What the banner names; `env` is the parts' effective environment."""
 
     ports: Mapping[str, int]
     inbox_url: str | None
+    web_url: str | None = None
     postgres_url: str
     redis_url: str
     nats_url: str
@@ -136,6 +153,7 @@ def banner_text(banner: Banner) -> str:
   API docs           {gateway}/docs
   OpenAPI            {gateway}/openapi.json
   inbox (codes)      {inbox}
+  web app            {banner.web_url or "off (TESSERA_DEV_WEB=false)"}
   API key            {banner.api_key}  (send as X-API-Key on registration routes)
   CORS origins       {cors}
   email delivery     {email}

@@ -12,6 +12,7 @@ from tessera_shared.devrun import (
     flag,
     read_dotenv,
     user_settings,
+    web_defaults,
 )
 
 
@@ -91,6 +92,7 @@ def banner(env: dict[str, str], inbox: str | None = "http://127.0.0.1:8025/") ->
         Banner(
             ports={"gateway": 8080, "identity": 8001, "session": 8002, "otp-delivery": 8003},
             inbox_url=inbox,
+            web_url="http://localhost:3000/",
             postgres_url="postgresql://127.0.0.1:15432/tessera",
             redis_url="redis://127.0.0.1:16379/0",
             nats_url="nats://127.0.0.1:14222",
@@ -112,6 +114,7 @@ def test_the_banner_names_every_url_the_key_the_providers_the_limits_and_the_dat
         "http://127.0.0.1:8080/docs",
         "http://127.0.0.1:8080/openapi.json",
         "inbox (codes)      http://127.0.0.1:8025/",
+        "web app            http://localhost:3000/",
         "tsk_dev",
         "CORS origins       http://localhost:3000",
         "email delivery     smtp (127.0.0.1:1025)",
@@ -135,3 +138,14 @@ def test_the_banner_says_what_the_user_chose_instead() -> None:
     assert "SMS delivery       twilio" in text
     assert "sign-in 5/min per IP" in text
     assert "CORS origins       none (set TESSERA_GATEWAY_CORS_ORIGINS)" in text
+
+
+def test_the_web_app_calls_the_gateway_at_localhost_which_allows_both_of_its_origins() -> None:
+    defaults = web_defaults(web_port=3000, gateway_port=8080, root=Path("/x/examples/web"))
+    env = effective(defaults, {"TESSERA_GATEWAY_CORS_ORIGINS": "https://app.example.com"})
+    assert env["TESSERA_GATEWAY_CORS_ORIGINS"] == "https://app.example.com"  # the user's wins
+    assert defaults["TESSERA_GATEWAY_CORS_ORIGINS"] == (
+        "http://localhost:3000,http://127.0.0.1:3000"
+    )
+    # Same site as the page (ports do not count), so the SameSite=Strict cookie rides along.
+    assert defaults["TESSERA_DEV_WEB_GATEWAY_URL"] == "http://localhost:8080"
