@@ -9,7 +9,7 @@ PARTS  := libs/shared services/identity services/session services/otp-delivery g
 PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install run bench test test-unit test-integration test-e2e test-fuzz lint format reset clean
+.PHONY: help install run bench test test-unit test-integration test-e2e test-browser test-fuzz lint format reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test-integration: $(STAMP) ## adapters and apps against real servers
 
 test-e2e: $(STAMP) ## the whole suite as processes, a client through the gateway
 	$(PYTEST) -q -m "e2e and not fuzz"
+
+test-browser: $(STAMP) ## the example web app in headless Chromium (skipped without chromium)
+	$(PYTEST) -q -m browser
 
 test-fuzz: $(STAMP) ## schemathesis over the gateway's OpenAPI (TESSERA_FUZZ_EXAMPLES=10 per phase)
 	$(PYTEST) -q -m fuzz

@@ -34,6 +34,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its layer, from the folder it lives in."""
     for item in items:
         parts = Path(str(item.path)).parts
+        if "tests-browser" in parts:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.browser)
+            continue
         if "tests-e2e" in parts:
             item.add_marker(pytest.mark.e2e)
             continue

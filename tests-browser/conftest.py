@@ -1,0 +1,120 @@
+"""The suite as `make run` starts it (with the example web app), and a headless Chromium.
+
+Skipped when Chromium or Playwright is missing (Debian: apt-get install chromium).
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tessera_shared.devservers import free_port
+
+async_api = pytest.importorskip(
+    "playwright.async_api", reason="playwright is not installed (the `testing` extra has it)"
+)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTS = (
+    "TESSERA_DEV_SMTP_PORT",
+    "TESSERA_DEV_INBOX_PORT",
+    "TESSERA_DEV_WEB_PORT",
+    "TESSERA_DEV_POSTGRES_PORT",
+    "TESSERA_DEV_REDIS_PORT",
+    "TESSERA_DEV_NATS_PORT",
+    "TESSERA_GATEWAY_PORT",
+    "TESSERA_IDENTITY_PORT",
+    "TESSERA_SESSION_PORT",
+    "TESSERA_OTP_PORT",
+)
+
+
+class Runner:
+    """`tools/run_local.py` until its banner; its output is kept for a failing test's message."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tools" / "run_local.py")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if "Tessera is running" in line:
+                self.ready.set()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    """The whole suite on free ports, with its own data and no `.env`."""
+    home = tmp_path_factory.mktemp("run")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
+    env.update({name: str(free_port()) for name in PORTS})
+    env.update(TESSERA_DEV_ENV_FILE=str(home / "no.env"), TESSERA_DEV_DATA_DIR=str(home / "data"))
+    runner = Runner(env)
+    try:
+        assert runner.ready.wait(120), "no banner:\n" + "".join(runner.lines[-30:])
+        # The banner's `PostgreSQL   postgresql://…` line: where to read stored state.
+        postgres = next(line.split()[1] for line in runner.lines if "PostgreSQL  " in line)
+        yield SimpleNamespace(
+            web_url=f"http://localhost:{env['TESSERA_DEV_WEB_PORT']}/",
+            inbox_url=f"http://127.0.0.1:{env['TESSERA_DEV_INBOX_PORT']}",
+            postgres_url=postgres,
+            runner=runner,
+        )
+    finally:
+        runner.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator["async_api.Browser"]:
+    async with async_api.async_playwright() as playwright:
+        # Chromium's sandbox refuses to run as root (CI, containers).
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield browser
+        await browser.close()
+
+
+def code_for(inbox_url: str, address: str, within: float = 20.0) -> str:
+    """The code of the newest message to `address` in the local inbox."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        url = f"{inbox_url}/api/messages?to={address}"
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback
+            messages = json.loads(answer.read())
+        if messages:
+            return str(messages[0]["code"])  # newest first
+        time.sleep(0.1)
+    raise AssertionError(f"no code for {address}")
