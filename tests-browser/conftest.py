@@ -107,14 +107,14 @@ async def browser() -> AsyncIterator["async_api.Browser"]:
         await browser.close()
 
 
-def code_for(inbox_url: str, address: str, within: float = 20.0) -> str:
-    """The code of the newest message to `address` in the local inbox."""
+def code_for(inbox_url: str, address: str, nth: int = 1, within: float = 20.0) -> str:
+    """The code of the `nth` message (1-based) to `address` in the local inbox, once it came."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         url = f"{inbox_url}/api/messages?to={address}"
         with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback
             messages = json.loads(answer.read())
-        if messages:
-            return str(messages[0]["code"])  # newest first
+        if len(messages) >= nth:
+            return str(messages[-nth]["code"])  # newest first
         time.sleep(0.1)
     raise AssertionError(f"no code for {address}")

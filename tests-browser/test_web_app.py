@@ -123,3 +123,65 @@ async def test_five_parallel_calls_after_the_token_is_gone_share_one_refresh(
     assert statuses == [200] * 5
     assert [method for method in refreshes if method != "OPTIONS"] == ["POST"]
     await page.close()
+
+
+async def test_with_email_mfa_on_sign_in_asks_for_the_code_and_then_shows_the_account(
+    browser: "async_api.Browser", suite: SimpleNamespace, tmp_path: Path
+) -> None:
+    page = await browser.new_page()
+    address = "browser.mfa@example.com"
+    await sign_up_and_in(page, suite, address)
+    turned_on = await page.evaluate(
+        """async () => {
+            const t = await import('./tessera.js');
+            const body = JSON.stringify({mfa_mode: 'email'});
+            const r = await t.fetchWithAuth('/v1/users/me/mfa', {method: 'PUT', body});
+            return [r.status, await r.json()];
+        }"""
+    )
+    assert turned_on[0] == 200, turned_on
+    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_text("Signed out.").wait_for()
+    challenges: list[dict[str, str]] = []
+    page.on(
+        "request",
+        lambda r: challenges.append(r.headers) if r.url.endswith("/v1/verify-2FA") else None,
+    )
+
+    await page.locator("#signin").get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_label("2FA code").wait_for()
+    await page.screenshot(path=str(tmp_path / "2fa.png"), full_page=True)
+    await page.get_by_label("2FA code").fill(code_for(suite.inbox_url, address, nth=2))
+    await page.get_by_role("button", name="Continue").click()
+    await page.locator("#account").wait_for()
+
+    me = json.loads(await page.locator("#me").text_content() or "{}")
+    assert me["mfa_mode"] == "email", me
+    [sent] = [h for h in challenges if "x-mfa-challenge" in h]
+    assert "authorization" not in sent  # the challenge travels only as X-MFA-Challenge
+    await page.close()
+
+
+async def test_a_refused_registration_shows_the_servers_message(
+    browser: "async_api.Browser", suite: SimpleNamespace
+) -> None:
+    page = await browser.new_page()
+    await page.goto(suite.web_url)
+    await page.get_by_label("Email", exact=True).fill("browser.noterms@example.com")
+    await page.locator("#register").get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("I accept the privacy policy").check()
+
+    async with page.expect_response(lambda r: "initiate-registration" in r.url) as answer:
+        await page.get_by_role("button", name="Register").click()
+    response = await answer.value
+
+    assert response.status == 422
+    message = (await response.json())["message"]
+    assert message
+    await page.get_by_role("alert").filter(has_text=message).wait_for()
+    with psycopg.connect(suite.postgres_url) as conn:
+        query = "SELECT count(*) FROM credentials WHERE value = %s"
+        found = conn.execute(query, ("browser.noterms@example.com",)).fetchone()
+    assert found == (0,)
+    await page.close()
