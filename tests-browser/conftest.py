@@ -5,7 +5,6 @@ Skipped when Chromium or Playwright is missing (Debian: apt-get install chromium
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,13 +18,12 @@ from types import SimpleNamespace
 import pytest
 
 from tessera_shared.devservers import free_port
+from tessera_shared.testing.browser import chromium_or_skip, headless_chromium
 
 async_api = pytest.importorskip(
     "playwright.async_api", reason="playwright is not installed (the `testing` extra has it)"
 )
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None:
-    pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
+CHROMIUM = chromium_or_skip()
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = (
@@ -99,12 +97,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator["async_api.Browser"]:
-    async with async_api.async_playwright() as playwright:
-        # Chromium's sandbox refuses to run as root (CI, containers).
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    async with headless_chromium(CHROMIUM) as browser:
         yield browser
-        await browser.close()
 
 
 def code_for(inbox_url: str, address: str, nth: int = 1, within: float = 20.0) -> str:

@@ -6,19 +6,17 @@ parts serve themselves (`tessera_shared.http.docs`). Redoc's sidebar footer name
 CDN; the page's Content-Security-Policy stops it in the browser, before any request is made.
 """
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
 
+from tessera_shared.testing.browser import chromium_or_skip, headless_chromium
+
 async_api = pytest.importorskip(
     "playwright.async_api", reason="playwright is not installed (the `testing` extra has it)"
 )
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None:
-    pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
+CHROMIUM = chromium_or_skip()
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
@@ -34,12 +32,8 @@ class Visit:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator["async_api.Browser"]:
-    async with async_api.async_playwright() as playwright:
-        # Chromium's sandbox refuses to run as root (CI, containers).
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    async with headless_chromium(CHROMIUM) as browser:
         yield browser
-        await browser.close()
 
 
 async def visit(browser: "async_api.Browser", url: str, operation: str) -> tuple[str, Visit]:
