@@ -5,10 +5,18 @@ CORS with credentials and the SameSite=Strict refresh cookie are what a browser 
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from .conftest import async_api, code_for
+from tessera_shared.testing.browser import chromium_or_skip
+
+from .conftest import code_for
+
+if TYPE_CHECKING:
+    from playwright import async_api
+
+chromium_or_skip()  # the whole module, before its suite starts
 
 PASSWORD = "securePassword123!"
 
