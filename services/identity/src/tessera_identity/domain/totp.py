@@ -7,6 +7,7 @@ used twice, nor an older code after a newer one.
 import base64
 import enum
 import hmac
+import io
 from datetime import datetime
 
 import msgspec
@@ -52,9 +53,14 @@ def provisioning_uri(secret: str, account: str, issuer: str) -> str:
 
 
 def qr_svg_data_uri(uri: str) -> str:
-    """The URI as a QR code, an SVG `data:` URI an `<img src>` can show directly."""
-    svg = segno.make(uri, error="m").svg_inline(scale=4)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    """The URI as a QR code, an SVG `data:` URI an `<img src>` can show directly.
+
+    A standalone SVG document, with its namespace: segno's `svg_inline` leaves it out (fine
+    inside HTML), and browsers then show a broken image.
+    """
+    svg = io.BytesIO()
+    segno.make(uri, error="m").save(svg, kind="svg", xmldecl=False, scale=4, svgclass=None)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode()
 
 
 def judge(secret: str, entered: str, now: datetime, last_step: int) -> Judgement:
