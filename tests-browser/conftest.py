@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -105,7 +106,7 @@ def code_for(inbox_url: str, address: str, nth: int = 1, within: float = 20.0) -
     """The code of the `nth` message (1-based) to `address` in the local inbox, once it came."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        url = f"{inbox_url}/api/messages?to={address}"
+        url = f"{inbox_url}/api/messages?to={urllib.parse.quote(address)}"
         with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback
             messages = json.loads(answer.read())
         if len(messages) >= nth:

@@ -107,6 +107,17 @@ export async function verify2fa(challenge, otp) {
   return { session: data };
 }
 
+/** Instead of the code: one of the user's recovery codes (each works once). */
+export async function useRecoveryCode(challenge, recoveryCode) {
+  const data = await call("/v1/verify-2FA", {
+    body: { recovery_code: recoveryCode },
+    extra: { "X-MFA-Challenge": challenge.challenge_token },
+    credentials: "include",
+  });
+  accessToken = data.access_token;
+  return { session: data };
+}
+
 /** One refresh at a time: concurrent callers wait for the same answer. */
 function refresh() {
   if (!refreshing) {
@@ -142,15 +153,51 @@ export async function fetchWithAuth(path, init = {}) {
   return authorized(path, init, token);
 }
 
+/**
+ * fetchWithAuth for JSON calls: `body` is sent as JSON, the answer's JSON is returned
+ * (null for 204), and an answer that is not 2xx throws TesseraError with the server's message.
+ */
+export async function api(path, { method = "GET", body, headers } = {}) {
+  const init = { method, headers };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const response = await fetchWithAuth(path, init);
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw new TesseraError(response.status, data);
+  return data;
+}
+
+/**
+ * After a reload: asks for a new access token with the refresh cookie, if the browser has one.
+ * Resolves true when a session is back, false when the user must sign in.
+ */
+export async function restore() {
+  try {
+    await refresh();
+    return true;
+  } catch (error) {
+    if (error instanceof TesseraError && error.status === 401) return false;
+    throw error;
+  }
+}
+
 /** Forgets the in-memory access token, as a page reload does; the next call refreshes. */
 export function dropAccessToken() {
   accessToken = null;
 }
 
 /** Ends this session on the server; the answer also clears the refresh cookie. */
-export async function signOut() {
+export function signOut() {
+  return end("/v1/logout");
+}
+
+/** Ends every session of the user, on every device and app. */
+export function signOutEverywhere() {
+  return end("/v1/logout-all");
+}
+
+async function end(path) {
   try {
-    const response = await fetchWithAuth("/v1/logout", { method: "POST", credentials: "include" });
+    const response = await fetchWithAuth(path, { method: "POST", credentials: "include" });
     if (!response.ok) throw new TesseraError(response.status, await response.json().catch(() => null));
   } finally {
     accessToken = null;
