@@ -54,6 +54,23 @@ async def sign_up_and_in(
     return me
 
 
+async def sign_out(page: "async_api.Page") -> None:
+    await page.get_by_role("button", name="Sign out", exact=True).click()
+    await page.get_by_text("Signed out.").wait_for()
+
+
+async def sign_in(page: "async_api.Page", address: str, password: str = PASSWORD) -> None:
+    """Fills and sends the sign-in form; the caller waits for what should come next."""
+    await page.get_by_label("Email or phone").fill(address)
+    await page.locator("#signin").get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def second_factor(page: "async_api.Page", code: str) -> None:
+    await page.get_by_label("2FA code").fill(code)
+    await page.get_by_role("button", name="Continue").click()
+
+
 async def test_register_verify_sign_in_see_me_and_sign_out_by_clicking(
     browser: "async_api.Browser", suite: SimpleNamespace, tmp_path: Path
 ) -> None:
@@ -151,20 +168,17 @@ async def test_with_email_mfa_on_sign_in_asks_for_the_code_and_then_shows_the_ac
         }"""
     )
     assert turned_on[0] == 200, turned_on
-    await page.get_by_role("button", name="Sign out", exact=True).click()
-    await page.get_by_text("Signed out.").wait_for()
+    await sign_out(page)
     challenges: list[dict[str, str]] = []
     page.on(
         "request",
         lambda r: challenges.append(r.headers) if r.url.endswith("/v1/verify-2FA") else None,
     )
 
-    await page.locator("#signin").get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await sign_in(page, address)
     await page.get_by_label("2FA code").wait_for()
     await page.screenshot(path=str(tmp_path / "2fa.png"), full_page=True)
-    await page.get_by_label("2FA code").fill(code_for(suite.inbox_url, address, nth=2))
-    await page.get_by_role("button", name="Continue").click()
+    await second_factor(page, code_for(suite.inbox_url, address, nth=2))
     await page.locator("#account").wait_for()
 
     me = json.loads(await page.locator("#me").text_content() or "{}")
@@ -229,16 +243,12 @@ async def test_a_verified_phone_turns_on_sms_2fa_and_the_next_sign_in_needs_the_
     with psycopg.connect(suite.postgres_url) as conn:
         query = "SELECT verified_at IS NOT NULL FROM credentials WHERE user_id = %s AND type = %s"
         assert conn.execute(query, (me["user_id"], "phone")).fetchall() == [(True,)]
-    await page.get_by_role("button", name="Sign out", exact=True).click()
-    await page.get_by_text("Signed out.").wait_for()
+    await sign_out(page)
 
-    await page.get_by_label("Email or phone").fill(address)
-    await page.locator("#signin").get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await sign_in(page, address)
     await page.get_by_text("Enter the code by SMS.").wait_for()
     await page.screenshot(path=str(tmp_path / "sms-2fa.png"), full_page=True)
-    await page.get_by_label("2FA code").fill(code_for(suite.inbox_url, number, nth=2))
-    await page.get_by_role("button", name="Continue").click()
+    await second_factor(page, code_for(suite.inbox_url, number, nth=2))
     await page.locator("#account").wait_for()
     assert json.loads(await page.locator("#me").text_content() or "{}")["mfa_mode"] == "sms"
 
@@ -314,19 +324,14 @@ async def test_an_authenticator_app_set_up_from_the_qr_code_signs_in_and_recover
     assert row == ("totp",)
 
     # Signing in again: the app's codes were spent for this step, so use a recovery code.
-    await page.get_by_role("button", name="Sign out", exact=True).click()
-    await page.get_by_text("Signed out.").wait_for()
+    await sign_out(page)
     for attempt in ("first", "again"):
-        await page.get_by_label("Email or phone").fill(address)
-        await page.locator("#signin").get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
+        await sign_in(page, address)
         await page.get_by_text("Enter the code in your authenticator app.").wait_for()
-        await page.get_by_label("2FA code").fill(codes[0])
-        await page.get_by_role("button", name="Continue").click()
+        await second_factor(page, codes[0])
         if attempt == "first":
             await page.locator("#account").wait_for()
-            await page.get_by_role("button", name="Sign out", exact=True).click()
-            await page.get_by_text("Signed out.").wait_for()
+            await sign_out(page)
     # The same recovery code a second time: the server's message, and still on the 2FA step.
     await page.get_by_role("alert").filter(has_text="recovery code").wait_for()
     assert await page.locator("#second-factor").is_visible()
@@ -343,9 +348,7 @@ async def test_the_session_list_shows_each_device_and_signs_out_another_one(
     me = await sign_up_and_in(page, suite, address)
     other = await phone.new_page()
     await other.goto(suite.web_url + "#signin")
-    await other.get_by_label("Email or phone").fill(address)
-    await other.locator("#signin").get_by_label("Password").fill(PASSWORD)
-    await other.get_by_role("button", name="Sign in").click()
+    await sign_in(other, address)
     await other.locator("#account").wait_for()
 
     await page.reload()
@@ -396,11 +399,8 @@ async def test_the_language_picker_shows_the_servers_message_in_that_language(
     page = await browser.new_page()
     await page.goto(suite.web_url + "#signin")
     await page.get_by_label("Language").select_option("de")
-    await page.get_by_label("Email or phone").fill("browser.nobody@example.com")
-    await page.locator("#signin").get_by_label("Password").fill("wrong-password-1!")
-
     async with page.expect_request(lambda r: r.url.endswith("/v1/authenticate")) as sent:
-        await page.get_by_role("button", name="Sign in").click()
+        await sign_in(page, "browser.nobody@example.com", "wrong-password-1!")
     request = await sent.value
     response = await request.response()
 
