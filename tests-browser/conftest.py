@@ -5,6 +5,8 @@ Skipped when Chromium or Playwright is missing (Debian: apt-get install chromium
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,6 +40,11 @@ PORTS = (
     "TESSERA_SESSION_PORT",
     "TESSERA_OTP_PORT",
 )
+ACCESS_TTL_S = 3
+"""The suite's access-token lifetime (TESSERA_SESSION_ACCESS_TTL_S), short so that a test can
+see a token really expire; every page refreshes on a 401, so the other tests do not notice."""
+LEEWAY_S = 10
+"""The gateway and the services accept an access token until `exp` + this many seconds."""
 
 
 class Runner:
@@ -80,19 +87,44 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
     env.update({name: str(free_port()) for name in PORTS})
     env.update(TESSERA_DEV_ENV_FILE=str(home / "no.env"), TESSERA_DEV_DATA_DIR=str(home / "data"))
+    env.update(TESSERA_SESSION_ACCESS_TTL_S=str(ACCESS_TTL_S))
     runner = Runner(env)
     try:
         assert runner.ready.wait(120), "no banner:\n" + "".join(runner.lines[-30:])
-        # The banner's `PostgreSQL   postgresql://…` line: where to read stored state.
-        postgres = next(line.split()[1] for line in runner.lines if "PostgreSQL  " in line)
         yield SimpleNamespace(
             web_url=f"http://localhost:{env['TESSERA_DEV_WEB_PORT']}/",
+            web_origin=f"http://localhost:{env['TESSERA_DEV_WEB_PORT']}",
+            # As the page calls it (config.js): localhost, the web app's site.
+            gateway_url=f"http://localhost:{env['TESSERA_GATEWAY_PORT']}",
             inbox_url=f"http://127.0.0.1:{env['TESSERA_DEV_INBOX_PORT']}",
-            postgres_url=postgres,
+            # The banner's `PostgreSQL   postgresql://…` and `Redis   redis://…` lines: where to
+            # read stored state (refresh families live in Redis under `tessera:`).
+            postgres_url=_banner_url(runner, "PostgreSQL"),
+            redis_url=_banner_url(runner, "Redis"),
+            redis_key_prefix="tessera:",
+            access_ttl_s=ACCESS_TTL_S,
             runner=runner,
         )
     finally:
         runner.stop()
+
+
+def _banner_url(runner: Runner, name: str) -> str:
+    """The URL on the banner's line `  <name>   <url>`."""
+    return next(
+        line.split()[1] for line in runner.lines if line.split()[:1] == [name] and "://" in line
+    )
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Path:
+    """An empty folder for this test's screenshots, kept after the run (git-ignored):
+    `<repo>/.artifacts/browser/<test name>/`, or `$TESSERA_TEST_ARTIFACTS/browser/<test name>/`."""
+    base = Path(os.environ.get("TESSERA_TEST_ARTIFACTS") or ROOT / ".artifacts")
+    folder = base / "browser" / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)  # no screenshot of an earlier run stays
+    folder.mkdir(parents=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
