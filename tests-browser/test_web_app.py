@@ -72,12 +72,12 @@ async def second_factor(page: "async_api.Page", code: str) -> None:
 
 
 async def test_register_verify_sign_in_see_me_and_sign_out_by_clicking(
-    browser: "async_api.Browser", suite: SimpleNamespace, tmp_path: Path
+    browser: "async_api.Browser", suite: SimpleNamespace, shots: Path
 ) -> None:
     page = await browser.new_page()
     address = "browser.jane@example.com"
 
-    me = await sign_up_and_in(page, suite, address, shots=tmp_path)
+    me = await sign_up_and_in(page, suite, address, shots=shots)
 
     assert me["status"] == "active", me
     assert address in json.dumps(me), me
@@ -87,7 +87,7 @@ async def test_register_verify_sign_in_see_me_and_sign_out_by_clicking(
 
     await page.get_by_role("button", name="Sign out", exact=True).click()
     await page.get_by_text("Signed out.").wait_for()
-    await page.screenshot(path=str(tmp_path / "5-signed-out.png"), full_page=True)
+    await page.screenshot(path=str(shots / "5-signed-out.png"), full_page=True)
     assert not [c for c in await page.context.cookies() if c["name"].startswith("tessera_rt")]
     # The session is over on the server too: a refresh with whatever the browser kept fails.
     status = await page.evaluate(
@@ -154,7 +154,7 @@ async def test_five_parallel_calls_after_the_token_is_gone_share_one_refresh(
 
 
 async def test_with_email_mfa_on_sign_in_asks_for_the_code_and_then_shows_the_account(
-    browser: "async_api.Browser", suite: SimpleNamespace, tmp_path: Path
+    browser: "async_api.Browser", suite: SimpleNamespace, shots: Path
 ) -> None:
     page = await browser.new_page()
     address = "browser.mfa@example.com"
@@ -177,7 +177,7 @@ async def test_with_email_mfa_on_sign_in_asks_for_the_code_and_then_shows_the_ac
 
     await sign_in(page, address)
     await page.get_by_label("2FA code").wait_for()
-    await page.screenshot(path=str(tmp_path / "2fa.png"), full_page=True)
+    await page.screenshot(path=str(shots / "2fa.png"), full_page=True)
     await second_factor(page, code_for(suite.inbox_url, address, nth=2))
     await page.locator("#account").wait_for()
 
@@ -230,7 +230,7 @@ async def add_phone_by_hand(
 
 
 async def test_a_verified_phone_turns_on_sms_2fa_and_the_next_sign_in_needs_the_sms_code(
-    browser: "async_api.Browser", suite: SimpleNamespace, tmp_path: Path
+    browser: "async_api.Browser", suite: SimpleNamespace, shots: Path
 ) -> None:
     page = await browser.new_page()
     address = "browser.phone@example.com"
@@ -247,7 +247,7 @@ async def test_a_verified_phone_turns_on_sms_2fa_and_the_next_sign_in_needs_the_
 
     await sign_in(page, address)
     await page.get_by_text("Enter the code by SMS.").wait_for()
-    await page.screenshot(path=str(tmp_path / "sms-2fa.png"), full_page=True)
+    await page.screenshot(path=str(shots / "sms-2fa.png"), full_page=True)
     await second_factor(page, code_for(suite.inbox_url, number, nth=2))
     await page.locator("#account").wait_for()
     assert json.loads(await page.locator("#me").text_content() or "{}")["mfa_mode"] == "sms"
@@ -301,7 +301,7 @@ class Luminance:
 
 
 async def test_an_authenticator_app_set_up_from_the_qr_code_signs_in_and_recovery_codes_work_once(
-    browser: "async_api.Browser", suite: SimpleNamespace, tmp_path: Path
+    browser: "async_api.Browser", suite: SimpleNamespace, shots: Path
 ) -> None:
     page = await browser.new_page()
     address = "browser.totp@example.com"
@@ -309,7 +309,7 @@ async def test_an_authenticator_app_set_up_from_the_qr_code_signs_in_and_recover
 
     await page.get_by_role("button", name="Set up authenticator app").click()
     await page.get_by_alt_text("QR code for your authenticator app").wait_for()
-    await page.screenshot(path=str(tmp_path / "totp-qr.png"), full_page=True)
+    await page.screenshot(path=str(shots / "totp-qr.png"), full_page=True)
     uri = await qr_text(page, "#totp-qr")
     totp = pyotp.parse_uri(uri)
     assert isinstance(totp, pyotp.TOTP), uri
@@ -339,7 +339,7 @@ async def test_an_authenticator_app_set_up_from_the_qr_code_signs_in_and_recover
 
 
 async def test_the_session_list_shows_each_device_and_signs_out_another_one(
-    browser: "async_api.Browser", suite: SimpleNamespace
+    browser: "async_api.Browser", suite: SimpleNamespace, shots: Path
 ) -> None:
     address = "browser.devices@example.com"
     laptop = await browser.new_context()
@@ -355,6 +355,7 @@ async def test_the_session_list_shows_each_device_and_signs_out_another_one(
     await page.locator("#sessions li").nth(1).wait_for()
     assert await page.locator("#sessions li").count() == 2
     await page.get_by_text("(this browser)").wait_for()
+    await page.screenshot(path=str(shots / "sessions.png"), full_page=True)
     await page.get_by_role("button", name="Sign out this device").click()
     await page.get_by_text("That device is signed out.").wait_for()
 
@@ -394,7 +395,7 @@ async def test_a_reload_keeps_the_session_without_storing_the_access_token(
 
 
 async def test_the_language_picker_shows_the_servers_message_in_that_language(
-    browser: "async_api.Browser", suite: SimpleNamespace
+    browser: "async_api.Browser", suite: SimpleNamespace, shots: Path
 ) -> None:
     page = await browser.new_page()
     await page.goto(suite.web_url + "#signin")
@@ -409,6 +410,7 @@ async def test_the_language_picker_shows_the_servers_message_in_that_language(
     assert response.status == 401
     message = (await response.json())["message"]
     await page.get_by_role("alert").filter(has_text=message).wait_for()
+    await page.screenshot(path=str(shots / "german-error.png"), full_page=True)
     english = await page.evaluate(
         """async () => {
             const t = await import('./tessera.js');
