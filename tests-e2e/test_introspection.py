@@ -119,3 +119,13 @@ def test_the_metadata_leads_to_the_introspection_endpoint_and_the_key_set(suite)
         metadata["introspection_endpoint"], user["token"], **basic(suite.api_key)
     )
     assert (status, body["active"], body["client_id"]) == (200, True, APP)
+
+
+def test_the_gateway_s_document_describes_both_routes(suite):
+    status, _, document = call(f"{suite.gateway_url}/openapi.json")
+    assert status == 200
+    introspect_ = document["paths"]["/oauth2/introspect"]["post"]
+    assert introspect_["security"] == [{"ApiKey": []}, {"ClientBasic": []}]
+    assert "application/x-www-form-urlencoded" in introspect_["requestBody"]["content"]
+    assert {"200", "400", "401", "429", "503"} <= set(introspect_["responses"])
+    assert "200" in document["paths"]["/.well-known/oauth-authorization-server"]["get"]["responses"]
