@@ -105,6 +105,9 @@ def suite(
                 "TESSERA_GATEWAY_RATE_LIMIT_DEVICE_PER_MINUTE": "1000",
                 # One API key for the whole run: a fast machine registers > 100 a minute.
                 "TESSERA_GATEWAY_RATE_LIMIT_API_KEY_PER_MINUTE": "100000",
+                # test_fuzz.py introspects with that key too.
+                "TESSERA_GATEWAY_RATE_LIMIT_INTROSPECTION_PER_MINUTE": "100000",
+                "TESSERA_GATEWAY_RATE_LIMIT_INTROSPECTION_API_KEY_PER_MINUTE": "100000",
                 "TESSERA_IDENTITY_CODES_PER_IP_PER_HOUR": "1000",
                 **tracing_to(traces, parts),
                 # GET /auth/otp/code right after the method sent its first code.

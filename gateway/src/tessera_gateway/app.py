@@ -8,6 +8,7 @@ from tessera_gateway.bootstrap import lifespan
 from tessera_gateway.config import GatewaySettings, load_settings
 from tessera_gateway.cors import cors_middleware
 from tessera_gateway.metrics import route_label
+from tessera_gateway.oauth_routes import authorization_server_metadata, introspect
 from tessera_gateway.openapi import docs_assets, docs_page, openapi_document
 from tessera_gateway.proxy import forward
 from tessera_gateway.security_headers import security_headers_middleware
@@ -27,13 +28,24 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         name=NAME,
         settings=settings,
         title="Tessera",
-        route_handlers=[openapi_document, docs_page, docs_assets(), forward],
+        route_handlers=[
+            openapi_document,
+            docs_page,
+            docs_assets(),
+            introspect,
+            authorization_server_metadata,
+            forward,
+        ],
         lifespan=[lifespan(settings, health)],
         health=health,
         catalogs=[CATALOGS],
         request_max_body_size=settings.max_body_bytes,
         body_read_timeout_s=settings.body_read_timeout_s,
-        state={"trusted_proxies": edge.trusted_proxies},
+        state={
+            "trusted_proxies": edge.trusted_proxies,
+            "public_url": edge.public_url,
+            "token_issuer": settings.token_issuer,
+        },
         asgi_middleware=[
             cors_middleware(edge.cors),
             security_headers_middleware(edge.trusted_proxies),

@@ -7,7 +7,7 @@ import msgspec
 
 from tessera_gateway.client_ip import parse_trusted_proxies
 from tessera_gateway.cors import CorsPolicy, parse_origins
-from tessera_gateway.edge import Edge, tls_files
+from tessera_gateway.edge import Edge, public_url, tls_files
 from tessera_gateway.rate_limits import GROUP_LIST_PATTERN
 from tessera_shared.config import ConfigError, load_config, require_secrets
 from tessera_shared.contracts.tokens import Prefix
@@ -60,10 +60,16 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True, dict=True):
     """Sign-in routes, per X-Device-ID, whatever the IP and account (also the burst)."""
     rate_limit_api_key_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 100
     """Registration routes, per client application's API key (also the burst)."""
+    rate_limit_introspection_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 600
+    """`POST /oauth2/introspect`, per client IP (also the burst)."""
+    rate_limit_introspection_api_key_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 600
+    """`POST /oauth2/introspect`, per resource server's API key, whatever the IP (also the
+    burst)."""
     rate_limit_fail_open_groups: Annotated[str, msgspec.Meta(pattern=GROUP_LIST_PATTERN)] = (
         "default"
     )
-    """Route groups (`auth`, `registration`, `default`) let through while Redis is down."""
+    """Route groups (`auth`, `registration`, `introspection`, `default`) let through while Redis
+    is down."""
     cors_origins: str = ""
     """Comma-separated browser origins allowed to call the API (`https://app.example.com`);
     exact matches, `*` refused (credentials are allowed). Empty: no cross-origin browser calls."""
@@ -75,12 +81,17 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True, dict=True):
     """PEM certificate chain; with `tls_key_file` the gateway serves HTTPS itself."""
     tls_key_file: str = ""
     """PEM private key (unencrypted) of `tls_cert_file`."""
+    public_url: str = ""
+    """The gateway's public base URL (`https://auth.example.com`, no trailing slash), for the
+    absolute URLs of `/.well-known/oauth-authorization-server`; empty: from each request's
+    scheme (X-Forwarded-Proto of a trusted proxy) and Host."""
     metrics_token: str = ""
     """Bearer token Prometheus sends to read `GET /metrics`; empty: no /metrics (404)."""
 
     @cached_property
     def edge(self) -> Edge:
-        """CORS, trusted proxies and TLS from the fields above, checked on first use and kept.
+        """CORS, trusted proxies, TLS and the public URL from the fields above, checked on first
+        use and kept.
 
         Raises `ConfigError` naming the variable when they are unsound.
         """
@@ -99,7 +110,8 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True, dict=True):
                 f"unless {PREFIX}TRUSTED_PROXIES names the ingress that terminates TLS"
             )
         cors = CorsPolicy(origins=origins, max_age_s=self.cors_max_age_s)
-        return Edge(cors=cors, trusted_proxies=trusted, tls=tls)
+        base = public_url(self.public_url, PREFIX, production=self.environment == "production")
+        return Edge(cors=cors, trusted_proxies=trusted, tls=tls, public_url=base)
 
 
 def load_settings() -> GatewaySettings:

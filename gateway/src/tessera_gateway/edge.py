@@ -1,4 +1,4 @@
-"""The gateway's public edge: CORS origins, trusted proxies, TLS files.
+"""The gateway's public edge: CORS origins, trusted proxies, TLS files, its public URL.
 
 Made from the settings once at start (`GatewaySettings.edge`): a malformed value or an unsafe
 production set-up stops the gateway with a `ConfigError` naming the variable.
@@ -6,6 +6,7 @@ production set-up stops the gateway with a `ConfigError` naming the variable.
 
 import ssl
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -24,6 +25,32 @@ class Edge(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: TrustedProxies
     tls: TlsFiles | None
     """None: plain HTTP (locally, or behind an ingress that terminates TLS)."""
+    public_url: str | None = None
+    """The public base URL without a trailing slash; None: taken from each request."""
+
+
+def public_url(text: str, prefix: str, *, production: bool) -> str | None:
+    """`text` as a base URL (scheme, host, optional port and path; no trailing slash), None when
+    empty; raises `ConfigError` naming `{prefix}PUBLIC_URL` for anything else."""
+    text = text.strip()
+    if not text:
+        return None
+    problem = None
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises for a port that is no number
+    except ValueError:
+        problem = "not a URL"
+    else:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problem = "it needs http:// or https:// and a host"
+        elif parts.username is not None or parts.query or parts.fragment or "?" in text:
+            problem = "no user, query or fragment allowed"
+        elif production and parts.scheme != "https":
+            problem = "it must be https:// in production"
+    if problem is not None:
+        raise ConfigError(f"{prefix}PUBLIC_URL is invalid: {problem}")
+    return text.rstrip("/")
 
 
 def tls_files(cert: str, key: str, prefix: str) -> TlsFiles | None:

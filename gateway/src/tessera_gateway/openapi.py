@@ -16,6 +16,7 @@ import aiohttp
 from litestar import MediaType, Request, Response, Router, get
 from litestar.datastructures import State
 
+from tessera_gateway import oauth
 from tessera_gateway.routes import Route, route_of
 from tessera_shared.errors import Code
 from tessera_shared.http import docs
@@ -50,7 +51,8 @@ API_KEY_CODES = (Code.API_KEY_MISSING, Code.API_KEY_INVALID)
 
 
 def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dict[str, Any]:
-    """Public paths of every document, their schemas, and the gateway's security schemes."""
+    """Public paths of every document, their schemas, the gateway's own paths (`oauth`) and its
+    security schemes."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for document in documents:
@@ -62,6 +64,8 @@ def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dic
                 method: _secured(route, operation) for method, operation in operations.items()
             }
         schemas.update(document.get("components", {}).get("schemas", {}))
+    paths.update(oauth.paths())
+    schemas.update(oauth.schemas())
     schemas[ERROR_SCHEMA] = error_schema()
     return {
         "openapi": "3.1.0",
@@ -79,6 +83,7 @@ def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dic
             "securitySchemes": {
                 "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 **SECURITY_SCHEMES,
+                **oauth.SECURITY_SCHEMES,
             },
         },
     }

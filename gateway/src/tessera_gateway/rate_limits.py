@@ -85,6 +85,8 @@ def make_policy(
     account_per_minute: int = 10,
     device_per_minute: int = 10,
     api_key_per_minute: int = 100,
+    introspection_per_minute: int = 600,
+    introspection_api_key_per_minute: int = 600,
 ) -> dict[Group, GroupLimits]:
     """The limits of every group, from the settings (the defaults here are theirs).
 
@@ -99,6 +101,12 @@ def make_policy(
         "registration": GroupLimits(
             per_ip=per_minute(registration_per_minute),
             per_api_key=per_minute(api_key_per_minute),
+        ),
+        # Resource servers asking about their callers' tokens: per client IP and per API key
+        # (of the resource server, sent as X-API-Key or in HTTP Basic).
+        "introspection": GroupLimits(
+            per_ip=per_minute(introspection_per_minute),
+            per_api_key=per_minute(introspection_api_key_per_minute),
         ),
         "default": GroupLimits(per_ip=per_minute(default_per_minute)),
     }

@@ -16,8 +16,9 @@ import msgspec
 Upstream = Literal["identity", "session"]
 Bearer = Literal["none", "access", "access-or-challenge"]
 """`access`: a live access token; `access-or-challenge`: an MFA challenge token does as well."""
-Group = Literal["auth", "registration", "default"]
-"""The rate-limit group (`rate_limits.make_policy`)."""
+Group = Literal["auth", "registration", "introspection", "default"]
+"""The rate-limit group (`rate_limits.make_policy`); `introspection` is the gateway's own
+`POST /oauth2/introspect` (`oauth.py`), which resource servers call, not people."""
 GROUPS: tuple[Group, ...] = get_args(Group)
 Answerer = Literal["upstream", "validate-session"]
 """`upstream`: forwarded; `validate-session`: answered by the gateway after its checks, from the

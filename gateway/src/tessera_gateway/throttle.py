@@ -47,31 +47,41 @@ class Throttle:
             account_per_minute=settings.rate_limit_account_per_minute,
             device_per_minute=settings.rate_limit_device_per_minute,
             api_key_per_minute=settings.rate_limit_api_key_per_minute,
+            introspection_per_minute=settings.rate_limit_introspection_per_minute,
+            introspection_api_key_per_minute=settings.rate_limit_introspection_api_key_per_minute,
         )
         return cls(limiter, policy, parse_groups(settings.rate_limit_fail_open_groups))
 
 
 async def rate_limit(
-    request: Request[object, object, State], route: Route, throttle: Throttle | None, client_ip: str
+    request: Request[object, object, State],
+    route: Route,
+    throttle: Throttle | None,
+    client_ip: str,
+    *,
+    api_key_id: str | None = None,
 ) -> dict[str, str]:
     """The RateLimit-* headers of an answer to `request`; raises `TesseraError` refusing it.
 
     Call it after the API-key check: the key id of a keyed route is then a verified one.
     `client_ip`: the client's address (behind trusted proxies, not theirs), "" when unknown.
+    `api_key_id`: the verified key's id when it came elsewhere than X-API-Key (HTTP Basic).
     """
     if throttle is None:
         return {}
     username = None
     if route.account_field is not None:
         username = username_in(await request.body(), route.account_field)
-    plain_key = request.headers.get(API_KEY_HEADER) if route.api_key else None
+    if api_key_id is None and route.api_key:
+        plain_key = request.headers.get(API_KEY_HEADER)
+        api_key_id = key_id_of(plain_key) if plain_key else None
     keys = request_keys(
         throttle.policy,
         route.group,
         client_ip,
         username=username,
         device_id=request.headers.get("x-device-id"),
-        api_key_id=key_id_of(plain_key) if plain_key else None,
+        api_key_id=api_key_id,
     )
     try:
         decision = await throttle.limiter.check(keys)

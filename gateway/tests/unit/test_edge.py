@@ -84,6 +84,40 @@ def test_production_behind_a_trusted_ingress_may_serve_plain_http(env):
     assert load_settings().trusted_proxies == "10.0.0.0/8"
 
 
+def test_the_public_url_is_a_base_url_kept_without_its_trailing_slash(env):
+    assert load_settings().edge.public_url is None
+    env(public_url="https://auth.example.com/")
+    assert load_settings().edge.public_url == "https://auth.example.com"
+    env(public_url="http://127.0.0.1:8080/tessera")
+    assert load_settings().edge.public_url == "http://127.0.0.1:8080/tessera"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "auth.example.com",
+        "ftp://auth.example.com",
+        "https://",
+        "https://auth.example.com/?x=1",
+        "https://auth.example.com/#top",
+        "https://user@auth.example.com",
+        "https://auth.example.com:http",
+    ],
+)
+def test_a_public_url_that_is_no_base_url_stops_the_start_naming_the_variable(env, url):
+    env(public_url=url)
+    with pytest.raises(ConfigError, match=f"^{PREFIX}PUBLIC_URL is invalid"):
+        load_settings()
+
+
+def test_production_needs_an_https_public_url(env):
+    env(environment="production", trusted_proxies="10.0.0.0/8", public_url="http://a.example")
+    with pytest.raises(ConfigError, match=f"^{PREFIX}PUBLIC_URL is invalid: it must be https"):
+        load_settings()
+    env(public_url="https://a.example")
+    assert load_settings().edge.public_url == "https://a.example"
+
+
 def test_one_tls_file_without_the_other_is_refused(env, tmp_path):
     cert = tmp_path / "cert.pem"
     cert.write_text("x")

@@ -25,6 +25,8 @@ def test_merging_keeps_public_paths_and_schemas_of_every_service():
     document = merge([IDENTITY, SESSION])
     assert list(document["paths"]) == [
         "/.well-known/jwks.json",
+        "/.well-known/oauth-authorization-server",  # the gateway's own (`oauth.py`)
+        "/oauth2/introspect",
         "/v1/sessions/{session_id}",
         "/v1/users/initiate-registration",
     ]
@@ -61,3 +63,37 @@ def test_merged_operations_document_what_the_gateway_answers_itself_and_no_catch
                 if status != "200" and status != "204":
                     schema = response["content"]["application/json"]["schema"]
                     assert schema["allOf"][0] == {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def test_the_gateway_documents_its_own_oauth_routes():
+    document = merge([IDENTITY, SESSION])
+    introspect = document["paths"]["/oauth2/introspect"]["post"]
+    assert introspect["security"] == [{"ApiKey": []}, {"ClientBasic": []}]
+    assert document["components"]["securitySchemes"]["ClientBasic"]["scheme"] == "basic"
+    form = introspect["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form["required"] == ["token"]
+    assert examples(introspect, "400") == {"invalid_request"}
+    assert examples(introspect, "401") == {"unauthorized", "api_key_invalid"}
+    assert introspect["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True
+    assert {"408", "413", "429", "503"} <= set(introspect["responses"])
+    assert "415" not in introspect["responses"]  # a JSON body is a 400 invalid_request
+    answers = introspect["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
+    schemas = document["components"]["schemas"]
+    active, inactive = (schemas[a["$ref"].rsplit("/", 1)[1]] for a in answers)
+    assert set(active["required"]) == {
+        *("active", "sub", "sid", "exp", "iat", "client_id", "amr", "token_type", "iss", "aud")
+    }
+    assert active["properties"]["active"]["enum"] == [True]
+    assert inactive["properties"]["active"]["enum"] == [False]
+    assert inactive["required"] == ["active"]
+    assert inactive["additionalProperties"] is False
+    metadata = document["paths"]["/.well-known/oauth-authorization-server"]["get"]
+    assert "security" not in metadata
+    schema = schemas[
+        metadata["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit(
+            "/", 1
+        )[1]
+    ]
+    assert {"issuer", "jwks_uri", "introspection_endpoint", "response_types_supported"} <= set(
+        schema["required"]
+    )

@@ -153,6 +153,8 @@ def test_the_throttle_takes_every_limit_from_the_settings():
         rate_limit_account_per_minute=12,
         rate_limit_device_per_minute=13,
         rate_limit_api_key_per_minute=140,
+        rate_limit_introspection_per_minute=602,
+        rate_limit_introspection_api_key_per_minute=603,
     )
     throttle = Throttle.from_settings(settings, limiter=None)  # type: ignore[arg-type]
     assert throttle is not None
@@ -161,6 +163,7 @@ def test_the_throttle_takes_every_limit_from_the_settings():
             per_ip=per_minute(6), per_account=per_minute(12), per_device=per_minute(13)
         ),
         "registration": GroupLimits(per_ip=per_minute(11), per_api_key=per_minute(140)),
+        "introspection": GroupLimits(per_ip=per_minute(602), per_api_key=per_minute(603)),
         "default": GroupLimits(per_ip=per_minute(301)),
     }
 
@@ -172,6 +175,9 @@ def test_the_default_settings_keep_the_documented_limits():
     assert throttle.policy["auth"].per_account == per_minute(10)
     assert throttle.policy["auth"].per_device == per_minute(10)
     assert throttle.policy["registration"].per_api_key == per_minute(100)
+    assert throttle.policy["introspection"] == GroupLimits(
+        per_ip=per_minute(600), per_api_key=per_minute(600)
+    )
 
 
 @pytest.mark.parametrize(

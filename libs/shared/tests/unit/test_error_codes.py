@@ -20,6 +20,7 @@ PINNED = {
     "unauthorized": 401,
     "api_key_missing": 401,
     "api_key_invalid": 401,
+    "invalid_request": 400,
     "token_invalid": 401,
     "terms_not_accepted": 422,
     "privacy_policy_not_accepted": 422,

@@ -63,12 +63,14 @@ async def test_authenticate_answers_the_tokens_and_sets_a_locked_down_refresh_co
         audience="tessera",
         issuer="tessera",
     )
-    assert set(claims) == {"iss", "aud", "sub", "sid", "iat", "exp", "jti", "amr", "did", "aid"}
+    assert set(claims) == {
+        *("iss", "aud", "sub", "sid", "iat", "exp", "jti", "amr", "did", "aid", "client_id")
+    }
     assert (claims["sub"], claims["sid"]) == (user_id, sid)
     assert claims["exp"] == claims["iat"] + 900
     assert abs(claims["iat"] - time.time()) < 5
     assert claims["amr"] == ["pwd"]
-    assert (claims["did"], claims["aid"]) == ("device-1", "web")
+    assert (claims["did"], claims["aid"], claims["client_id"]) == ("device-1", "web", "web")
 
     family = session.family(user_id, sid)
     assert family["current"] == digest(cookie.value)

@@ -251,3 +251,29 @@ async def test_a_refresh_in_the_last_second_of_the_absolute_lifetime_gives_no_de
     else:
         assert error_of(answer) == (401, "refresh_token_invalid")
         assert session.family(login.user_id, login.sid) == {}
+
+
+async def test_access_tokens_name_their_app_as_client_id_also_after_a_refresh(session):
+    """RFC 9068's `client_id` is the X-App-ID the session was created for, as `aid` is."""
+    session.identity.add_user(USERNAME)
+    login = await session.login(USERNAME, app="ios")
+    refreshed = await session.refresh(login.cookie, app="ios")
+    assert refreshed.status_code == 200, refreshed.text
+    auth = await session.auth_login(USERNAME, x_device_id="phone-1", x_app_id="mobile")
+    auth_refreshed = session.auth_login_of(
+        await session.auth_refresh(auth.refresh_token, x_device_id="phone-1", x_app_id="mobile")
+    )
+    tokens = {
+        "authenticate": login.access_token,
+        "refresh-token": session.login_of(refreshed, "ios").access_token,
+        "auth/login": auth.id_token,
+        "auth/login/refresh": auth_refreshed.id_token,
+    }
+    assert {name: claims_of(t)["client_id"] for name, t in tokens.items()} == {
+        "authenticate": "ios",
+        "refresh-token": "ios",
+        "auth/login": "mobile",
+        "auth/login/refresh": "mobile",
+    }
+    for token in tokens.values():
+        assert claims_of(token)["client_id"] == claims_of(token)["aid"]

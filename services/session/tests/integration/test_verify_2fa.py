@@ -75,6 +75,7 @@ async def test_an_emailed_or_texted_code_completes_the_sign_in_with_tokens_and_a
     claims = claims_of(body["access_token"])
     assert claims["amr"] == ["pwd", "otp"]
     assert (claims["sub"], claims["did"], claims["aid"]) == (user_id, "device-1", "web")
+    assert claims["client_id"] == "web"
     login = session.login_of(answer)
     assert session.family(user_id, login.sid)["amr"] == "pwd otp"
     assert session.family(user_id, login.sid)["current"] == digest(login.cookie)

@@ -2,7 +2,8 @@
 
 Access token: a JWT signed with Ed25519 (`alg: EdDSA`), header `kid` and `typ: at+jwt`.
 Claims: `iss`, `aud`, `sub` (user id), `sid` (refresh-family id), `iat`, `exp`, `jti`, `amr`
-(methods used: `pwd`, `otp`, `totp`, `recovery`), plus `did`/`aid` (device and app id).
+(methods used: `pwd`, `otp`, `totp`, `recovery`), plus `did`/`aid` (device and app id) and
+`client_id` (RFC 9068: the app id again, under its registered name; absent from older tokens).
 A token whose family no longer exists in Redis is revoked (logout, reuse detection), even
 before `exp`; `family_key` names the key a verifier checks.
 
@@ -34,6 +35,9 @@ class AccessClaims(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     """X-Device-ID the session was created for."""
     aid: str
     """X-App-ID the session was created for."""
+    client_id: str | None = None
+    """RFC 9068's name for the client the token was issued to: the same value as `aid`.
+    Optional so that tokens signed before it was added still verify."""
     nbf: int | None = None
     """Not before (RFC 7519); not issued by Tessera, honoured when present."""
 

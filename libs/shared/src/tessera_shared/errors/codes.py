@@ -31,6 +31,7 @@ class Code(StrEnum):
     RATE_LIMITED = "rate_limited"
     API_KEY_MISSING = "api_key_missing"
     API_KEY_INVALID = "api_key_invalid"
+    INVALID_REQUEST = "invalid_request"
     TOKEN_INVALID = "token_invalid"
     TERMS_NOT_ACCEPTED = "terms_not_accepted"
     PRIVACY_POLICY_NOT_ACCEPTED = "privacy_policy_not_accepted"
@@ -87,6 +88,14 @@ ERRORS: dict[Code, ErrorSpec] = {
     # gateway: client applications
     Code.API_KEY_MISSING: ErrorSpec(401, N_("An API key is required (header X-API-Key).")),
     Code.API_KEY_INVALID: ErrorSpec(401, N_("The API key is not valid.")),
+    # gateway: OAuth endpoints (RFC 7662 introspection), named after RFC 6749's `invalid_request`
+    Code.INVALID_REQUEST: ErrorSpec(
+        400,
+        N_(
+            "The request is malformed: send one token parameter, form-encoded, and "
+            "authenticate in one way only."
+        ),
+    ),
     # access tokens (gateway and any service verifying them)
     Code.TOKEN_INVALID: ErrorSpec(401, N_("The access token is invalid or has expired.")),
     # registration input

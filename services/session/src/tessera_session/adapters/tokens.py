@@ -39,6 +39,7 @@ class TokenIssuer:
             amr=amr,
             did=device,
             aid=app,
+            client_id=app,  # RFC 9068; `aid` stays for verifiers that read it
         )
         return self._sign(msgspec.to_builtins(claims), ACCESS_TYPE)
 
