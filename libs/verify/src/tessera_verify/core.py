@@ -14,6 +14,7 @@ import binascii
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
@@ -35,12 +36,29 @@ it (or before 1970) is refused, so no caller overflows formatting it."""
 JWK_ALGORITHMS = ("EdDSA", "Ed25519")
 ED25519_KEY_BYTES = 32
 
-_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
+_TOKEN_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 # What a JSON document can throw at `json.loads`: bad syntax or UTF-8 (ValueError), nesting deep
 # enough to exhaust the recursion limit (RecursionError).
 _JSON_ERRORS = (ValueError, RecursionError)
+# The C scanner `json.loads` ends in (typeshed does not declare the attribute).
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_headers: dict[bytes, dict[str, Any]] = {}
+"""Decoded headers by their segment: one issuer's tokens share a handful (one per kid)."""
+_MAX_HEADERS = 32
+
+
+def _json(data: bytes) -> Any:
+    """`json.loads` of UTF-8, without its encoding detection and wrappers when it can."""
+    text = data.decode("utf-8")
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        return json.loads(text)  # leading white space, or an error to raise
+    if end != len(text):
+        return json.loads(text)  # trailing white space, or an error to raise
+    return value
 
 
 class Compact(NamedTuple):
@@ -52,30 +70,35 @@ class Compact(NamedTuple):
     signature: bytes
 
 
-def b64decode(segment: str) -> bytes:
+def b64decode(segment: bytes) -> bytes:
     """Base64url without padding, as JWS writes it; raises ValueError (binascii.Error)."""
-    data = segment.encode("ascii").translate(_TO_STANDARD)
+    data = segment.translate(_TO_STANDARD)
     return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
 
 
 def split(token: str) -> Compact:
     """The parts of a compact JWS of at most `MAX_TOKEN_LENGTH` characters; raises `malformed`."""
-    if type(token) is not str or len(token) > MAX_TOKEN_LENGTH:
-        raise VerificationError("malformed", "not a token of at most 8192 characters")
-    match = _COMPACT.fullmatch(token)
-    if match is None:
+    if type(token) is not str or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        raise VerificationError("malformed", "not an ASCII token of at most 8192 characters")
+    raw = token.encode("ascii")
+    parts = raw.split(b".")
+    if len(parts) != 3 or not all(parts) or raw.translate(None, _TOKEN_ALPHABET):
         raise VerificationError("malformed", "not three base64url segments")
-    head, body, signature = match.groups()
+    head, body, signature = parts
     try:
-        header = json.loads(b64decode(head))
+        header = _headers.get(head)
+        if header is None:
+            header = _json(b64decode(head))
+            if type(header) is not dict:
+                raise VerificationError("malformed", "header is not a JSON object")
+            if len(_headers) >= _MAX_HEADERS:
+                _headers.clear()
+            _headers[head] = header
         payload = b64decode(body)
         raw_signature = b64decode(signature)
     except _JSON_ERRORS:
         raise VerificationError("malformed", "bad base64url or header JSON") from None
-    if type(header) is not dict:
-        raise VerificationError("malformed", "header is not a JSON object")
-    signing_input = token[: len(head) + 1 + len(body)].encode("ascii")
-    return Compact(header, payload, signing_input, raw_signature)
+    return Compact(header, payload, raw[: len(head) + 1 + len(body)], raw_signature)
 
 
 def check_algorithm(header: dict[str, Any]) -> None:
@@ -107,7 +130,7 @@ def verified_claims(compact: Compact, key: Ed25519PublicKey) -> dict[str, Any]:
     except InvalidSignature:
         raise VerificationError("bad_signature", "signature does not verify") from None
     try:
-        claims = json.loads(compact.payload)
+        claims = _json(compact.payload)
     except _JSON_ERRORS:
         raise VerificationError("malformed", "claims are not JSON") from None
     if type(claims) is not dict:
@@ -158,7 +181,7 @@ def ed25519_key(jwk: object) -> tuple[str, Ed25519PublicKey] | None:
     if (alg is not None and alg not in JWK_ALGORITHMS) or (use is not None and use != "sig"):
         return None
     try:
-        raw = b64decode(x)
+        raw = b64decode(x.encode("ascii"))
         if len(raw) != ED25519_KEY_BYTES:
             return None
         return kid, Ed25519PublicKey.from_public_bytes(raw)

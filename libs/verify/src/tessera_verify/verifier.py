@@ -9,8 +9,8 @@ introspection endpoint says its session is still active. Anything else raises
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields, make_dataclass
+from typing import Any, TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -47,9 +47,18 @@ class Claims:
 
 S = TypeVar("S", KeySet, AsyncKeySet)
 
+# `Claims` is frozen, so its __init__ sets each of its 13 fields through object.__setattr__: a
+# profile showed that at ~3 µs a token, more than all the claim checks. Built instead as this
+# twin (same slots, same order, not frozen) and then made a `Claims` by `__class__` assignment,
+# which CPython allows between classes of the same layout: 0.4 µs. Nothing else sees the twin.
+_Unfrozen = make_dataclass("_Unfrozen", [(f.name, f.type) for f in fields(Claims)], slots=True)
+
 
 def access_claims(raw: dict[str, Any]) -> Claims:
-    """`Claims` of a checked claims object; raises `malformed` when one is missing or mistyped."""
+    """`Claims` of a checked claims object; raises `malformed` when one is missing or mistyped.
+
+    `check_claims` made sure of `iss` and `aud` (strings equal to ours), `exp`, `iat`, `nbf`.
+    """
     get = raw.get
     sub, sid, jti, did, aid = get("sub"), get("sid"), get("jti"), get("did"), get("aid")
     amr, client_id = get("amr"), get("client_id")
@@ -66,22 +75,12 @@ def access_claims(raw: dict[str, Any]) -> Claims:
     for method in amr:
         if type(method) is not str:
             raise VerificationError("malformed", "claims: amr must be a list of strings")
-    # check_claims made sure of iss, aud (strings equal to ours), exp, iat and nbf.
-    return Claims(
-        sub=sub,
-        sid=sid,
-        exp=raw["exp"],
-        iat=raw["iat"],
-        iss=raw["iss"],
-        aud=raw["aud"],
-        amr=tuple(amr),
-        jti=jti,
-        did=did,
-        aid=aid,
-        nbf=get("nbf"),
-        client_id=client_id,
-        raw=raw,
-    )
+    claims = _Unfrozen(
+        sub, sid, raw["exp"], raw["iat"], raw["iss"], raw["aud"], tuple(amr), jti, did, aid,
+        get("nbf"), client_id, raw,
+    )  # fmt: skip
+    claims.__class__ = Claims
+    return cast(Claims, claims)
 
 
 class _Settings:
