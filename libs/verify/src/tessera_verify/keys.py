@@ -8,6 +8,10 @@ Caching rules (the same for `KeySet`, `AsyncKeySet` and `tessera_shared.tokens.J
 - A `kid` not in the set refetches at once, but at most once per `min_refresh_s` since the last
   fetch, so a flood of made-up kids cannot hammer the endpoint. Once the set is older than its
   age, the next token refetches it: a key removed from the JWKS stops verifying.
+- Rotation without failures: publish the new key, and sign with it once verifiers have
+  refetched (after the JWKS's max-age); keep the old key published until its last tokens
+  expire. A token whose new kid comes sooner still refetches at once, unless the last fetch was
+  less than `min_refresh_s` ago: then it is refused (`unknown_key`) for at most that long.
 - One fetch at a time: others wanting a fetch wait for it (`threading.Lock` in `KeySet`,
   `asyncio.Lock` in `AsyncKeySet`) and then use its result. Tokens whose kid is in a set still
   fresh never wait.
@@ -83,7 +87,11 @@ class _State:
         now = self.clock()
         if self.failed_at is not None:
             return now - self.failed_at >= self.retry_failed_s
-        return self.fetched_at is None or now - self.fetched_at >= self.min_refresh_s
+        return (
+            self.fetched_at is None
+            or now >= self.fresh_until  # aged out: its age already spaces the fetches
+            or now - self.fetched_at >= self.min_refresh_s
+        )
 
     def fetched(self, keys: Keys, age_s: float) -> None:
         now = self.clock()
