@@ -124,7 +124,9 @@ class AuthServer:
         keys = dict(self.keys)
         body = self.jwks_body
         if body is None:
-            body = json.dumps({"keys": [public_jwk(kid, key) for kid, key in keys.items()]}).encode()
+            body = json.dumps(
+                {"keys": [public_jwk(kid, key) for kid, key in keys.items()]}
+            ).encode()
         headers = {"content-type": "application/json"}
         if self.cache_control is not None:
             headers["cache-control"] = self.cache_control
@@ -135,7 +137,8 @@ class AuthServer:
         raw = request.rfile.read(length).decode()
         form = {name: values[0] for name, values in parse_qs(raw).items()}
         with self._lock:
-            self.introspections.append({"form": form, "headers": dict(request.headers)})
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            self.introspections.append({"form": form, "headers": headers})
         basic = "Basic " + base64.b64encode(b"svc%2Borders:s3cr3t%2Fwith%3Aodd%3Dchars").decode()
         authorized = (
             request.headers.get("x-api-key") == API_KEY

@@ -50,4 +50,4 @@ class RefusalError(Exception):
         return json.dumps(self.body).encode()
 
     def reason_phrase(self) -> str:
-        return "401 RefusalError" if self.status == 401 else "503 Service Unavailable"
+        return "401 Unauthorized" if self.status == 401 else "503 Service Unavailable"

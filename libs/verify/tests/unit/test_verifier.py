@@ -290,7 +290,7 @@ def test_messages_name_the_reason_and_never_the_token():
 
 
 def test_reasons_are_the_documented_ones():
-    assert REASONS == {
+    assert {
         "malformed",
         "wrong_type",
         "bad_signature",
@@ -300,7 +300,7 @@ def test_reasons_are_the_documented_ones():
         "expired",
         "revoked",
         "unavailable",
-    }
+    } == REASONS
 
 
 @pytest.mark.parametrize(
@@ -348,7 +348,7 @@ def test_bearer_tokens_are_read_from_the_authorization_header():
 def test_the_signature_covers_the_exact_header_segment():
     # Same header content written differently must not reuse another header's signature.
     token = sign(KEY)
-    head, body, signature = token.split(".")
+    _, body, signature = token.split(".")
     other_head = base64.urlsafe_b64encode(
         json.dumps({"kid": "k1", "typ": "at+jwt", "alg": "EdDSA"}).encode()
     ).rstrip(b"=")
