@@ -129,16 +129,15 @@ def table(best: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def profile(tokens: list[str], key: Ed25519PrivateKey) -> str:
+def profile(tokens: list[str], key: Ed25519PrivateKey) -> None:
+    """Prints the sync verifier's 12 most expensive functions (own time)."""
     verifier = Verifier(issuer="tessera", audience="tessera", keys={KID: key.public_key()})
     profiler = cProfile.Profile()
     profiler.enable()
     for token in tokens:
         verifier.verify(token)
     profiler.disable()
-    out = pstats.Stats(profiler, stream=sys.stdout)
-    out.sort_stats("tottime").print_stats(12)
-    return ""
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(12)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
