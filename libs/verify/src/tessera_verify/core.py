@@ -62,7 +62,10 @@ def _json(data: bytes) -> Any:
 
 
 class Compact(NamedTuple):
-    """The parts of a compact JWS; only the header is decoded, nothing is trusted yet."""
+    """The parts of a compact JWS; only the header is decoded, nothing is trusted yet.
+
+    `header` is shared by every token with the same header segment: read it, never change it.
+    """
 
     header: dict[str, Any]
     payload: bytes
