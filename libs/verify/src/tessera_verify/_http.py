@@ -1,7 +1,8 @@
 """The two HTTP calls of this package, with the standard library (blocking; rare).
 
-A failure of any kind (refused connection, timeout, a status other than 200, a body too large
-or not JSON) is `FetchError`; callers turn it into `VerificationError("unavailable")`.
+A failure of any kind (refused connection, timeout, a status other than 200, a redirect, a body
+over 1 MiB or not JSON) is `FetchError`; callers turn it into `VerificationError("unavailable")`.
+`timeout_s` bounds connecting and each read. Proxy settings of the environment are not used.
 """
 
 import json
@@ -29,7 +30,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect())
+# No proxy from the environment (HTTP_PROXY...): these endpoints are the suite's own, reached
+# directly, as the suite's aiohttp clients do (trust_env off).
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
 def check_url(url: str, what: str) -> str:

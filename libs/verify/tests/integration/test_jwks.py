@@ -1,6 +1,9 @@
 """The JWKS cache against a real HTTP server: caching rules, outages, stampedes, key rotation."""
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -318,3 +321,26 @@ async def test_a_key_rotation_gives_zero_failures_async(server):
     assert failures == []
     assert n > 1000
     assert 4 <= server.jwks_requests <= 16
+
+
+def test_proxy_settings_of_the_environment_are_not_used(server):
+    # In a new process: urllib reads the proxy variables when the opener is built (at import).
+    env = {
+        **{k: v for k, v in os.environ.items() if k.lower() != "no_proxy"},
+        **dict.fromkeys(["http_proxy", "HTTP_PROXY", "https_proxy"], "http://127.0.0.1:9"),
+    }
+    script = (
+        "import sys; from tessera_verify import Verifier; "
+        "v = Verifier(issuer=sys.argv[1], audience=sys.argv[1], jwks_url=sys.argv[2]); "
+        "print(v.verify(sys.argv[3]).iss)"
+    )
+    token = sign(server.keys["k1"])
+    done = subprocess.run(
+        [sys.executable, "-c", script, ISSUER, server.jwks_url, token],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.stdout.strip() == ISSUER, done.stderr[-500:]
+    assert server.jwks_requests == 1
