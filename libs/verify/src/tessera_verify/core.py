@@ -114,7 +114,8 @@ def check_algorithm(header: dict[str, Any]) -> None:
 
 def checked_kid(header: dict[str, Any], typ: str) -> str:
     """The `kid` of a header with the pinned algorithm, no `crit` and this `typ`; raises."""
-    check_algorithm(header)
+    if header.get("alg") != ALGORITHM or "crit" in header:
+        check_algorithm(header)  # raises, saying which
     found = header.get("typ")
     if found != typ and (
         type(found) is not str or found.lower().removeprefix("application/") != typ
