@@ -40,12 +40,13 @@ RUN python -m venv /opt/build \
         hatchling==1.33.0 cmake==4.4.4 ninja==1.13.2
 ENV PATH=/opt/build/bin:$PATH
 WORKDIR /src
+COPY libs/verify/ libs/verify/
 COPY libs/shared/ libs/shared/
 COPY services/identity/ services/identity/
 COPY services/session/ services/session/
 COPY services/otp-delivery/ services/otp-delivery/
 COPY gateway/ gateway/
-# Wheels of the five packages (no extras: neither `testing` nor `devservers`) and of every
+# Wheels of the six packages (no extras: neither `testing` nor `devservers`) and of every
 # dependency at the versions their pyproject.toml pin. Only published wheels are accepted, except
 # argon2-cffi-bindings, built from source with the CFLAGS above.
 RUN set -eu; \
@@ -58,7 +59,8 @@ RUN set -eu; \
         echo "argon2-cffi-bindings: portable wheel"; \
     fi; \
     pip wheel --no-build-isolation --only-binary=:all: $from_source --wheel-dir /wheels \
-        ./libs/shared ./services/identity ./services/session ./services/otp-delivery ./gateway
+        ./libs/verify ./libs/shared ./services/identity ./services/session \
+        ./services/otp-delivery ./gateway
 # The run-time environment: those wheels only (no index), no pip, no byte-code files.
 RUN python -m venv --without-pip /opt/tessera \
  && pip --python /opt/tessera/bin/python install --no-index --find-links /wheels --no-compile \

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PARTS  := libs/shared services/identity services/session services/otp-delivery gateway
+PARTS  := libs/verify libs/shared services/identity services/session services/otp-delivery gateway
 PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
@@ -19,7 +19,7 @@ help: ## list the targets
 $(STAMP): $(addsuffix /pyproject.toml,$(PARTS)) tools/argon2_build.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-e 'libs/shared[testing]' -e services/identity -e services/session \
+		-e libs/verify -e 'libs/shared[testing]' -e services/identity -e services/session \
 		-e services/otp-delivery -e gateway
 	$(BIN)/python tools/argon2_build.py
 	@touch $@
@@ -53,7 +53,7 @@ test-fuzz: $(STAMP) ## schemathesis over the gateway's OpenAPI (TESSERA_FUZZ_EXA
 lint: $(STAMP) ## ruff lint, format check and mypy (strict) on every package
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/shared/src services/identity/src services/session/src \
+	$(BIN)/mypy libs/verify/src libs/shared/src services/identity/src services/session/src \
 		services/otp-delivery/src gateway/src tools benchmarks
 
 format: $(STAMP) ## apply ruff fixes and formatting

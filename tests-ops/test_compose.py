@@ -815,7 +815,7 @@ def test_the_build_context_holds_the_sources_and_no_secrets_tests_or_local_data(
         if not copy.startswith("--from")
     ]
     services_ = [f"services/{name}" for name in ("identity", "session", "otp-delivery")]
-    assert sorted(sources) == sorted(["libs/shared", *services_, "gateway"])
+    assert sorted(sources) == sorted(["libs/verify", "libs/shared", *services_, "gateway"])
     for source in sources:
         files = [
             p for p in (ROOT / source).rglob("*") if p.is_file() and "__pycache__" not in p.parts

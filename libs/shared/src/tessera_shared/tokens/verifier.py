@@ -3,19 +3,19 @@
 The algorithm is pinned to EdDSA whatever the header claims, so neither `alg: none` nor an HMAC
 keyed with the public key passes; the header `typ` keeps access and challenge tokens apart.
 Any refusal is `TesseraError(Code.TOKEN_INVALID)`, whatever the reason: the caller learns nothing
-a forger could use. The reason is logged at debug level, never the token.
+a forger could use. The reason is logged at debug level, never the token. Parsing and checks
+are `tessera_verify`'s (`jws`), the same package services outside the suite verify tokens with.
 """
 
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tessera_shared.contracts.tokens import (
     ACCESS_TYPE,
-    ALGORITHM,
     CHALLENGE_TYPE,
     AccessClaims,
     ChallengeClaims,
@@ -24,30 +24,19 @@ from tessera_shared.errors import Code, TesseraError
 from tessera_shared.tokens import jws
 from tessera_shared.tokens.bearer import INVALID_TOKEN_CHALLENGE
 from tessera_shared.tokens.jwks import JwksCache
+from tessera_verify.core import MAX_KID_LENGTH as MAX_KID_LENGTH
+from tessera_verify.core import MAX_TOKEN_LENGTH as MAX_TOKEN_LENGTH
+from tessera_verify.core import checked_kid
+from tessera_verify.errors import VerificationError
 
 log = logging.getLogger("tessera.tokens")
 
-MAX_TOKEN_LENGTH = 8192
-"""Longer strings are refused before any parsing."""
-MAX_KID_LENGTH = 256
-
 Claims = TypeVar("Claims", AccessClaims, ChallengeClaims)
-
-
-class _RefusedError(Exception):
-    """Why a token was refused; never leaves this module (logged, not shown)."""
 
 
 def token_invalid() -> TesseraError:
     """The refusal of a token that is forged, expired, of the wrong type, or whose session ended."""
     return TesseraError(Code.TOKEN_INVALID, headers={"www-authenticate": INVALID_TOKEN_CHALLENGE})
-
-
-def _media_type(typ: object) -> str | None:
-    """`typ` compared as RFC 8725 says: case-insensitive, `application/` optional."""
-    if not isinstance(typ, str):
-        return None
-    return typ.lower().removeprefix("application/")
 
 
 class _Verified:
@@ -125,13 +114,11 @@ class AccessTokenVerifier:
     ) -> tuple[str, Ed25519PublicKey, Claims]:
         """The kid and key that verified `token`, and its claims."""
         try:
-            if not token or len(token) > MAX_TOKEN_LENGTH:
-                raise _RefusedError("length")
             compact = jws.split(token)
-            kid = _checked_kid(compact.header, typ)
+            kid = checked_kid(compact.header, typ)
             key = await self._jwks.key(kid)
             if key is None:
-                raise _RefusedError("unknown kid")
+                raise VerificationError("unknown_key", "no key with this kid")
             checked = jws.verify(
                 compact,
                 key,
@@ -141,19 +128,7 @@ class AccessTokenVerifier:
                 leeway_s=self._leeway_s,
                 now=self._now(),
             )
-        except (_RefusedError, jws.JwsError) as exc:
+        except VerificationError as exc:
             log.debug("token refused: %s", exc)
             raise token_invalid() from None
         return kid, key, checked
-
-
-def _checked_kid(header: dict[str, Any], typ: str) -> str:
-    """The `kid` of a header that fits `typ` and the pinned algorithm; raises otherwise."""
-    if header.get("alg") != ALGORITHM:
-        raise jws.JwsError("alg")
-    if _media_type(header.get("typ")) != typ:
-        raise jws.JwsError("typ")
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
-        raise jws.JwsError("kid")
-    return kid
