@@ -17,10 +17,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from tessera_gateway.api_keys import (
     ApiKeyRecord,
     ApiKeyStoreUnavailableError,
@@ -31,11 +27,12 @@ from tessera_gateway.api_keys import (
     key_id_of,
     new_key,
 )
+from tessera_shared.redis import UNAVAILABLE, RedisClient
 
 # Redis unreachable or too slow: the caller answers 503 rather than guessing.
 log = logging.getLogger("tessera.gateway.api_keys")
 
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+_UNAVAILABLE: tuple[type[Exception], ...] = (*UNAVAILABLE, OSError)
 
 # KEYS: record, index, ids. ARGV: key id, name, created_at, hash. 0 when the id or hash exists.
 _CREATE = """
@@ -78,7 +75,9 @@ def _utc_now() -> datetime:
 class RedisApiKeyStore:
     """Issues, lists, revokes and verifies API keys; see the module docstring for the layout."""
 
-    def __init__(self, redis: Redis, prefix: str, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self, redis: RedisClient, prefix: str, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
         self._redis = redis
         self._base = f"{prefix}{{apikeys}}:"
         self._clock = clock

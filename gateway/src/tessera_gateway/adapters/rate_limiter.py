@@ -22,12 +22,15 @@ skewed clocks still agree; this needs Redis 5 or later (scripts replicated by ef
 import logging
 from collections.abc import Callable, Sequence
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tessera_gateway.rate_limits import Decision, RateKey, RateLimiterUnavailableError
+from tessera_shared.redis import UNAVAILABLE, RedisClient
 
 log = logging.getLogger("tessera.gateway.rate_limits")
+
+# Any Redis failure (a cluster's SlotNotCoveredError is not a RedisError) or a socket error.
+_FAILING: tuple[type[Exception], ...] = (RedisError, *UNAVAILABLE, OSError)
 
 # KEYS: the request's keys. ARGV[1]: now in ms, or '' for the server's clock; then for each
 # key k, ARGV[2k] and ARGV[2k+1]: its emission interval in ms and its burst.
@@ -78,7 +81,9 @@ class RedisRateLimiter:
     `clock` (ms since the epoch) replaces the Redis server's clock, for tests.
     """
 
-    def __init__(self, redis: Redis, prefix: str, clock: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self, redis: RedisClient, prefix: str, clock: Callable[[], int] | None = None
+    ) -> None:
         self._base = f"{prefix}{{ratelimit}}:"
         self._script = redis.register_script(_GCRA)
         self._clock = clock
@@ -96,7 +101,7 @@ class RedisRateLimiter:
             allowed, limit, remaining, reset_ms, retry_ms = await self._script(
                 keys=[self.key(k.suffix) for k in keys], args=args
             )
-        except (RedisError, OSError) as exc:
+        except _FAILING as exc:
             log.warning("rate limiter unavailable: %s", type(exc).__name__)
             raise RateLimiterUnavailableError("the rate limiter (Redis) cannot answer") from exc
         return Decision.from_ms(

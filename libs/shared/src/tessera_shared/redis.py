@@ -1,17 +1,193 @@
 """The Redis client: lazy connections with timeouts, so a Redis restart heals by itself.
 
+One setting (each part's `REDIS_URL`) chooses the topology:
+
+    redis://[[user]:password@]host:port/db        one node (rediss:// for TLS)
+    redis+sentinel://[password@]h1:p1,h2:p2/name/db
+                                                  the master `name` as Sentinel tells it;
+                                                  followed through failovers (rediss+sentinel://
+                                                  for TLS to the data nodes;
+                                                  `?sentinel_password=` when sentinels ask one)
+    redis+cluster://[password@]h1:p1,h2:p2        a Redis Cluster, from any of its nodes
+                                                  (rediss+cluster:// for TLS); db is always 0
+
+`parse_redis_url` turns the URL into a `RedisTarget` without I/O; `make_redis` builds the client.
+
 The pool is bounded and blocking: a burst beyond `pool_size` commands in flight waits for a
 free connection (up to `pool_timeout_s`) instead of failing at once. redis-py's default pool
 raises `MaxConnectionsError` (a `ConnectionError`) past 100, which callers would take for
 "Redis is down". Only a wait longer than `pool_timeout_s` fails, with `ConnectionError`.
+A cluster client holds up to `pool_size` connections per node (redis-py's cluster pool always
+waits for a free one, up to its socket timeouts).
+
+`UNAVAILABLE` lists what Redis raises when it cannot answer now, in any topology: callers answer
+503 for those, never 500.
 """
 
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qs, unquote
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import (
+    ClusterError,
+    ConnectionError,
+    ReadOnlyError,
+    RedisClusterException,
+    TimeoutError,
+    TryAgainError,
+)
 from redis.retry import Retry
 
 DEFAULT_POOL_SIZE = 50
 DEFAULT_POOL_TIMEOUT_S = 2.0
+SOCKET_TIMEOUT_S = 2.0
+
+RedisClient = Redis | RedisCluster
+"""What `make_redis` returns: a single-node or Sentinel client (`Redis`) or a `RedisCluster`."""
+
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    ConnectionError,  # also MasterNotFoundError (Sentinel), BusyLoadingError, a full pool
+    TimeoutError,
+    ClusterError,  # ClusterDownError, MasterDownError: slots without a master (failover)
+    TryAgainError,  # a slot moving during resharding or failover
+    RedisClusterException,  # SlotNotCoveredError; no startup node reachable
+    ReadOnlyError,  # a demoted master still answering a write
+)
+"""Redis errors that mean "cannot answer now" (retry later), in every topology."""
+
+Kind = Literal["single", "sentinel", "cluster"]
+
+
+class RedisUrlError(ValueError):
+    """A REDIS_URL this module does not understand; the message says why."""
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """Where a REDIS_URL points, parsed without I/O."""
+
+    kind: Kind
+    url: str
+    """The URL as given (the single-node client is built from it)."""
+    nodes: tuple[tuple[str, int], ...] = ()
+    """Sentinels (`sentinel`) or startup nodes (`cluster`)."""
+    service: str = ""
+    """The Sentinel master name."""
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    sentinel_password: str | None = None
+    tls: bool = False
+    options: dict[str, str] = field(default_factory=dict)
+
+
+_SCHEMES: dict[str, tuple[Kind, bool]] = {
+    "redis": ("single", False),
+    "rediss": ("single", True),
+    "unix": ("single", False),
+    "redis+sentinel": ("sentinel", False),
+    "rediss+sentinel": ("sentinel", True),
+    "redis+cluster": ("cluster", False),
+    "rediss+cluster": ("cluster", True),
+}
+
+_DEFAULT_PORT = {"sentinel": 26379, "cluster": 6379}
+
+
+def parse_redis_url(url: str) -> RedisTarget:
+    """The topology, nodes and credentials of `url`; raises `RedisUrlError` when malformed."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in _SCHEMES:
+        raise RedisUrlError(
+            f"unknown Redis URL scheme {scheme!r}; expected one of {list(_SCHEMES)}"
+        )
+    kind, tls = _SCHEMES[scheme.lower()]
+    if kind == "single":
+        return RedisTarget(kind="single", url=url, tls=tls)
+    rest, _, query = rest.partition("?")
+    rest = rest.partition("#")[0]
+    netloc, _, path = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    username, password = _credentials(userinfo) if at else (None, None)
+    nodes = tuple(_node(part, _DEFAULT_PORT[kind]) for part in hosts.split(","))
+    options = {k: v[-1] for k, v in parse_qs(query).items()}
+    segments = [unquote(s) for s in path.split("/") if s]
+    if kind == "sentinel":
+        if not segments:
+            raise RedisUrlError("a redis+sentinel:// URL names the master: .../<name>/<db>")
+        if len(segments) > 2:
+            raise RedisUrlError("a redis+sentinel:// URL path is /<master name>[/<db>]")
+        return RedisTarget(
+            kind="sentinel",
+            url=url,
+            nodes=nodes,
+            service=segments[0],
+            db=_db(segments[1] if len(segments) > 1 else "0"),
+            username=username,
+            password=password,
+            sentinel_password=options.pop("sentinel_password", None),
+            tls=tls,
+            options=options,
+        )
+    if len(segments) > 1 or (segments and _db(segments[0]) != 0):
+        raise RedisUrlError("a Redis Cluster has only db 0: redis+cluster://h1:p1,h2:p2[/0]")
+    return RedisTarget(
+        kind="cluster",
+        url=url,
+        nodes=nodes,
+        username=username,
+        password=password,
+        tls=tls,
+        options=options,
+    )
+
+
+def _credentials(userinfo: str) -> tuple[str | None, str | None]:
+    # `password@` (no colon) is a password, as Sentinel URLs usually carry; `user:password@`
+    # and `:password@` as in redis:// URLs.
+    user, colon, password = userinfo.partition(":")
+    if not colon:
+        return None, unquote(userinfo) or None
+    return unquote(user) or None, unquote(password) or None
+
+
+def _node(text: str, default_port: int) -> tuple[str, int]:
+    text = text.strip()
+    if not text:
+        raise RedisUrlError("empty host in a Redis URL's host list")
+    if text.startswith("["):  # [IPv6]:port
+        host, _, after = text[1:].partition("]")
+        port_text = after.removeprefix(":")
+    else:
+        host, colon, port_text = text.rpartition(":")
+        if not colon:
+            host, port_text = text, ""
+    if not host:
+        raise RedisUrlError(f"no host in {text!r}")
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise RedisUrlError(f"bad port in {text!r}")
+    return host, int(port_text)
+
+
+def _db(text: str) -> int:
+    if not text.isdigit():
+        raise RedisUrlError(f"the database must be a number, not {text!r}")
+    return int(text)
+
+
+def _async_retry(retries: int) -> AsyncRetry:
+    return AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), retries=retries)
+
+
+class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Sentinel's master discovery with the bounded, waiting pool of the single-node client."""
 
 
 def make_redis(
@@ -19,20 +195,73 @@ def make_redis(
     *,
     pool_size: int = DEFAULT_POOL_SIZE,
     pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
-) -> "Redis":
-    """A client owning its pool: `aclose()` closes the pool too."""
+) -> RedisClient:
+    """A client owning its pool(s): `aclose()` closes them too. See the module docstring."""
+    target = parse_redis_url(url)
+    if target.kind == "sentinel":
+        return _sentinel_client(target, pool_size, pool_timeout_s)
+    if target.kind == "cluster":
+        return _cluster_client(target, pool_size)
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=pool_size,
         timeout=pool_timeout_s,
-        socket_timeout=2.0,
-        socket_connect_timeout=2.0,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=SOCKET_TIMEOUT_S,
         health_check_interval=15,
+        # redis-py's synchronous Retry, kept as it always was: with the asyncio client it does
+        # not retry (it only wraps creating the coroutine). Sentinel and Cluster below use the
+        # asyncio one, which their failover handling relies on.
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         decode_responses=False,
     )
     return Redis.from_pool(pool)
 
 
-async def ping(redis: "Redis") -> None:
+def _sentinel_client(target: RedisTarget, pool_size: int, pool_timeout_s: float) -> Redis:
+    sentinel_kwargs: dict[str, object] = {
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": SOCKET_TIMEOUT_S,
+    }
+    if target.sentinel_password:
+        sentinel_kwargs["password"] = target.sentinel_password
+    sentinel = Sentinel(list(target.nodes), sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
+    # Each new connection asks a sentinel for the master; a connection error (or a demoted
+    # master's READONLY) drops it, so the next command reaches the new master: no restart.
+    client: Redis = sentinel.master_for(
+        target.service,
+        connection_pool_class=_BlockingSentinelPool,
+        max_connections=pool_size,
+        timeout=pool_timeout_s,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=SOCKET_TIMEOUT_S,
+        health_check_interval=15,
+        retry=_async_retry(2),
+        decode_responses=False,
+    )
+    return client
+
+
+def _cluster_client(target: RedisTarget, pool_size: int) -> RedisCluster:
+    # The cluster client follows MOVED/ASK and refreshes its slot map after a failover; its
+    # retries (with this backoff) span the seconds a replica takes to be promoted.
+    return RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
+        max_connections=pool_size,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=SOCKET_TIMEOUT_S,
+        health_check_interval=15,
+        retry=_async_retry(3),
+        decode_responses=False,
+    )
+
+
+async def ping(redis: RedisClient) -> None:
     await redis.ping()

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import redis.exceptions
 from litestar import Litestar
 
 from tessera_session.api.auth_surface import AuthController
@@ -14,6 +13,7 @@ from tessera_session.bootstrap import DEPENDENCIES, lifespan, load_keys
 from tessera_session.config import SessionSettings, load_settings
 from tessera_shared.http.app import build_app
 from tessera_shared.http.health import HealthChecks
+from tessera_shared.redis import UNAVAILABLE
 
 NAME = "tessera-session"
 CATALOGS = Path(__file__).parent / "locales"
@@ -39,5 +39,5 @@ def create_app(settings: SessionSettings | None = None) -> Litestar:
         catalogs=[CATALOGS],
         dependencies=DEPENDENCIES,
         state={"settings": settings, "keys": keys, "internal_token": settings.internal_token},
-        unavailable_when=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError),
+        unavailable_when=UNAVAILABLE,
     )

@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Litestar
 from nats.js import JetStreamContext
-from redis.asyncio import Redis
 
 from tessera_session.adapters.challenges import RedisChallenges
 from tessera_session.adapters.credential_floor import RedisCredentialFloor
@@ -28,7 +27,7 @@ from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
 from tessera_shared.http.internal import from_state
 from tessera_shared.nats import NatsConnection
-from tessera_shared.redis import make_redis, ping
+from tessera_shared.redis import RedisClient, make_redis, ping
 from tessera_shared.shutdown import within
 from tessera_shared.tokens.jwks import JwksCache
 from tessera_shared.tokens.verifier import AccessTokenVerifier
@@ -59,7 +58,7 @@ def own_verifier(keys: KeyRing, settings: SessionSettings) -> AccessTokenVerifie
 def build_services(
     settings: SessionSettings,
     keys: KeyRing,
-    redis: Redis,
+    redis: RedisClient,
     identity: Identity,
     events: SessionEvents,
 ) -> dict[str, Any]:

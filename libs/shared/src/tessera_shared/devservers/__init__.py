@@ -9,10 +9,13 @@ from tessera_shared.devservers.ports import free_port, port_is_free
 from tessera_shared.devservers.postgres import PostgresServer
 from tessera_shared.devservers.process import ServerError
 from tessera_shared.devservers.redis import RedisServer
+from tessera_shared.devservers.redis_topologies import RedisClusterServers, RedisSentinelServers
 
 __all__ = [
     "NatsServer",
     "PostgresServer",
+    "RedisClusterServers",
+    "RedisSentinelServers",
     "RedisServer",
     "ServerError",
     "free_port",

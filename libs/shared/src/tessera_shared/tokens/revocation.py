@@ -6,23 +6,20 @@ working at once instead of at `exp`. Keys are those of `contracts.tokens.family_
 
 import logging
 
-from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from tessera_shared.contracts.tokens import AccessClaims, family_key
 from tessera_shared.errors import Code, TesseraError
+from tessera_shared.redis import UNAVAILABLE, RedisClient
 
 log = logging.getLogger("tessera.tokens")
 
 # Redis unreachable or too slow: neither active nor revoked, so the caller answers 503.
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+_UNAVAILABLE: tuple[type[Exception], ...] = (*UNAVAILABLE, OSError)
 
 
 class RevocationCheck:
     """Looks up refresh families in the session service's Redis (same `prefix` as the service)."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
 

@@ -14,10 +14,9 @@ mid-check leaves its attempt pending until the key expires: it fails closed. The
 name challenges already gone; closing one that is gone does nothing.
 """
 
-from redis.asyncio import Redis
-
 from tessera_session.domain.challenge import MAX_WRONG_CODES, ChallengeState
 from tessera_shared.contracts.tokens import user_tag
+from tessera_shared.redis import RedisClient
 
 # KEYS: challenge, the user's set of challenges. ARGV: lifetime (s), challenge id.
 _OPEN = """
@@ -81,7 +80,9 @@ def _state(answer: bytes | str) -> ChallengeState:
 
 
 class RedisChallenges:
-    def __init__(self, redis: "Redis", prefix: str, *, max_wrong: int = MAX_WRONG_CODES) -> None:
+    def __init__(
+        self, redis: RedisClient, prefix: str, *, max_wrong: int = MAX_WRONG_CODES
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
         self._max_wrong = max_wrong

@@ -12,9 +12,8 @@ revocation, or sees the new floor and ends it itself. The floor only has to outl
 in flight (seconds), hence the short TTL: a missing key lets every version through.
 """
 
-from redis.asyncio import Redis
-
 from tessera_shared.contracts.tokens import user_tag
+from tessera_shared.redis import RedisClient
 
 FLOOR_TTL_S = 600
 
@@ -29,7 +28,7 @@ return old
 
 
 class RedisCredentialFloor:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self._raise = redis.register_script(_RAISE)

@@ -27,8 +27,6 @@ equals the cap, in the same script, so concurrent sign-ins cannot overshoot it.
 import time
 from typing import Any
 
-from redis.asyncio import Redis
-
 from tessera_session.adapters.challenges import challenge_keys
 from tessera_session.domain.family import (
     Created,
@@ -39,6 +37,7 @@ from tessera_session.domain.family import (
     SessionInfo,
 )
 from tessera_shared.contracts.tokens import family_key, user_tag
+from tessera_shared.redis import RedisClient
 
 HISTORY = 10
 
@@ -200,7 +199,7 @@ def _now_ms() -> int:
 class RedisFamilies:
     def __init__(
         self,
-        redis: "Redis",
+        redis: RedisClient,
         prefix: str,
         *,
         sliding_s: int,
