@@ -9,7 +9,11 @@ from tessera_shared.devservers.ports import free_port, port_is_free
 from tessera_shared.devservers.postgres import PostgresServer
 from tessera_shared.devservers.process import ServerError
 from tessera_shared.devservers.redis import RedisServer
-from tessera_shared.devservers.redis_topologies import RedisClusterServers, RedisSentinelServers
+from tessera_shared.devservers.redis_topologies import (
+    RedisClusterServers,
+    RedisSentinelServers,
+    free_cluster_ports,
+)
 
 __all__ = [
     "NatsServer",
@@ -18,6 +22,7 @@ __all__ = [
     "RedisSentinelServers",
     "RedisServer",
     "ServerError",
+    "free_cluster_ports",
     "free_port",
     "port_is_free",
 ]

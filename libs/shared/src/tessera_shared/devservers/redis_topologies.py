@@ -6,6 +6,7 @@ are short (node timeout, down-after: 1 s) so a failover takes seconds, for tests
 """
 
 import os
+import random
 import signal
 import subprocess
 import time
@@ -14,10 +15,25 @@ from pathlib import Path
 
 import redis
 
-from tessera_shared.devservers.ports import LOOPBACK, wait_for_greeting
+from tessera_shared.devservers.ports import LOOPBACK, port_is_free, wait_for_greeting
 from tessera_shared.devservers.process import ManagedProcess, ServerError, child_env
 
 NODE_TIMEOUT_MS = 1000
+BUS_OFFSET = 10000
+"""A cluster node also listens on its port + 10000 (the cluster bus), so its port is < 55536."""
+
+
+def free_cluster_ports(count: int) -> list[int]:
+    """`count` ports nobody listens on, each with its cluster bus port (+10000) free too."""
+    found: list[int] = []
+    for port in random.sample(range(20000, 55535), 2000):
+        if port in found or port + BUS_OFFSET in found:
+            continue
+        if port_is_free(port) and port_is_free(port + BUS_OFFSET):
+            found.append(port)
+            if len(found) == count:
+                return found
+    raise ServerError("no free ports for a Redis Cluster")
 
 
 def _client(port: int) -> "redis.Redis":
@@ -95,6 +111,8 @@ class RedisClusterServers:
     def __init__(self, data_dir: Path, ports: list[int], replicas_per_master: int = 0) -> None:
         if len(ports) % (1 + replicas_per_master) or len(ports) // (1 + replicas_per_master) < 3:
             raise ValueError("a cluster needs 3 masters or more, each with the same replicas")
+        if max(ports) > 65535 - BUS_OFFSET:
+            raise ValueError("cluster ports must be 55535 or less (free_cluster_ports finds some)")
         self.data_dir = data_dir
         self.ports = list(ports)
         self.replicas_per_master = replicas_per_master

@@ -22,7 +22,15 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from psycopg import sql
 
-from tessera_shared.devservers import NatsServer, PostgresServer, RedisServer, free_port
+from tessera_shared.devservers import (
+    NatsServer,
+    PostgresServer,
+    RedisClusterServers,
+    RedisSentinelServers,
+    RedisServer,
+    free_cluster_ports,
+    free_port,
+)
 from tessera_shared.testing.http_sink import HttpSink
 from tessera_shared.testing.smtp import SmtpCatcher
 from tessera_shared.testing.spans import capture_spans
@@ -179,7 +187,9 @@ def _containers_wanted() -> bool:
     return os.environ.get("TESSERA_TEST_CONTAINERS") == "1"
 
 
-def _running(server: PostgresServer | RedisServer | NatsServer) -> Iterator[Any]:
+def _running(
+    server: PostgresServer | RedisServer | NatsServer | RedisClusterServers | RedisSentinelServers,
+) -> Iterator[Any]:
     server.start()
     try:
         yield server
@@ -197,6 +207,35 @@ def own_postgres(own_servers_dir: Path) -> Iterator[PostgresServer]:
 def own_redis(own_servers_dir: Path) -> Iterator[RedisServer]:
     """A Redis server of this test alone (append-only file on, so restarts keep data)."""
     yield from _running(RedisServer(own_servers_dir / "redis", free_port(), durable=True))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(servers_dir: Path) -> Iterator[RedisClusterServers]:
+    """A Redis Cluster of 3 masters (no replicas) all tests share; its URL is `.url`
+    (`redis+cluster://…`). Tests must not kill its nodes: use `own_redis_cluster` for that."""
+    ports = free_cluster_ports(3)
+    yield from _running(RedisClusterServers(servers_dir / "redis-cluster", ports))
+
+
+@pytest.fixture
+def own_redis_cluster(own_servers_dir: Path) -> Iterator[RedisClusterServers]:
+    """A Redis Cluster of this test alone: 3 masters with a replica each (a killed master's
+    replica takes over in seconds)."""
+    ports = free_cluster_ports(6)
+    cluster = RedisClusterServers(own_servers_dir / "redis-cluster", ports, replicas_per_master=1)
+    yield from _running(cluster)
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(servers_dir: Path) -> Iterator[RedisSentinelServers]:
+    """A primary, a replica and 3 sentinels all tests share; its URL is `.url`
+    (`redis+sentinel://…/mymaster/0`). A test that kills the primary must `.start()` the
+    killed one again afterwards (it comes back as the replica) so the next test can fail over."""
+    sentinels = [free_port() for _ in range(3)]
+    servers = RedisSentinelServers(
+        servers_dir / "redis-sentinel", free_port(), free_port(), sentinels
+    )
+    yield from _running(servers)
 
 
 @pytest.fixture
