@@ -106,9 +106,17 @@ class _Nodes:
 class RedisClusterServers:
     """A Redis Cluster of `len(ports)` nodes: `len(ports) / (1 + replicas_per_master)` masters
     sharing the 16384 slots, each with `replicas_per_master` replicas that take over (in about
-    two seconds) when their master dies. Needs at least 3 masters."""
+    two seconds) when their master dies. Needs at least 3 masters. `durable` turns the
+    append-only file on, so a node killed and started again keeps its keys."""
 
-    def __init__(self, data_dir: Path, ports: list[int], replicas_per_master: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        ports: list[int],
+        replicas_per_master: int = 0,
+        *,
+        durable: bool = False,
+    ) -> None:
         if len(ports) % (1 + replicas_per_master) or len(ports) // (1 + replicas_per_master) < 3:
             raise ValueError("a cluster needs 3 masters or more, each with the same replicas")
         if max(ports) > 65535 - BUS_OFFSET:
@@ -116,6 +124,7 @@ class RedisClusterServers:
         self.data_dir = data_dir
         self.ports = list(ports)
         self.replicas_per_master = replicas_per_master
+        self.durable = durable
         self._nodes = _Nodes(data_dir, "redis-cluster")
 
     @property
@@ -148,7 +157,7 @@ class RedisClusterServers:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if self.durable else "no",
             "--daemonize",
             "no",
         ]
