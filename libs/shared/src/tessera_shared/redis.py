@@ -17,15 +17,17 @@ The pool is bounded and blocking: a burst beyond `pool_size` commands in flight 
 free connection (up to `pool_timeout_s`) instead of failing at once. redis-py's default pool
 raises `MaxConnectionsError` (a `ConnectionError`) past 100, which callers would take for
 "Redis is down". Only a wait longer than `pool_timeout_s` fails, with `ConnectionError`.
-A cluster client holds up to `pool_size` connections per node (redis-py's cluster pool always
-waits for a free one, up to its socket timeouts).
+The cluster client keeps the same promise: redis-py's cluster pool (per node) raises
+`MaxConnectionsError` at once when full, so at most `pool_size` commands are in flight per
+client, more wait (up to `pool_timeout_s`), and each node's pool has room for them all.
 
 `UNAVAILABLE` lists what Redis raises when it cannot answer now, in any topology: callers answer
 503 for those, never 500.
 """
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -38,9 +40,9 @@ from redis.exceptions import (
     ConnectionError,
     ReadOnlyError,
     RedisClusterException,
-    TimeoutError,
     TryAgainError,
 )
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 DEFAULT_POOL_SIZE = 50
@@ -52,7 +54,7 @@ RedisClient = Redis | RedisCluster
 
 UNAVAILABLE: tuple[type[Exception], ...] = (
     ConnectionError,  # also MasterNotFoundError (Sentinel), BusyLoadingError, a full pool
-    TimeoutError,
+    RedisTimeoutError,
     ClusterError,  # ClusterDownError, MasterDownError: slots without a master (failover)
     TryAgainError,  # a slot moving during resharding or failover
     RedisClusterException,  # SlotNotCoveredError; no startup node reachable
@@ -201,7 +203,7 @@ def make_redis(
     if target.kind == "sentinel":
         return _sentinel_client(target, pool_size, pool_timeout_s)
     if target.kind == "cluster":
-        return _cluster_client(target, pool_size)
+        return _cluster_client(target, pool_size, pool_timeout_s)
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=pool_size,
@@ -246,15 +248,40 @@ def _sentinel_client(target: RedisTarget, pool_size: int, pool_timeout_s: float)
     return client
 
 
-def _cluster_client(target: RedisTarget, pool_size: int) -> RedisCluster:
+class _WaitingCluster(RedisCluster):
+    """A cluster client whose commands beyond `in_flight` wait (up to `wait_s`) for one to end,
+    as the single-node client's blocking pool does, instead of failing with
+    `MaxConnectionsError` (which callers would take for "Redis is down")."""
+
+    def __init__(self, *, in_flight: int, wait_s: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._in_flight = asyncio.Semaphore(in_flight)
+        self._wait_s = wait_s
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            async with asyncio.timeout(self._wait_s):
+                await self._in_flight.acquire()
+        except TimeoutError:
+            raise ConnectionError("No connection available.") from None
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._in_flight.release()
+
+
+def _cluster_client(target: RedisTarget, pool_size: int, pool_timeout_s: float) -> RedisCluster:
     # The cluster client follows MOVED/ASK and refreshes its slot map after a failover; its
-    # retries (with this backoff) span the seconds a replica takes to be promoted.
-    return RedisCluster(
+    # retries (with this backoff) span the seconds a replica takes to be promoted. Pipelines
+    # (not bounded by `in_flight`) get the second half of each node's pool.
+    return _WaitingCluster(
+        in_flight=pool_size,
+        wait_s=pool_timeout_s,
         startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
         username=target.username,
         password=target.password,
         ssl=target.tls,
-        max_connections=pool_size,
+        max_connections=2 * pool_size,
         socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=SOCKET_TIMEOUT_S,
         health_check_interval=15,
