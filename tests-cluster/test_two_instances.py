@@ -247,6 +247,9 @@ def kid_of(token: str) -> str:
     return str(jwt.get_unverified_header(token)["kid"])
 
 
+WORKER_CONCURRENCY = 8
+"""Events one otp-delivery worker handles at once (`TESSERA_OTP_CONCURRENCY`, its default)."""
+
 JWKS_MIN_REFRESH_S = 30.0
 """A gateway refetches the JWKS for an unknown kid at most this often (`JwksCache`)."""
 
@@ -417,14 +420,26 @@ def test_killing_one_instance_of_every_part_under_load(cluster):
     before_kill = [t for t, sent in registered if sent < kill]
     assert before_kill
 
-    # Every accepted registration gets its code exactly once, those that were with worker B
-    # after its ack wait, from worker A.
+    # Every accepted registration gets its code; those worker B held come from worker A after
+    # the ack wait. Delivery is at-least-once: an event worker B had handed to the SMTP server
+    # but not yet marked sent when it died goes out again, with the same code (sent_ledger.py).
+    # So a repeat is allowed only for an event in worker B's hands at the kill (at most its
+    # CONCURRENCY), never for a registration made after it.
     addresses = [t for t, _ in registered]
     wait_for_codes(cluster, addresses, within=30 + ACK_WAIT_S)
     time.sleep(ACK_WAIT_S + 1)
     per_recipient = Counter(str(m.get("To", "")) for m in cluster.mail.messages)
-    assert {a: per_recipient[a] for a in addresses} == dict.fromkeys(addresses, 1)
-    print(f"\n{len(answers)} requests, {statuses}, {len(registered)} registrations")
+    repeated = {a: per_recipient[a] for a in addresses if per_recipient[a] != 1}
+    assert all(count == 2 for count in repeated.values()), repeated
+    assert len(repeated) <= WORKER_CONCURRENCY
+    sent_at = dict(registered)
+    assert all(sent_at[a] < kill for a in repeated), "only what worker B held when it died"
+    for address in repeated:
+        assert email_code(cluster, address, 1) == email_code(cluster, address, 2)
+    print(
+        f"\n{len(answers)} requests, {statuses}, {len(registered)} registrations "
+        f"({len(before_kill)} before the kill), {len(repeated)} codes sent twice"
+    )
 
     for part in ("identity", "session", "otp-delivery", "gateway"):
         cluster.restart("B", part)
