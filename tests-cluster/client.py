@@ -115,9 +115,7 @@ class Client:
     def bearer(
         self, method: str, path: str, token: str, body: Any = None, via: int | None = None
     ) -> Answer:
-        return self.request(
-            method, path, body, via, Authorization=f"Bearer {token}", **self.device
-        )
+        return self.request(method, path, body, via, Authorization=f"Bearer {token}", **self.device)
 
 
 def cookie_from(headers: dict[str, str]) -> str:

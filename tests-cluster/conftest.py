@@ -363,9 +363,7 @@ def cluster(
             check=True,
             capture_output=True,
         )
-        processes = {
-            i.name: [PartProcess(p, i.env, log) for p in i.parts] for i in instances
-        }
+        processes = {i.name: [PartProcess(p, i.env, log) for p in i.parts] for i in instances}
         try:
             for i in instances:
                 for process in processes[i.name]:

@@ -3,7 +3,6 @@
 The instance-death test runs last in this file (it kills instance B and starts it again)."""
 
 import asyncio
-import json
 import subprocess
 import sys
 import threading
@@ -186,7 +185,9 @@ def wait_for_codes(cluster, addresses: list[str], within: float) -> None:
             return
         time.sleep(0.2)
     missing = wanted - {str(m.get("To", "")) for m in cluster.mail.messages}
-    raise AssertionError(f"{len(missing)} of {len(wanted)} codes never arrived: {sorted(missing)[:5]}")
+    raise AssertionError(
+        f"{len(missing)} of {len(wanted)} codes never arrived: {sorted(missing)[:5]}"
+    )
 
 
 def test_many_registrations_over_both_gateways_each_get_exactly_one_code(cluster):
@@ -235,7 +236,7 @@ def test_concurrent_refreshes_of_one_cookie_via_both_gateways_keep_the_session(c
         status, _, me = client.bearer("GET", "/v1/users/me", body["access_token"])
         assert status == 200, me
     # No reuse revocation: the session lives on, and the family moves on from the successor.
-    status, headers, body = client.refresh(successor)
+    status, _headers, body = client.refresh(successor)
     assert status == 200, body
     status, _, listed = client.bearer("GET", "/v1/sessions", body["access_token"])
     assert status == 200
@@ -389,7 +390,7 @@ def test_killing_one_instance_of_every_part_under_load(cluster):
                         registered.append((target, sent))
                     outcome: object = 200
                 else:
-                    status, _, body = one.authenticate(address, via=via)
+                    status, _, _body = one.authenticate(address, via=via)
                     outcome = status
             except AssertionError as error:
                 outcome = str(error)[:200]
@@ -413,8 +414,10 @@ def test_killing_one_instance_of_every_part_under_load(cluster):
     [kill] = killed_at
     via_a = [outcome for via, _, outcome in answers if via == 0]
     via_b_after = [outcome for via, at, outcome in answers if via == 1 and at > kill + 0.5]
-    assert via_a and all(o == 200 for o in via_a), Counter(map(str, via_a))
-    assert via_b_after and all(isinstance(o, str) and "Error" in o for o in via_b_after)
+    assert via_a
+    assert all(o == 200 for o in via_a), Counter(map(str, via_a))
+    assert via_b_after
+    assert all(isinstance(o, str) and "Error" in o for o in via_b_after)
     statuses = Counter(str(o) for _, _, o in answers)
     assert not any("500" in s for s in statuses), statuses
     before_kill = [t for t, sent in registered if sent < kill]

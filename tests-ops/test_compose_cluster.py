@@ -122,7 +122,12 @@ def test_the_merge_follows_composes_rules() -> None:
         }
     }
     assert merge(base, over) == {
-        "s": {"command": ["b"], "ports": ["2:1"], "volumes": ["v:/v", "w:/w"], "env": {"A": "1", "B": "2"}}
+        "s": {
+            "command": ["b"],
+            "ports": ["2:1"],
+            "volumes": ["v:/v", "w:/w"],
+            "env": {"A": "1", "B": "2"},
+        }
     }
     assert yaml.load("p: !override [1]", Loader=ComposeLoader)["p"].value == [1]  # noqa: S506
 
