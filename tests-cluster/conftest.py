@@ -157,32 +157,101 @@ class ComposedTopology:
         self.redis.stop()
 
 
+class SentinelNodes:
+    """`RedisSentinelServers` (a primary, a replica, three sentinels) as a topology's Redis."""
+
+    def __init__(self, root: Path) -> None:
+        self.servers = devservers.RedisSentinelServers(  # type: ignore[attr-defined]
+            root, free_port(), free_port(), [free_port() for _ in range(3)]
+        )
+        self.url = self.servers.url
+
+    def start(self) -> None:
+        self.servers.start()
+        self.servers.wait_ready()
+
+    def stop(self) -> None:
+        self.servers.stop()
+
+    def nodes(self) -> list[str]:
+        return ["primary", *(str(port) for port in self.servers.pids)]
+
+    def kill(self, node: str) -> None:
+        if node == "primary":
+            self.servers.kill_primary()
+        else:
+            self.servers.kill(int(node))
+
+
+class RedisClusterNodes:
+    """`RedisClusterServers` (three masters, one replica each) as a topology's Redis."""
+
+    def __init__(self, root: Path) -> None:
+        ports = devservers.free_cluster_ports(6)  # type: ignore[attr-defined]
+        self.servers = devservers.RedisClusterServers(  # type: ignore[attr-defined]
+            root, ports, replicas_per_master=1
+        )
+        self.url = self.servers.url
+
+    def start(self) -> None:
+        self.servers.start()
+
+    def stop(self) -> None:
+        self.servers.stop()
+
+    def nodes(self) -> list[str]:
+        return [str(port) for port in self.servers.ports]
+
+    def kill(self, node: str) -> None:
+        self.servers.kill_node(int(node))
+
+
+class NatsClusterNodes:
+    """`NatsClusterServers` (three JetStream nodes) as a topology's NATS."""
+
+    def __init__(self, root: Path) -> None:
+        self.servers = devservers.NatsClusterServers(  # type: ignore[attr-defined]
+            root, [free_port() for _ in range(3)], [free_port() for _ in range(3)]
+        )
+        self.url = self.servers.url
+
+    def start(self) -> None:
+        self.servers.start()
+
+    def stop(self) -> None:
+        self.servers.stop()
+
+    def nodes(self) -> list[str]:
+        return [str(i) for i in range(len(self.servers.client_ports))]
+
+    def kill(self, node: str) -> None:
+        self.servers.kill_node(int(node))
+
+
 def topology(root: Path) -> Topology:
     """The richest topology available: Redis Sentinel and a NATS cluster once their dev-server
-    classes exist, one server of each until then. The environment may choose explicitly."""
+    classes exist in `tessera_shared.devservers`, one server of each until then.
+    `TESSERA_CLUSTER_REDIS` (single | sentinel | cluster) and `TESSERA_CLUSTER_NATS`
+    (single | cluster) choose explicitly."""
     redis_mode = os.environ.get("TESSERA_CLUSTER_REDIS", "auto")
     nats_mode = os.environ.get("TESSERA_CLUSTER_NATS", "auto")
     if redis_mode == "auto":
         redis_mode = "sentinel" if hasattr(devservers, "RedisSentinelServers") else "single"
     if nats_mode == "auto":
         nats_mode = "cluster" if hasattr(devservers, "NatsClusterServers") else "single"
-    if (redis_mode, nats_mode) == ("single", "single"):
-        return SingleNodeTopology(root)
     single = SingleNodeTopology(root)
+    if (redis_mode, nats_mode) == ("single", "single"):
+        return single
     redis: Any = {
-        "single": single.redis,
-        "sentinel": lambda: devservers.RedisSentinelServers(root / "redis-sentinel"),  # type: ignore[attr-defined]
-        "cluster": lambda: devservers.RedisClusterServers(root / "redis-cluster"),  # type: ignore[attr-defined]
-    }[redis_mode]
+        "single": lambda: single.redis,
+        "sentinel": lambda: SentinelNodes(root / "redis-sentinel"),
+        "cluster": lambda: RedisClusterNodes(root / "redis-cluster"),
+    }[redis_mode]()
     nats: Any = {
-        "single": single.nats,
-        "cluster": lambda: devservers.NatsClusterServers(root / "nats-cluster"),  # type: ignore[attr-defined]
-    }[nats_mode]
-    return ComposedTopology(
-        f"redis-{redis_mode}+nats-{nats_mode}",
-        redis() if callable(redis) and redis_mode != "single" else redis,
-        nats() if callable(nats) and nats_mode != "single" else nats,
-    )
+        "single": lambda: single.nats,
+        "cluster": lambda: NatsClusterNodes(root / "nats-cluster"),
+    }[nats_mode]()
+    return ComposedTopology(f"redis-{redis_mode}+nats-{nats_mode}", redis, nats)
 
 
 # --- the suite, twice -------------------------------------------------------------------------
