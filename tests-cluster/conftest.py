@@ -60,6 +60,11 @@ class Topology(Protocol):
     @property
     def nats_url(self) -> str: ...
 
+    @property
+    def stream_replicas(self) -> int:
+        """JetStream replicas the parts declare their streams with: 1, or 3 on a cluster."""
+        ...
+
     def nodes(self) -> list[str]:
         """Names of the nodes `kill` accepts: "redis", "nats", or e.g. "redis-0", "nats-2"."""
         ...
@@ -101,6 +106,8 @@ class SingleNodeTopology:
     def nats_url(self) -> str:
         return self.nats.url()
 
+    stream_replicas = 1
+
     def nodes(self) -> list[str]:
         return ["redis", "nats"]
 
@@ -132,6 +139,10 @@ class ComposedTopology:
     @property
     def nats_url(self) -> str:
         return _url_of(self.nats)
+
+    @property
+    def stream_replicas(self) -> int:
+        return int(getattr(self.nats, "replicas", 1))
 
     def nodes(self) -> list[str]:
         found: list[str] = []
@@ -203,7 +214,8 @@ class RedisClusterNodes:
         return [str(port) for port in self.servers.ports]
 
     def kill(self, node: str) -> None:
-        self.servers.kill_node(int(node))
+        """A node by port, or "primary": the first master."""
+        self.servers.kill_node(self.servers.masters()[0] if node == "primary" else int(node))
 
 
 class NatsClusterNodes:
@@ -214,6 +226,7 @@ class NatsClusterNodes:
             root, [free_port() for _ in range(3)], [free_port() for _ in range(3)]
         )
         self.url = self.servers.url
+        self.replicas = len(self.servers.client_ports)
 
     def start(self) -> None:
         self.servers.start()
@@ -222,7 +235,7 @@ class NatsClusterNodes:
         self.servers.stop()
 
     def nodes(self) -> list[str]:
-        return [str(i) for i in range(len(self.servers.client_ports))]
+        return [str(i) for i in range(self.replicas)]
 
     def kill(self, node: str) -> None:
         self.servers.kill_node(int(node))
@@ -382,6 +395,9 @@ def cluster_environment(
             "TESSERA_OTP_SMS_WEBHOOK_URL": f"{sms.url}/sms",
             "TESSERA_OTP_SENT_BUCKET": f"cluster_sent_{run_id}",
             "TESSERA_OTP_ACK_WAIT_S": str(ACK_WAIT_S),
+            "TESSERA_IDENTITY_STREAM_REPLICAS": str(stores.stream_replicas),
+            "TESSERA_SESSION_STREAM_REPLICAS": str(stores.stream_replicas),
+            "TESSERA_OTP_STREAM_REPLICAS": str(stores.stream_replicas),
             "TESSERA_OTP_RETRY_BASE_S": "0.5",
             "TESSERA_SESSION_SIGNING_KEYS_DIR": str(keys_dir),
             # Clients say who they are in X-Forwarded-For: each test is its own client IP.

@@ -163,3 +163,12 @@ def test_every_part_of_an_instance_gets_the_topologys_urls(tmp_path: Path) -> No
         ("TESSERA_IDENTITY_NATS_URL", "TESSERA_SESSION_NATS_URL", "TESSERA_OTP_NATS_URL"),
         chosen.nats_url,
     )
+    replicas = {k: v for k, v in env.items() if k.endswith("_STREAM_REPLICAS")}
+    assert replicas == dict.fromkeys(
+        (
+            "TESSERA_IDENTITY_STREAM_REPLICAS",
+            "TESSERA_SESSION_STREAM_REPLICAS",
+            "TESSERA_OTP_STREAM_REPLICAS",
+        ),
+        "3",
+    )

@@ -1,6 +1,7 @@
 """Two instances of every part on shared stores: what clients see and what is stored.
 
-The instance-death test runs last in this file (it kills instance B and starts it again)."""
+The instance-death test and the store-node-death test run last in this file, in that order: the
+first kills instance B and starts it again, the second leaves a store node dead."""
 
 import asyncio
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import jwt
 import nats
 import psycopg
+import pytest
 
 from .client import (
     PASSWORD,
@@ -154,7 +156,7 @@ def test_a_logout_through_one_gateway_is_refused_at_once_through_the_other(clust
 
 def stream_messages(cluster) -> int:
     async def count() -> int:
-        connection = await nats.connect(cluster.topology.nats_url)
+        connection = await nats.connect(servers=cluster.topology.nats_url.split(","))
         try:
             info = await connection.jetstream().stream_info(
                 cluster.env["TESSERA_IDENTITY_STREAM_NAME"]
@@ -448,3 +450,84 @@ def test_killing_one_instance_of_every_part_under_load(cluster):
         cluster.restart("B", part)
     status, _, _ = Client(cluster).authenticate(address, PASSWORD, via=1)
     assert status == 200
+
+
+def test_a_redis_primary_and_a_nats_node_die_under_load(cluster):
+    """With Sentinel (or a Redis Cluster) and a NATS cluster: SIGKILL the Redis primary and one
+    NATS node while clients sign in and register through both gateways. Answers during the
+    failover may be 503 (documented), never 500; sign-ins succeed again within seconds; every
+    accepted registration gets its code."""
+    nodes = cluster.topology.nodes()
+    if "redis:primary" not in nodes or not any(n.startswith("nats:") for n in nodes):
+        pytest.skip(f"one Redis and one NATS server ({cluster.topology.name}): no failover")
+    client = Client(cluster)
+    address = f"failover.{uuid.uuid4().hex[:8]}@example.com"
+    client.active_account(address)
+    run = uuid.uuid4().hex[:6]
+    answers: list[tuple[float, object]] = []
+    registered: list[str] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def load(worker: int) -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            one = Client(cluster, ip=random_ip())
+            try:
+                if n % 2:
+                    target = f"failover{run}.{worker}.{n}@example.com"
+                    status, _, _ = one.request(
+                        "POST",
+                        "/v1/users/initiate-registration",
+                        {
+                            "credential_type": "email",
+                            "credential_value": target,
+                            "password": PASSWORD,
+                            "terms_accepted": True,
+                            "privacy_policy_accepted": True,
+                        },
+                        via=n % 2,
+                        **{"X-API-Key": cluster.api_key},
+                    )
+                    if status == 200:
+                        with lock:
+                            registered.append(target)
+                else:
+                    status, _, _ = one.authenticate(address, via=(n // 2) % 2)
+                outcome: object = status
+            except OSError as error:
+                outcome = type(error).__name__
+            with lock:
+                answers.append((time.monotonic(), outcome))
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=load, args=(w,), daemon=True) for w in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    killed = time.monotonic()
+    cluster.topology.kill("redis:primary")
+    cluster.topology.kill(next(n for n in nodes if n.startswith("nats:")))
+    time.sleep(15)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+
+    statuses = Counter(str(o) for _, o in answers)
+    assert set(statuses) <= {"200", "503"}, statuses
+    failed_after = [at - killed for at, o in answers if at > killed and o != 200]
+    healed_by = max(failed_after, default=0.0)
+    last_seconds = [o for at, o in answers if at > killed + 12]
+    assert last_seconds
+    assert all(o == 200 for o in last_seconds), Counter(map(str, last_seconds))
+    wait_for_codes(cluster, registered, within=30 + ACK_WAIT_S)
+    time.sleep(ACK_WAIT_S + 1)
+    per_recipient = Counter(str(m.get("To", "")) for m in cluster.mail.messages)
+    repeated = {a: per_recipient[a] for a in registered if per_recipient[a] != 1}
+    print(
+        f"\nstore failover ({cluster.topology.name}): {statuses}, last failure "
+        f"{healed_by:.1f}s after the kill, {len(registered)} registrations, "
+        f"{len(repeated)} codes sent twice"
+    )
+    assert repeated == {}
