@@ -211,7 +211,7 @@ class RedisClusterNodes:
         self.servers.stop()
 
     def nodes(self) -> list[str]:
-        return [str(port) for port in self.servers.ports]
+        return ["primary", *(str(port) for port in self.servers.ports)]
 
     def kill(self, node: str) -> None:
         """A node by port, or "primary": the first master."""

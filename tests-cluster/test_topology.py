@@ -135,7 +135,11 @@ def test_the_environment_chooses_redis_cluster_or_single_servers(
         f"127.0.0.1:{port}" for port in range(7000, 7006)
     )
     assert chosen.nats_url.startswith("nats://127.0.0.1:")
-    assert chosen.nodes() == [*(f"redis:{port}" for port in range(7000, 7006)), "nats"]
+    assert chosen.nodes() == [
+        "redis:primary",
+        *(f"redis:{port}" for port in range(7000, 7006)),
+        "nats",
+    ]
     chosen.kill("redis:7003")
     assert chosen.redis.servers.killed == [7003]
     monkeypatch.setenv("TESSERA_CLUSTER_REDIS", "single")
