@@ -349,7 +349,9 @@ def test_signing_keys_rotate_while_both_instances_run(cluster):
     old = [f for f in loop.failures if f[2] == old_kid]
     assert old == [], old[:3]  # the signed-in users never notice
     for _, _, kid, body in loop.failures:
-        assert (kid, body["code"]) == (new_kid, "token_invalid")
+        # 503 if the gateway's refetch met the session it asks while that one restarted.
+        assert kid == new_kid
+        assert body["code"] in ("token_invalid", "service_unavailable")
     window = max((at for at, *_ in loop.failures), default=first_new) - first_new
     assert window <= JWKS_MIN_REFRESH_S + 10
     for token in tokens:
