@@ -9,7 +9,7 @@ PARTS  := libs/verify libs/shared services/identity services/session services/ot
 PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install run bench test test-unit test-integration test-e2e test-browser test-fuzz lint format reset clean
+.PHONY: help install run bench test test-unit test-integration test-e2e test-browser test-fuzz test-cluster lint format reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ test-browser: $(STAMP) ## the example web app in headless Chromium (skipped with
 
 test-fuzz: $(STAMP) ## schemathesis over the gateway's OpenAPI (TESSERA_FUZZ_EXAMPLES=10 per phase)
 	$(PYTEST) -q -m fuzz
+
+test-cluster: $(STAMP) ## two instances of every part on shared stores: races, key rotation, a kill
+	$(PYTEST) -q -m cluster tests-cluster
 
 lint: $(STAMP) ## ruff lint, format check and mypy (strict) on every package
 	$(BIN)/ruff check .

@@ -779,6 +779,33 @@ def test_each_part_scales_by_an_autoscaler_and_has_a_disruption_budget(
     assert matches(deployment["spec"]["selector"], pod_labels(tree, name))
 
 
+def allowed_disruptions(pdb: dict[str, Any], pods: int) -> int:
+    """Pods a PodDisruptionBudget lets a drain evict when `pods` are healthy (integers only)."""
+    spec = pdb["spec"]
+    if "maxUnavailable" in spec:
+        return min(pods, int(spec["maxUnavailable"]))
+    return max(0, pods - int(spec["minAvailable"]))
+
+
+@pytest.mark.parametrize("name", list(PARTS))
+def test_each_disruption_budget_keeps_one_pod_and_lets_a_drain_proceed(
+    tree: Tree, production: Tree, name: str
+) -> None:
+    for rendered in (tree, production):
+        (pdb,) = [p for p in rendered.all("PodDisruptionBudget") if p["metadata"]["name"] == name]
+        assert pdb["apiVersion"] == "policy/v1"
+        assert set(pdb["spec"]) & {"minAvailable", "maxUnavailable"}
+        hpa = rendered.one("HorizontalPodAutoscaler", name)
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+        for pods in range(max(2, hpa["spec"]["minReplicas"]), hpa["spec"]["maxReplicas"] + 1):
+            evictable = allowed_disruptions(pdb, pods)
+            assert evictable >= 1, f"{name}: a drain would wait forever at {pods} pods"
+            assert pods - evictable >= 1, f"{name}: a drain could take every pod at {pods}"
+            assert evictable == 1, f"{name}: at {pods} pods one at a time, not {evictable}"
+    assert production.one("HorizontalPodAutoscaler", name)["spec"]["minReplicas"] >= 2
+
+
 def test_the_migration_job_uses_the_parts_image_and_namespace(tree: Tree) -> None:
     job = tree.workload(MIGRATION)
     assert tree.container(MIGRATION)["image"] == tree.container("identity")["image"]
