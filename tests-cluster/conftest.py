@@ -400,6 +400,10 @@ def cluster_environment(
             "TESSERA_OTP_STREAM_REPLICAS": str(stores.stream_replicas),
             "TESSERA_OTP_RETRY_BASE_S": "0.5",
             "TESSERA_SESSION_SIGNING_KEYS_DIR": str(keys_dir),
+            # Rotation: every session re-reads the folder each second; a new key signs only once
+            # every gateway may refetch for it (their 30 s unknown-kid limit + the reload).
+            "TESSERA_SESSION_SIGNING_KEYS_RELOAD_S": "1",
+            "TESSERA_SESSION_SIGNING_KEY_DELAY_S": str(SIGNING_KEY_DELAY_S),
             # Clients say who they are in X-Forwarded-For: each test is its own client IP.
             "TESSERA_GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32",
             "TESSERA_GATEWAY_RATE_LIMIT_AUTH_PER_MINUTE": str(AUTH_PER_MINUTE),
@@ -415,6 +419,8 @@ def cluster_environment(
 
 
 AUTH_PER_MINUTE = 20
+SIGNING_KEY_DELAY_S = 32
+"""`JwksCache`'s 30 s between unknown-kid refetches, plus the 1 s reload and a margin."""
 """Sign-in routes per client IP and minute (and burst), shared by both gateways."""
 
 

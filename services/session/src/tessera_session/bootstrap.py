@@ -1,5 +1,7 @@
 """Composition root: keys, Redis, identity client, NATS; built and closed in the lifespan."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,8 +31,9 @@ from tessera_shared.http.internal import from_state
 from tessera_shared.nats import NatsConnection
 from tessera_shared.redis import RedisClient, make_redis, ping
 from tessera_shared.shutdown import within
-from tessera_shared.tokens.jwks import JwksCache
 from tessera_shared.tokens.verifier import AccessTokenVerifier
+
+log = logging.getLogger("tessera.session.keys")
 
 
 def load_keys(settings: SessionSettings) -> KeyRing:
@@ -46,13 +49,29 @@ def load_keys(settings: SessionSettings) -> KeyRing:
                 "TESSERA_SESSION_SIGNING_KEYS_DIR (python -m tessera_session keys rotate)"
             )
         keys = [generate(folder)]
-    return KeyRing(keys)
+    return KeyRing(keys, delay_s=settings.signing_key_delay_s)
+
+
+async def reload_keys_forever(settings: SessionSettings, keys: KeyRing) -> None:
+    """Re-reads the key folder every `SIGNING_KEYS_RELOAD_S`: a rotated key is published at
+    once (and signs after the delay), a deleted one leaves the JWKS, with no restart. A folder
+    that cannot be read, or holds no key, changes nothing."""
+    folder = Path(settings.signing_keys_dir)
+    while True:
+        await asyncio.sleep(settings.signing_keys_reload_s)
+        try:
+            found = await asyncio.to_thread(load_folder, folder)
+        except (OSError, ValueError) as exc:
+            log.warning("signing keys not reloaded: %s", type(exc).__name__)
+            continue
+        if found and [k.kid for k in found] != [k.kid for k in keys.keys]:
+            keys.replace(found)
+            log.info("signing keys reloaded: %d keys, newest %s", len(found), found[-1].kid)
 
 
 def own_verifier(keys: KeyRing, settings: SessionSettings) -> AccessTokenVerifier:
     """The shared verifier, over this service's own public keys (no JWKS fetch)."""
-    public = {key.kid: key.private.public_key() for key in keys.keys}
-    return AccessTokenVerifier(JwksCache.from_keys(public), settings.issuer, settings.audience)
+    return AccessTokenVerifier(keys.verification_keys, settings.issuer, settings.audience)
 
 
 def build_services(
@@ -117,9 +136,14 @@ def lifespan(settings: SessionSettings, health: HealthChecks, keys: KeyRing) -> 
         for name, service in build_services(settings, keys, redis, identity, events).items():
             app.state[name] = service
         health.add("redis", lambda: ping(redis))
+        reload = None
+        if not settings.signing_key_pem and settings.signing_keys_reload_s > 0:
+            reload = asyncio.create_task(reload_keys_forever(settings, keys), name="key-reload")
         try:
             yield
         finally:
+            if reload is not None:
+                reload.cancel()
             await within("nats", nats.close())
             await within("identity client", identity.close())
             await within("redis", redis.aclose())

@@ -42,6 +42,12 @@ class SessionSettings(ServiceSettings, kw_only=True, frozen=True):
     signing_keys_dir: str = ".data/keys"
     """Folder of Ed25519 private keys (PEM, one per file, name = key id). The newest signs;
     all are published in the JWKS. Empty in development: a key is generated there once."""
+    signing_key_delay_s: Annotated[int, msgspec.Meta(ge=0)] = 60
+    """A key put in the folder signs only this long after it was made (its id's time): every
+    instance publishes it first, so verifiers know it before the first token it signs."""
+    signing_keys_reload_s: Annotated[int, msgspec.Meta(ge=0)] = 10
+    """How often each instance re-reads the folder (0: only at start): a rotated key is published
+    and later signs, and a deleted one leaves the JWKS, without a restart."""
     signing_key_pem: str = ""
     """Alternatively one Ed25519 private key in PEM (e.g. from a secret); used instead of the
     folder when set."""

@@ -60,7 +60,7 @@ async def test_after_a_key_rotation_the_new_key_signs_and_old_tokens_still_verif
     # second the first key was made (see the unit test of keys for that case).
     await asyncio.sleep(1.05 - time.time() % 1)
     new_kid = generate(old_app.keys_dir).kid
-    new_app = await start_session()
+    new_app = await start_session(signing_key_delay_s=0)
 
     jwks = await new_app.client.get("/.well-known/jwks.json")
     assert [key["kid"] for key in jwks.json()["keys"]] == [new_kid, old_key["kid"]]
@@ -70,6 +70,46 @@ async def test_after_a_key_rotation_the_new_key_signs_and_old_tokens_still_verif
     jwt.decode(fresh.access_token, new_key, algorithms=["EdDSA"], audience="tessera")
     assert (await new_app.sessions(old.access_token)).status_code == 200
     assert (await new_app.sessions(fresh.access_token)).status_code == 200
+
+
+async def test_a_rotated_key_is_published_at_once_signs_after_the_delay_and_no_restart_is_needed(
+    start_session: StartSession, identity: StandInIdentity
+):
+    app = await start_session(signing_keys_reload_s=1, signing_key_delay_s=3)
+    identity.add_user(USERNAME)
+    old = await app.login(USERNAME, device="device-1")
+    old_kid = jwt.get_unverified_header(old.access_token)["kid"]
+    await asyncio.sleep(1.05 - time.time() % 1)  # key ids carry the time to the second
+
+    new_kid = generate(app.keys_dir).kid
+    made = time.time()
+    published: list[str] = []
+    while new_kid not in published:
+        assert time.time() - made < 3, "the new key was not published by a reload"
+        await asyncio.sleep(0.1)
+        published = [
+            k["kid"] for k in (await app.client.get("/.well-known/jwks.json")).json()["keys"]
+        ]
+    assert published == [new_kid, old_kid]
+    # Published, not signing yet: verifiers get time to learn it first.
+    early = await app.login(USERNAME, device="device-2")
+    assert jwt.get_unverified_header(early.access_token)["kid"] == old_kid
+
+    await asyncio.sleep(max(0.0, int(made) + 3 - time.time()) + 0.1)
+    late = await app.login(USERNAME, device="device-3")
+    assert jwt.get_unverified_header(late.access_token)["kid"] == new_kid
+    assert (await app.sessions(late.access_token)).status_code == 200  # its own verifier knows it
+    assert (await app.sessions(old.access_token)).status_code == 200
+
+    (app.keys_dir / f"{old_kid}.pem").unlink()
+    deadline = time.time() + 3
+    while published != [new_kid]:
+        assert time.time() < deadline, "the deleted key is still published"
+        await asyncio.sleep(0.1)
+        published = [
+            k["kid"] for k in (await app.client.get("/.well-known/jwks.json")).json()["keys"]
+        ]
+    assert (await app.sessions(old.access_token)).status_code == 401
 
 
 # introspection

@@ -68,3 +68,38 @@ def test_a_key_other_than_ed25519_is_refused():
 def test_a_key_ring_needs_a_key():
     with pytest.raises(ValueError, match="no signing key"):
         KeyRing([])
+
+
+def test_a_new_key_is_published_at_once_but_signs_only_after_the_delay(tmp_path, monkeypatch):
+    monkeypatch.setattr(keys.time, "gmtime", lambda *_: A_SECOND)
+    old = generate(tmp_path)
+    monkeypatch.setattr(keys.time, "gmtime", lambda *_: NEXT_SECOND)
+    new = generate(tmp_path)
+    made = calendar.timegm(NEXT_SECOND)
+    now = [made + 59.0]
+
+    ring = KeyRing(load_folder(tmp_path), delay_s=60, clock=lambda: now[0])
+
+    assert [k["kid"] for k in ring.jwks()["keys"]] == [new.kid, old.kid]
+    assert ring.current.kid == old.kid
+    now[0] = made + 60.0
+    assert ring.current.kid == new.kid
+
+
+def test_a_first_key_signs_at_once_whatever_the_delay(tmp_path):
+    first = generate(tmp_path)
+
+    assert KeyRing(load_folder(tmp_path), delay_s=3600).current.kid == first.kid
+
+
+async def test_replacing_the_keys_changes_what_is_published_and_what_verifies(tmp_path):
+    first = generate(tmp_path / "a")
+    second = generate(tmp_path / "b")
+    ring = KeyRing([first])
+    assert await ring.verification_keys.key(first.kid) is not None
+
+    ring.replace([second])
+
+    assert [k["kid"] for k in ring.jwks()["keys"]] == [second.kid]
+    assert await ring.verification_keys.key(second.kid) is not None
+    assert await ring.verification_keys.key(first.kid) is None

@@ -72,6 +72,11 @@ class JwksCache:
         cache._keys = AsyncKeySet.from_keys(keys)
         return cache
 
+    def replace_keys(self, keys: Mapping[str, Ed25519PublicKey]) -> None:
+        """Exactly these keys from now on: for the owner of a `from_keys` cache that reloads them
+        (the session service re-reading its key folder)."""
+        self._keys = AsyncKeySet.from_keys(keys)
+
     async def key(self, kid: str) -> Ed25519PublicKey | None:
         """The key with this kid, or None when the JWKS has none.
 

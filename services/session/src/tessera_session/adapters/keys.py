@@ -1,20 +1,26 @@
 """Ed25519 signing keys: loaded from a folder or PEM, generated once for local runs; JWKS.
 
-Key ids are `<UTC timestamp>-<RFC 7638 thumbprint prefix>`, so sorting by name sorts by age:
-the newest key signs, every key in the folder is published. Rotation: add a key
-(`python -m tessera_session keys rotate`), wait one access-token lifetime, then delete the old
-file; tokens signed by it verify until they expire.
+Key ids are `<UTC timestamp>-<RFC 7638 thumbprint prefix>`, so sorting by name sorts by age.
+Every key in the folder is published; the newest key older than the signing delay signs (the
+oldest key when none is: a first key signs at once). Rotation without a failed token: add a key
+(`python -m tessera_session keys rotate`); every instance re-reads the folder and publishes it,
+and it signs only after the delay, when every verifier can fetch it. Delete the old file one
+access-token lifetime later; tokens it signed verify until they expire.
 """
 
 import base64
+import calendar
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from tessera_shared.tokens.jwks import JwksCache
 
 
 class SigningKey(msgspec.Struct, frozen=True):
@@ -77,17 +83,46 @@ def load_folder(folder: Path) -> list[SigningKey]:
     return [load_pem(p.read_bytes(), p.stem) for p in sorted(folder.glob("*.pem"))]
 
 
-class KeyRing:
-    """The key that signs (newest) and all keys that verify (published in the JWKS)."""
+def made_at(kid: str) -> float:
+    """When `generate` made the key (the UTC time its id starts with); 0 for other ids."""
+    try:
+        return float(calendar.timegm(time.strptime(kid[:15], "%Y%m%dT%H%M%S")))
+    except ValueError:
+        return 0.0
 
-    def __init__(self, keys: list[SigningKey]) -> None:
+
+class KeyRing:
+    """The key that signs and all keys that verify (published in the JWKS); see the module.
+
+    `verification_keys` is this service's own verifier's key cache, kept in step on `replace`.
+    """
+
+    def __init__(
+        self,
+        keys: list[SigningKey],
+        delay_s: float = 0.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._delay_s = delay_s
+        self._clock = clock
+        self.verification_keys = JwksCache.from_keys({})
+        self.replace(keys)
+
+    def replace(self, keys: list[SigningKey]) -> None:
+        """Takes the keys now in the folder (oldest first)."""
         if not keys:
             raise ValueError("no signing key")
         self.keys = keys
+        self._signs_from = [made_at(k.kid) + self._delay_s for k in keys]
+        self.verification_keys.replace_keys({k.kid: k.private.public_key() for k in keys})
 
     @property
     def current(self) -> SigningKey:
-        return self.keys[-1]
+        now = self._clock()
+        for key, signs_from in zip(reversed(self.keys), reversed(self._signs_from), strict=True):
+            if signs_from <= now:
+                return key
+        return self.keys[0]
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [public_jwk(k.kid, k.private.public_key()) for k in reversed(self.keys)]}
