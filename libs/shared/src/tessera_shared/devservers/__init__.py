@@ -5,12 +5,14 @@ caller chooses; `stop()` and `start()` can be called again (tests use that for o
 """
 
 from tessera_shared.devservers.nats import NatsServer
+from tessera_shared.devservers.nats_cluster import NatsClusterServers
 from tessera_shared.devservers.ports import free_port, port_is_free
 from tessera_shared.devservers.postgres import PostgresServer
 from tessera_shared.devservers.process import ServerError
 from tessera_shared.devservers.redis import RedisServer
 
 __all__ = [
+    "NatsClusterServers",
     "NatsServer",
     "PostgresServer",
     "RedisServer",
