@@ -67,7 +67,8 @@ async def test_an_r3_stream_has_a_leader_and_two_peers_and_redeclaring_keeps_it(
         again = await js.stream_info(stream.name)
 
     assert first.config.num_replicas == again.config.num_replicas == 3
-    assert first.cluster is not None and first.cluster.leader is not None
+    assert first.cluster is not None
+    assert first.cluster.leader is not None
     names = {nats_cluster.server_name(i) for i in range(3)}
     assert set(peers(first)) == names - {first.cluster.leader}
     assert len(peers(first)) == 2
@@ -118,7 +119,8 @@ async def test_a_connection_moves_to_another_node_when_its_node_dies(
     try:
         await eventually(_ready(connection), bool, within=10)
         before = connection.connected_url
-        assert before is not None and "s3cret" not in before
+        assert before is not None
+        assert "s3cret" not in before
         node = [nats_cluster.node_url(i) for i in range(3)].index(before)
 
         lead = node if leader_there else (node + 1) % 3
@@ -134,7 +136,8 @@ async def test_a_connection_moves_to_another_node_when_its_node_dies(
             )
             took = time.monotonic() - killed
             after = connection.connected_url
-            assert after is not None and after != before
+            assert after is not None
+            assert after != before
             assert ack is not None
             assert took < limit_s, f"the first publish after the kill took {took:.1f}s"
             # Re-declared on the new node without error: ready again.

@@ -8,7 +8,7 @@ the run does not depend on where JetStream happened to place them.
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import nats
 from nats.aio.client import Client
@@ -62,8 +62,6 @@ async def move_leader(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{server} did not become leader of {stream}; it is {current}")
         if current is not None:
-            try:
+            with suppress(nats.errors.TimeoutError):
                 await _api(client, base, {"placement": {"preferred": server}})
-            except nats.errors.TimeoutError:
-                pass
         await asyncio.sleep(0.2)
