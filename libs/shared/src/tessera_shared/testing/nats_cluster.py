@@ -14,10 +14,14 @@ import nats
 from nats.aio.client import Client
 
 
+async def _quiet(exc: Exception) -> None:
+    """A node the test killed refuses connections: expected, not worth a traceback."""
+
+
 @asynccontextmanager
 async def cluster_client(url: str) -> AsyncIterator[Client]:
     """A plain nats-py client on a comma-separated URL list (for inspecting the cluster)."""
-    client = await nats.connect(servers=url.split(","), connect_timeout=2)
+    client = await nats.connect(servers=url.split(","), connect_timeout=2, error_cb=_quiet)
     try:
         yield client
     finally:
