@@ -8,6 +8,7 @@ once: no event lost in the leader change, none sent twice.
 
 import asyncio
 import itertools
+import logging
 import time
 import uuid
 from collections import Counter
@@ -35,7 +36,7 @@ from tessera_shared.testing.nats_cluster import cluster_client, leader, move_lea
 from tessera_shared.testing.smtp import SmtpCatcher
 from tessera_shared.testing.waiting import eventually
 
-from .test_worker import login_code, running, settings_for, settled
+from .test_worker import DUPLICATES, login_code, metric, running, settings_for, settled
 
 pytestmark = pytest.mark.cluster
 
@@ -99,6 +100,15 @@ async def add_to_outbox(database_url: str, worker: OtpDeliverySettings, n: int) 
     return address
 
 
+class Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def largest_gap(times: list[float], after: float) -> float:
     """The longest time between consecutive instants from the last one before `after` on."""
     times = sorted(times)
@@ -108,7 +118,10 @@ def largest_gap(times: list[float], after: float) -> float:
 
 
 async def test_every_code_arrives_exactly_once_when_the_leaders_node_is_killed(
-    nats_cluster: NatsClusterServers, postgres_url: str, test_id: str, smtp_catcher: SmtpCatcher
+    nats_cluster: NatsClusterServers,
+    postgres_url: str,
+    test_id: str,
+    smtp_catcher: SmtpCatcher,
 ) -> None:
     migrate(postgres_url)
     # ack_wait 5 s (production: 30 s) bounds the wait for an event whose ack was lost.
@@ -132,7 +145,7 @@ async def test_every_code_arrives_exactly_once_when_the_leaders_node_is_killed(
             seen = count
             await asyncio.sleep(0.01)
 
-    async with relay_running(identity) as relay, running(worker):
+    async with relay_running(identity) as relay, running(worker) as app:
         await eventually(_ready(relay), bool, within=10)
         # Everything the victim node leads: the stream, the worker's consumer, the sent-ids
         # bucket, and it is the node the relay is connected to.
@@ -144,6 +157,8 @@ async def test_every_code_arrives_exactly_once_when_the_leaders_node_is_killed(
             await move_leader(client, name, worker.stream_name, worker.consumer_name)
             await move_leader(client, name, f"KV_{worker.sent_bucket}")
 
+        relay_log = Recorder()
+        logging.getLogger("tessera.outbox").addHandler(relay_log)  # the app set up logging
         watcher = asyncio.create_task(watch_mail())
         addresses: list[str] = []
         killed_at = 0.0
@@ -165,8 +180,11 @@ async def test_every_code_arrives_exactly_once_when_the_leaders_node_is_killed(
                 info = await client.jetstream().stream_info(worker.stream_name)
                 new_leader = await leader(client, worker.stream_name)
             published = await _published_at(postgres_url)
+            retried = await _scalar(postgres_url, "SELECT count(*) FROM outbox WHERE attempts > 1")
+            duplicates = await metric(app, DUPLICATES)
         finally:
             watcher.cancel()
+            logging.getLogger("tessera.outbox").removeHandler(relay_log)
             await asyncio.to_thread(nats_cluster.start_node, victim)
 
     counts = delivered()
@@ -175,14 +193,26 @@ async def test_every_code_arrives_exactly_once_when_the_leaders_node_is_killed(
     assert len(published) == EVENTS  # every outbox row was acknowledged by JetStream
     assert info.state.messages == EVENTS  # republished ones were dropped by Nats-Msg-Id
     assert new_leader not in (None, name)
+    # While there is no leader every publish fails at once; new rows must not make the relay
+    # retry (and log) at their pace, here 50 a second.
+    failures = [m for m in relay_log.messages if m.startswith("publishing event failed")]
+    assert 0 < len(failures) <= 15
     publish_stall = largest_gap(published, killed_at)
     consume_stall = largest_gap(arrivals, killed_at)
     print(
         f"\nfailover: killed {name} (stream, consumer and bucket leader; the relay's node)"
         f" after {EVENTS // 3 + 1} of {EVENTS} events; new stream leader {new_leader}."
         f"\n  publishing stalled {publish_stall:.2f} s, delivery stalled {consume_stall:.2f} s;"
-        f" last mail {max(arrivals) - written_at:.2f} s after the last outbox row"
+        f" last mail {max(arrivals) - written_at:.2f} s after the last outbox row;"
+        f"\n  {retried} outbox rows needed another publish, the ledger stopped {duplicates:.0f}"
+        f" redelivered events; the relay logged {len(failures)} failed publishes"
     )
+
+
+async def _scalar(database_url: str, query: str) -> Any:
+    async with await AsyncConnection.connect(database_url) as conn:
+        row = await (await conn.execute(query)).fetchone()
+    return row[0] if row else None
 
 
 async def _published_at(database_url: str) -> list[float]:
