@@ -12,10 +12,11 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import pytest
 from nats.js import JetStreamContext
 from psycopg import AsyncConnection
@@ -33,9 +34,9 @@ from tessera_shared.contracts.streams import ensure_stream
 from tessera_shared.devservers import NatsClusterServers
 from tessera_shared.nats import NatsConnection
 from tessera_shared.testing.nats_cluster import cluster_client, leader, move_leader
-from tessera_shared.testing.smtp import SmtpCatcher
 from tessera_shared.testing.waiting import eventually
 
+from .conftest import SlowSmtpCatcher
 from .test_worker import DUPLICATES, login_code, metric, running, settings_for, settled
 
 pytestmark = pytest.mark.cluster
@@ -121,12 +122,21 @@ async def test_every_code_arrives_exactly_once_when_the_leaders_node_is_killed(
     nats_cluster: NatsClusterServers,
     postgres_url: str,
     test_id: str,
-    smtp_catcher: SmtpCatcher,
+    slow_smtp: Callable[[float], SlowSmtpCatcher],
 ) -> None:
+    # Each mail takes 0.1 s, so several are being sent, and then marked sent in the ledger,
+    # at the moment the node dies.
+    smtp_catcher = slow_smtp(0.1)
     migrate(postgres_url)
-    # ack_wait 5 s (production: 30 s) bounds the wait for an event whose ack was lost.
-    worker = settings_for(
-        nats_cluster.url, test_id, smtp_catcher.port, stream_replicas=3, ack_wait_s=5.0
+    # ack_wait 12 s (production: 30 s) bounds the wait for an event whose ack was lost; it
+    # must exceed a leader election (4 to 9 s), for which a worker keeps its claim on an event
+    # it sent while it retries the `sent` mark.
+    # Retries back off up to 5 s: 10 deliveries then span ~26 s of NATS trouble.
+    worker = msgspec.structs.replace(
+        settings_for(
+            nats_cluster.url, test_id, smtp_catcher.port, stream_replicas=3, ack_wait_s=12.0
+        ),
+        retry_max_s=5.0,
     )
     identity = IdentitySettings(
         database_url=postgres_url,
@@ -175,7 +185,7 @@ async def test_every_code_arrives_exactly_once_when_the_leaders_node_is_killed(
                 return Counter(str(m.get("To", "")) for m in smtp_catcher.messages)
 
             await eventually(_async(delivered), lambda c: len(c) >= EVENTS, within=30)
-            await settled(worker, within=15)
+            await settled(worker, within=25)
             async with cluster_client(nats_cluster.url) as client:
                 info = await client.jetstream().stream_info(worker.stream_name)
                 new_leader = await leader(client, worker.stream_name)
