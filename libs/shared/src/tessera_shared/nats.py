@@ -11,7 +11,7 @@ needs (streams, consumers), since a restarted server may have lost it.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import nats
 from nats.aio.client import Client
@@ -65,6 +65,22 @@ def check_servers_setting(value: str, variable: str) -> None:
         parse_servers(value)
     except ValueError as exc:
         raise ConfigError(f"{variable} is invalid: {exc}") from None
+
+
+def shared_credentials(servers: list[str]) -> dict[str, str]:
+    """The user and password (or token) the listed URLs carry, as connect options, when they
+    all carry the same: then they also reach the servers the cluster announces (whose URLs
+    have none), which nats-py would otherwise connect to without credentials."""
+    found = set()
+    for server in servers:
+        parts = urlsplit(server)
+        if parts.username is not None:
+            password = None if parts.password is None else unquote(parts.password)
+            found.add((unquote(parts.username), password))
+    if len(found) != 1:
+        return {}  # none, or different ones per server: each URL keeps its own
+    [(user, password)] = found
+    return {"token": user} if password is None else {"user": user, "password": password}
 
 
 def redact(url: str) -> str:
@@ -144,6 +160,7 @@ class NatsConnection:
                     # after two unanswered pings, ~20 s instead of the library's 4 min.
                     ping_interval=10,
                     max_outstanding_pings=2,
+                    **shared_credentials(self.servers),
                     reconnected_cb=self._reconnected,
                     disconnected_cb=self._disconnected,
                     error_cb=self._error,

@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamInfo
 
 from tessera_shared.contracts.streams import OtpStream, ensure_stream
-from tessera_shared.devservers import NatsClusterServers
+from tessera_shared.devservers import NatsClusterServers, free_port
 from tessera_shared.nats import NatsConnection
 from tessera_shared.testing.nats_cluster import cluster_client, move_leader
 from tessera_shared.testing.waiting import eventually
@@ -187,3 +187,31 @@ def _publish(connection: NatsConnection, subject: str):  # type: ignore[no-untyp
 def _all_nodes_running_after(nats_cluster: NatsClusterServers) -> Iterator[None]:
     yield
     assert all(pid is not None for pid in nats_cluster.pids), "a test left a node down"
+
+
+async def test_with_credentials_a_connection_also_reaches_the_nodes_the_cluster_announced(
+    own_servers_dir, test_id
+):
+    # Only one node listed: the others are learned from the cluster, with URLs that carry no
+    # credentials. When the listed one dies the client must still sign in to them.
+    cluster = NatsClusterServers(
+        own_servers_dir / "auth-cluster",
+        [free_port() for _ in range(3)],
+        [free_port() for _ in range(3)],
+        user="svc",
+        password="s3cr%t",
+    )
+    cluster.start()
+    connection = NatsConnection(
+        cluster.node_url(0).replace("nats://", "nats://svc:s3cr%25t@"), f"auth-{test_id}"
+    )
+    try:
+        connection.start()
+        await eventually(_ready(connection), bool, within=10)
+        assert connection.connected_url == cluster.node_url(0)
+        cluster.kill_node(0)
+        await eventually(_moved(connection, cluster.node_url(0)), bool, within=10, interval=0.05)
+        assert connection.connected_url in (cluster.node_url(1), cluster.node_url(2))
+    finally:
+        await connection.close()
+        cluster.stop()

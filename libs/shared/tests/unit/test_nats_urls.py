@@ -3,7 +3,13 @@
 import pytest
 
 from tessera_shared.config import ConfigError
-from tessera_shared.nats import NatsConnection, check_servers_setting, parse_servers, redact
+from tessera_shared.nats import (
+    NatsConnection,
+    check_servers_setting,
+    parse_servers,
+    redact,
+    shared_credentials,
+)
 
 
 def test_one_url_is_a_list_of_one():
@@ -62,3 +68,14 @@ def test_the_connection_is_given_every_server_of_the_list():
     connection = NatsConnection("nats://a:1,nats://b:2", "t")
     assert connection.servers == ["nats://a:1", "nats://b:2"]
     assert connection.connected_url is None
+
+
+def test_credentials_all_urls_share_become_connect_options():
+    assert shared_credentials(["nats://a:1", "nats://b:2"]) == {}
+    assert shared_credentials(["nats://u:p%40ss@a:1", "nats://b:2", "nats://u:p%40ss@c:3"]) == {
+        "user": "u",
+        "password": "p@ss",
+    }
+    assert shared_credentials(["nats://tok@a:1"]) == {"token": "tok"}
+    # Different credentials per server: each URL keeps its own.
+    assert shared_credentials(["nats://u:p@a:1", "nats://v:q@b:2"]) == {}

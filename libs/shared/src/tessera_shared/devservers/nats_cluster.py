@@ -19,16 +19,14 @@ from tessera_shared.devservers.process import ManagedProcess, ServerError, child
 _INBOX = "_INBOX.tessera_devserver"
 
 
-def jetstream_ready(port: int, timeout: float = 1.0) -> bool:
+def jetstream_ready(port: int, timeout: float = 1.0, auth: dict[str, str] | None = None) -> bool:
     """True if the server on `port` answers `$JS.API.INFO` without an error (a meta leader is
     known). Speaks the NATS text protocol directly, so it needs no event loop."""
     try:
         with socket.create_connection((LOOPBACK, port), timeout=timeout) as conn:
             conn.settimeout(timeout)
-            request = (
-                'CONNECT {"verbose":false,"pedantic":false}\r\n'
-                f"SUB {_INBOX} 1\r\nPUB $JS.API.INFO {_INBOX} 0\r\n\r\n"
-            )
+            options = json.dumps({"verbose": False, "pedantic": False, **(auth or {})})
+            request = f"CONNECT {options}\r\nSUB {_INBOX} 1\r\nPUB $JS.API.INFO {_INBOX} 0\r\n\r\n"
             conn.sendall(request.encode())
             data = b""
             deadline = time.monotonic() + timeout
@@ -68,13 +66,19 @@ class NatsClusterServers:
         client_ports: list[int],
         cluster_ports: list[int],
         name: str = "tessera",
+        *,
+        user: str | None = None,
+        password: str | None = None,
     ) -> None:
+        """`user` and `password`: clients must give them (routes between nodes need none)."""
         if len(client_ports) != len(cluster_ports) or len(client_ports) < 1:
             raise ValueError("one client port and one cluster port per node")
         self.data_dir = data_dir
         self.client_ports = list(client_ports)
         self.cluster_ports = list(cluster_ports)
         self.name = name
+        self._auth = ["--user", user, "--pass", password or ""] if user else []
+        self._client_auth = {"user": user, "pass": password or ""} if user else None
         self._nodes = [
             ManagedProcess(f"nats node {i}", data_dir / f"node-{i}.log")
             for i in range(len(client_ports))
@@ -142,6 +146,7 @@ class NatsClusterServers:
         ]  # fmt: skip
         if routes:
             argv += ["--routes", routes]
+        argv += self._auth
         port = self.client_ports[i]
         self._nodes[i].spawn(
             argv, lambda: wait_for_greeting(port, b"", b"INFO", 0.5), env=child_env()
@@ -151,7 +156,11 @@ class NatsClusterServers:
         deadline = time.monotonic() + timeout
         waiting = list(nodes)
         while waiting:
-            waiting = [i for i in waiting if not jetstream_ready(self.client_ports[i])]
+            waiting = [
+                i
+                for i in waiting
+                if not jetstream_ready(self.client_ports[i], auth=self._client_auth)
+            ]
             if not waiting:
                 return
             if time.monotonic() > deadline:
