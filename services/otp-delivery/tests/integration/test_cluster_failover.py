@@ -208,6 +208,17 @@ async def test_every_code_arrives_exactly_once_when_the_leaders_node_is_killed(
     failures = [m for m in relay_log.messages if m.startswith("publishing event failed")]
     assert 0 < len(failures) <= 15
     publish_stall = largest_gap(published, killed_at)
+    # Back with its store, the node rejoins as a follower and catches up.
+    async with cluster_client(nats_cluster.url) as client:
+        caught_up = await eventually(
+            lambda: client.jetstream().stream_info(worker.stream_name),
+            lambda i: (
+                i.cluster is not None
+                and name in [p.name for p in i.cluster.replicas or [] if p.current]
+            ),
+            within=15,
+        )
+    assert caught_up.state.messages == EVENTS
     consume_stall = largest_gap(arrivals, killed_at)
     print(
         f"\nfailover: killed {name} (stream, consumer and bucket leader; the relay's node)"
