@@ -8,6 +8,7 @@ import msgspec
 from tessera_identity.domain.secret_box import SecretBox
 from tessera_shared.config import ConfigError, load_config, require_secrets
 from tessera_shared.contracts.streams import OtpStream
+from tessera_shared.nats import check_servers_setting
 from tessera_shared.settings import Port, ServiceSettings
 
 PREFIX = "TESSERA_IDENTITY_"
@@ -96,6 +97,7 @@ class IdentitySettings(ServiceSettings, kw_only=True, frozen=True):
 
 def load_settings() -> IdentitySettings:
     settings = load_config(IdentitySettings, PREFIX)
+    check_servers_setting(settings.nats_url, f"{PREFIX}NATS_URL")
     require_secrets(
         settings,
         PREFIX,

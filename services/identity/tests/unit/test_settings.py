@@ -49,3 +49,9 @@ def test_the_default_hashing_threads_follow_the_cpus_the_process_may_use():
     )
     assert pinned.stdout.strip() == "1"
     assert IdentitySettings().argon2_workers == len(os.sched_getaffinity(0))
+
+
+def test_a_malformed_nats_url_list_stops_the_start(monkeypatch):
+    monkeypatch.setenv(f"{PREFIX}NATS_URL", "nats://a:4222,,nats://b:4222")
+    with pytest.raises(ConfigError, match=f"^{PREFIX}NATS_URL is invalid: entry 2 of 3 is empty"):
+        load_settings()

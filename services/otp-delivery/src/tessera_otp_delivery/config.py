@@ -6,6 +6,7 @@ import msgspec
 
 from tessera_shared.config import ConfigError, load_config
 from tessera_shared.contracts.streams import OtpStream
+from tessera_shared.nats import check_servers_setting
 from tessera_shared.settings import Port, ServiceSettings
 
 PREFIX = "TESSERA_OTP_"
@@ -77,6 +78,7 @@ class OtpDeliverySettings(ServiceSettings, kw_only=True, frozen=True):
 
 def load_settings() -> OtpDeliverySettings:
     settings = load_config(OtpDeliverySettings, PREFIX)
+    check_servers_setting(settings.nats_url, f"{PREFIX}NATS_URL")
     check_providers(settings)
     return settings
 

@@ -2,12 +2,15 @@
 language, sent once.
 
 Per event: already sent (ledger) → ack; being sent by another copy → look again shortly;
-malformed or unknown version → dead letter at once; delivered → mark sent, ack; failed →
-release the claim and retry with an exponential delay, or dead letter after the last attempt.
+malformed or unknown version → dead letter at once; delivered → mark sent (retried through a
+NATS failover), ack; failed → release the claim and retry with an exponential delay, or dead
+letter after the last attempt.
 Nothing is acked before it was sent.
 """
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 import msgspec
@@ -101,6 +104,7 @@ class DeliveryHandler:
             await self._deliver(received, event)
 
     async def _deliver(self, received: Received, event: DeliveryRequested) -> None:
+        claimed_at = time.monotonic()
         claim = await self.ledger.claim(event.id, stale_after_s=self.stale_after_s)
         if claim is Claim.SENT:
             self.metrics.duplicates.inc()
@@ -122,7 +126,7 @@ class DeliveryHandler:
                 self.metrics.retried.labels(event.channel).inc()
                 await received.retry(self.policy.delay(attempt))
             return
-        await self.ledger.mark_sent(event.id)
+        await self._mark_sent(event.id, claimed_at)
         await received.ack()
         self.metrics.sent.labels(event.channel).inc()
         log.info(
@@ -131,6 +135,23 @@ class DeliveryHandler:
             event.channel,
             extra={"event_id": event.id, "attempt": attempt},
         )
+
+    async def _mark_sent(self, event_id: str, claimed_at: float) -> None:
+        """Record a sent message, retrying while our claim holds: a NATS node going away or a
+        JetStream leader election fails every request for seconds, and a message whose mark
+        is lost comes back and, once its claim is stale, goes out a second time."""
+        deadline = claimed_at + self.stale_after_s * 0.9
+        delay = 0.1
+        while True:
+            try:
+                await self.ledger.mark_sent(event_id)
+                return
+            except Exception as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("marking an event sent failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _dead(self, received: Received, reason: str, label: str) -> None:
         await received.dead(reason)

@@ -23,6 +23,7 @@ from tessera_otp_delivery.app import create_app
 from tessera_otp_delivery.config import OtpDeliverySettings
 from tessera_shared.contracts.events import EVENT_ENCODER, DeliveryKind, DeliveryRequested
 from tessera_shared.devservers import free_port
+from tessera_shared.nats import parse_servers
 from tessera_shared.testing.events import publish_event
 from tessera_shared.testing.smtp import SmtpCatcher
 from tessera_shared.testing.waiting import eventually
@@ -117,7 +118,7 @@ async def mail_arrives(
 
 
 async def consumer_state(settings: OtpDeliverySettings) -> ConsumerInfo:
-    client = await nats.connect(settings.nats_url, connect_timeout=2)
+    client = await nats.connect(servers=parse_servers(settings.nats_url), connect_timeout=2)
     try:
         info: ConsumerInfo = await client.jetstream().consumer_info(
             settings.stream_name, settings.consumer_name
@@ -138,7 +139,7 @@ async def settled(settings: OtpDeliverySettings, within: float = 15.0) -> None:
 
 async def dead_letters(settings: OtpDeliverySettings) -> list[Msg]:
     """Every message on the dead-letter subject right now, read with a fresh consumer."""
-    client = await nats.connect(settings.nats_url, connect_timeout=2)
+    client = await nats.connect(servers=parse_servers(settings.nats_url), connect_timeout=2)
     try:
         js = client.jetstream()
         subscription = await js.pull_subscribe(

@@ -39,7 +39,13 @@ class FakeLedger:
             return Claim.MINE
         return Claim.SENT if state is Claim.SENT else Claim.BUSY
 
+    mark_failures: int = 0
+    """The next this many `mark_sent` calls fail (NATS away, or the bucket electing a leader)."""
+
     async def mark_sent(self, event_id: str) -> None:
+        if self.mark_failures > 0:
+            self.mark_failures -= 1
+            raise ConnectionError("NATS is not connected")
         self.states[event_id] = Claim.SENT
 
     async def release(self, event_id: str) -> None:

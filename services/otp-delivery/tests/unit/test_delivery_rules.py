@@ -45,6 +45,22 @@ async def test_an_email_is_sent_in_the_persons_language_marked_sent_and_acked():
     assert worker.count("sent", channel="email") == 1
 
 
+async def test_a_sent_mark_that_fails_for_a_moment_is_retried_so_the_code_is_not_sent_again():
+    # A stream leader election makes every request fail for seconds: were the handler to give
+    # up, the event would come back, and once its claim is stale be sent a second time.
+    worker, request = Worker(), event()
+    worker.ledger.mark_failures = 3
+    message = received(request)
+
+    await worker.handler.handle(message)
+
+    assert len(worker.email.sent) == 1
+    assert worker.ledger.states == {request.id: Claim.SENT}
+    assert message.settled == [("ack", None)]
+    await worker.handler.handle(received(request, attempt=2))  # a redelivery (ack lost)
+    assert len(worker.email.sent) == 1
+
+
 async def test_an_sms_goes_to_the_sms_sender():
     worker = Worker()
 

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from tessera_shared.config import ConfigError, load_config, require_secrets
+from tessera_shared.nats import check_servers_setting
 from tessera_shared.redis import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_S
 from tessera_shared.settings import Port, ServiceSettings
 
@@ -80,6 +81,7 @@ class SessionSettings(ServiceSettings, kw_only=True, frozen=True):
 
 def load_settings() -> SessionSettings:
     settings = load_config(SessionSettings, PREFIX)
+    check_servers_setting(settings.nats_url, f"{PREFIX}NATS_URL")
     require_secrets(
         settings, PREFIX, {"internal_token": DEV_INTERNAL_TOKEN, "refresh_key": DEV_REFRESH_KEY}
     )

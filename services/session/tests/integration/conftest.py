@@ -28,6 +28,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from tessera_session.app import create_app
 from tessera_session.config import SessionSettings
+from tessera_shared.nats import parse_servers
 from tessera_shared.testing.threaded_server import ThreadedServer
 
 INTERNAL_TOKEN = "internal-test-token"
@@ -378,7 +379,9 @@ class Env(msgspec.Struct):
 
     async def events(self) -> list[tuple[str, dict[str, Any]]]:
         """(subject, body) of every event in this test's session stream, oldest first."""
-        client = await nats.connect(self.settings.nats_url, connect_timeout=2)
+        client = await nats.connect(
+            servers=parse_servers(self.settings.nats_url), connect_timeout=2
+        )
         try:
             js = client.jetstream()
             count = (await js.stream_info(self.settings.stream_name)).state.messages
@@ -400,7 +403,9 @@ class Env(msgspec.Struct):
     async def stream_declared(self, within: float = 10.0) -> None:
         """Wait until the app has connected to NATS and declared its stream."""
         deadline = asyncio.get_running_loop().time() + within
-        client = await nats.connect(self.settings.nats_url, connect_timeout=2)
+        client = await nats.connect(
+            servers=parse_servers(self.settings.nats_url), connect_timeout=2
+        )
         try:
             js = client.jetstream()
             while True:

@@ -21,3 +21,9 @@ def test_production_refuses_development_secrets_and_insecure_cookies(monkeypatch
     monkeypatch.setenv("TESSERA_SESSION_COOKIE_SECURE", "false")
     with pytest.raises(ConfigError, match=r"^TESSERA_SESSION_COOKIE_SECURE cannot be off"):
         load_settings()
+
+
+def test_a_malformed_nats_url_list_stops_the_start(monkeypatch):
+    monkeypatch.setenv(f"{PREFIX}NATS_URL", "nats://a:4222,,nats://b:4222")
+    with pytest.raises(ConfigError, match=f"^{PREFIX}NATS_URL is invalid: entry 2 of 3 is empty"):
+        load_settings()

@@ -5,6 +5,7 @@ caller chooses; `stop()` and `start()` can be called again (tests use that for o
 """
 
 from tessera_shared.devservers.nats import NatsServer
+from tessera_shared.devservers.nats_cluster import NatsClusterServers
 from tessera_shared.devservers.ports import free_port, port_is_free
 from tessera_shared.devservers.postgres import PostgresServer
 from tessera_shared.devservers.process import ServerError
@@ -16,6 +17,7 @@ from tessera_shared.devservers.redis_topologies import (
 )
 
 __all__ = [
+    "NatsClusterServers",
     "NatsServer",
     "PostgresServer",
     "RedisClusterServers",

@@ -8,11 +8,12 @@ import nats
 from nats.js.api import DeliverPolicy
 
 from tessera_shared.contracts.events import EVENT_DECODER, DeliveryRequested
+from tessera_shared.nats import parse_servers
 
 
 async def stream_events(nats_url: str, stream: str) -> list[DeliveryRequested]:
     """Every event in the stream right now, oldest first."""
-    client = await nats.connect(nats_url, connect_timeout=2)
+    client = await nats.connect(servers=parse_servers(nats_url), connect_timeout=2)
     try:
         js = client.jetstream()
         try:
@@ -56,7 +57,7 @@ async def publish_event(
     nats_url: str, subject: str, payload: bytes, headers: dict[str, str] | None = None
 ) -> None:
     """Publish one message to JetStream (the stream must exist), as identity's relay would."""
-    client = await nats.connect(nats_url, connect_timeout=2)
+    client = await nats.connect(servers=parse_servers(nats_url), connect_timeout=2)
     try:
         await client.jetstream().publish(subject, payload, headers=headers, timeout=5)
     finally:

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from psycopg import sql
 
 from tessera_shared.devservers import (
+    NatsClusterServers,
     NatsServer,
     PostgresServer,
     RedisClusterServers,
@@ -133,6 +134,23 @@ def nats_url(servers_dir: Path) -> Iterator[str]:
         "nats_container",
         lambda: NatsServer(servers_dir / "nats", free_port()),
     )
+
+
+@pytest.fixture(scope="session")
+def nats_cluster(servers_dir: Path) -> Iterator[NatsClusterServers]:
+    """A three-node NATS cluster with JetStream shared by the session's tests (`.url` lists
+    the nodes). A test may kill and restart nodes (`kill_node`, `start_node`), and must leave
+    all three running; it names its streams with `test_id`, as on `nats_url`."""
+    cluster = NatsClusterServers(
+        servers_dir / "nats-cluster",
+        [free_port() for _ in range(3)],
+        [free_port() for _ in range(3)],
+    )
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """Publishes outbox rows to JetStream, in order, each with `Nats-Msg-Id` = event id.
 
 Woken at once by LISTEN/NOTIFY when a transaction writes an event, and every `poll_s` anyway
-(a missed notification, or events left while NATS was down). Rows are claimed with
+(a missed notification, or events left while NATS was down). After a failed publish (NATS
+away, or a JetStream stream electing a new leader: every publish fails at once) it waits
+0.1 s, doubling up to 1 s, before the next attempt, rather than retrying and logging at the
+pace new events arrive. Rows are claimed with
 `FOR UPDATE SKIP LOCKED`, so several identity replicas can relay side by side; JetStream's
 duplicate window drops a message published twice by a crash between publish and mark.
 """
@@ -44,6 +47,9 @@ class OutboxRelay:
         self._batch = batch
         self._poll_s = poll_s
         self._task: asyncio.Task[None] | None = None
+        self._failed = False
+        """The last publish attempt failed; the next waits `_backoff_s`."""
+        self._backoff_s = 0.0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -63,6 +69,11 @@ class OutboxRelay:
                     while True:
                         while await self.relay_once() == self._batch:
                             pass  # a full batch: there may be more
+                        if self._failed:
+                            self._backoff_s = min(max(self._backoff_s * 2, 0.1), 1.0)
+                            await asyncio.sleep(self._backoff_s)
+                            continue
+                        self._backoff_s = 0.0
                         async for _ in listener.notifies(timeout=self._poll_s, stop_after=1):
                             pass
             except asyncio.CancelledError:
@@ -78,6 +89,7 @@ class OutboxRelay:
         except ConnectionError:
             return 0
         published: list[Any] = []
+        self._failed = False
         async with self._pool.connection(timeout=5.0) as conn, conn.transaction():
             rows = await (await conn.execute(_CLAIM, (self._batch,))).fetchall()
             for event_id, subject, payload, headers in rows:
@@ -100,6 +112,7 @@ class OutboxRelay:
                         (type(exc).__name__, event_id),
                     )
                     log.warning("publishing event failed: %s", type(exc).__name__)
+                    self._failed = True
                     break  # keep the order: retry this one first next time
                 published.append(event_id)
             if published:

@@ -139,7 +139,16 @@ class Consumer:
             with contextlib.suppress(Exception):
                 await message.nak()
             raise
-        except Exception as exc:  # NATS gone mid-way: the event comes back after ack_wait
+        except Exception as exc:  # NATS gone mid-way: a node lost, a leader being elected
             log.warning("handling an event failed: %s", type(exc).__name__)
+            # Backed off as a failed send is: every redelivery counts toward max_deliver, and at
+            # a short fixed delay a leader election of some seconds used them all up, after
+            # which JetStream dropped the event without a word (seen on a 3-node cluster). If
+            # the NAK itself is lost, the event comes back after ack_wait.
             with contextlib.suppress(Exception):
-                await message.nak(delay=self._settings.retry_base_s)
+                await message.nak(delay=self._retry_delay(message))
+
+    def _retry_delay(self, message: Msg) -> float:
+        attempt = message.metadata.num_delivered or 1
+        settings = self._settings
+        return float(min(settings.retry_base_s * 2 ** (attempt - 1), settings.retry_max_s))

@@ -8,6 +8,7 @@ the window narrowed to the instant between the provider's acceptance and the `se
 """
 
 import time
+from dataclasses import replace
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
@@ -23,18 +24,27 @@ SENT = b"sent"
 async def ensure_bucket(
     js: JetStreamContext, bucket: str, ttl_s: int, replicas: int = 1
 ) -> KeyValue:
+    """Create the bucket, or bring an existing one to `replicas` (its other settings are kept:
+    a TTL change needs the bucket recreated). Idempotent."""
     try:
-        return await js.key_value(bucket)
+        kv = await js.key_value(bucket)
     except BucketNotFoundError:
-        return await js.create_key_value(
-            KeyValueConfig(
-                bucket=bucket,
-                ttl=float(ttl_s),
-                history=1,
-                storage=StorageType.FILE,
-                replicas=replicas,
-            )
+        pass
+    else:
+        info = (await kv.status()).stream_info
+        if info.config.num_replicas != replicas:
+            # JetStream scales a stream's replicas in place, keeping its data.
+            await js.update_stream(replace(info.config, num_replicas=replicas))
+        return kv
+    return await js.create_key_value(
+        KeyValueConfig(
+            bucket=bucket,
+            ttl=float(ttl_s),
+            history=1,
+            storage=StorageType.FILE,
+            replicas=replicas,
         )
+    )
 
 
 def _sending() -> bytes:
