@@ -50,8 +50,8 @@ test-browser: $(STAMP) ## the example web app in headless Chromium (skipped with
 test-fuzz: $(STAMP) ## schemathesis over the gateway's OpenAPI (TESSERA_FUZZ_EXAMPLES=10 per phase)
 	$(PYTEST) -q -m fuzz
 
-test-cluster: $(STAMP) ## two instances of every part on shared stores: races, key rotation, a kill
-	$(PYTEST) -q -m cluster tests-cluster
+test-cluster: $(STAMP) ## Redis Cluster/Sentinel, a NATS cluster, two of every part: node and instance kills
+	$(PYTEST) -q -m cluster
 
 lint: $(STAMP) ## ruff lint, format check and mypy (strict) on every package
 	$(BIN)/ruff check .

@@ -1,16 +1,17 @@
 """Two instances of every part sharing one set of stores, as a scaled-out deployment runs them.
 
-A `Topology` says which Redis and NATS URLs the parts get and how to kill a node of either. Today
-it is one Redis and one NATS server (`SingleNodeTopology`); once the dev-server classes for Redis
-Sentinel / Cluster and a NATS cluster exist in `tessera_shared.devservers`, `topology()` below
-picks them up (or `TESSERA_CLUSTER_REDIS` = single | sentinel | cluster and
-`TESSERA_CLUSTER_NATS` = single | cluster choose). PostgreSQL is one server: its high
-availability is the operator's (Patroni, a managed service), the suite needs one primary.
+A `Topology` says which Redis and NATS URLs the parts get and how to kill a node of either: by
+default Redis Sentinel (a primary, a replica, three sentinels) and a three-node NATS JetStream
+cluster; a test module can ask for a Redis Cluster (`REDIS_TOPOLOGY = "cluster"`), and
+`TESSERA_CLUSTER_REDIS` = single | sentinel | cluster and `TESSERA_CLUSTER_NATS` = single |
+cluster override the default. PostgreSQL is one server: its high availability is the operator's
+(Patroni, a managed service), the suite needs one primary.
 
 Instance A and B each have a gateway, an identity, a session and an otp-delivery worker; gateway
 A routes to identity A and session A, gateway B to identity B and session B (the gateway has one
 URL per upstream). Both sessions read the same signing-keys folder; both workers share the one
-durable consumer; both identities relay the one outbox.
+durable consumer; both identities relay the one outbox. Stores and instances live for one test
+module, so each module starts on healthy stores whatever the one before killed.
 """
 
 import asyncio
@@ -241,17 +242,11 @@ class NatsClusterNodes:
         self.servers.kill_node(int(node))
 
 
-def topology(root: Path) -> Topology:
-    """The richest topology available: Redis Sentinel and a NATS cluster once their dev-server
-    classes exist in `tessera_shared.devservers`, one server of each until then.
-    `TESSERA_CLUSTER_REDIS` (single | sentinel | cluster) and `TESSERA_CLUSTER_NATS`
-    (single | cluster) choose explicitly."""
-    redis_mode = os.environ.get("TESSERA_CLUSTER_REDIS", "auto")
-    nats_mode = os.environ.get("TESSERA_CLUSTER_NATS", "auto")
-    if redis_mode == "auto":
-        redis_mode = "sentinel" if hasattr(devservers, "RedisSentinelServers") else "single"
-    if nats_mode == "auto":
-        nats_mode = "cluster" if hasattr(devservers, "NatsClusterServers") else "single"
+def topology(root: Path, redis_mode: str | None = None) -> Topology:
+    """Redis Sentinel (or `redis_mode`) and a NATS cluster, unless `TESSERA_CLUSTER_REDIS`
+    (single | sentinel | cluster) or `TESSERA_CLUSTER_NATS` (single | cluster) say otherwise."""
+    redis_mode = os.environ.get("TESSERA_CLUSTER_REDIS") or redis_mode or "sentinel"
+    nats_mode = os.environ.get("TESSERA_CLUSTER_NATS") or "cluster"
     single = SingleNodeTopology(root)
     if (redis_mode, nats_mode) == ("single", "single"):
         return single
@@ -359,9 +354,12 @@ def sms() -> Iterator[HttpSink]:
     sink.stop()
 
 
-@pytest.fixture(scope="session")
-def stores(servers_dir: Path) -> Iterator[Topology]:
-    chosen = topology(servers_dir / "cluster")
+@pytest.fixture(scope="module")
+def stores(servers_dir: Path, request: pytest.FixtureRequest) -> Iterator[Topology]:
+    redis_mode = getattr(request.module, "REDIS_TOPOLOGY", None)
+    chosen = topology(
+        servers_dir / f"cluster-{request.module.__name__.rsplit('.', 1)[-1]}", redis_mode
+    )
     chosen.start()
     try:
         yield chosen
@@ -424,7 +422,7 @@ SIGNING_KEY_DELAY_S = 32
 """Sign-in routes per client IP and minute (and burst), shared by both gateways."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster(
     postgres_admin_url: str,
     stores: Topology,

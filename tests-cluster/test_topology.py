@@ -90,14 +90,13 @@ def cluster_classes(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_without_the_cluster_classes_it_is_one_server_of_each(
+@pytest.mark.usefixtures("cluster_classes")
+def test_the_environment_can_ask_for_one_server_of_each(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name in ("RedisSentinelServers", "RedisClusterServers", "NatsClusterServers"):
-        monkeypatch.delattr(devservers, name, raising=False)
-    monkeypatch.delenv("TESSERA_CLUSTER_REDIS", raising=False)
-    monkeypatch.delenv("TESSERA_CLUSTER_NATS", raising=False)
-    chosen = topology(tmp_path)
+    monkeypatch.setenv("TESSERA_CLUSTER_REDIS", "single")
+    monkeypatch.setenv("TESSERA_CLUSTER_NATS", "single")
+    chosen = topology(tmp_path, "cluster")  # the environment wins over the module's choice
     assert isinstance(chosen, SingleNodeTopology)
     assert chosen.redis_url.startswith("redis://127.0.0.1:")
     assert chosen.nats_url.startswith("nats://127.0.0.1:")
@@ -109,7 +108,7 @@ NATS = re.compile(r"^nats://127\.0\.0\.1:\d+(,nats://127\.0\.0\.1:\d+){2}$")
 
 
 @pytest.mark.usefixtures("cluster_classes")
-def test_once_merged_sentinel_and_the_nats_cluster_are_used_by_default(tmp_path: Path) -> None:
+def test_sentinel_and_the_nats_cluster_are_the_default(tmp_path: Path) -> None:
     chosen = topology(tmp_path)
     assert isinstance(chosen, ComposedTopology)
     assert chosen.name == "redis-sentinel+nats-cluster"
@@ -142,8 +141,11 @@ def test_the_environment_chooses_redis_cluster_or_single_servers(
     ]
     chosen.kill("redis:7003")
     assert chosen.redis.servers.killed == [7003]
+    monkeypatch.delenv("TESSERA_CLUSTER_REDIS")
+    monkeypatch.delenv("TESSERA_CLUSTER_NATS")
+    assert topology(tmp_path, "cluster").name == "redis-cluster+nats-cluster"  # a module's choice
     monkeypatch.setenv("TESSERA_CLUSTER_REDIS", "single")
-    assert isinstance(topology(tmp_path), SingleNodeTopology)
+    assert topology(tmp_path, "cluster").name == "redis-single+nats-cluster"
 
 
 @pytest.mark.usefixtures("cluster_classes")

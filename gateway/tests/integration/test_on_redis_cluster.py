@@ -16,6 +16,8 @@ from tessera_gateway.rate_limits import Limit, RateKey
 from tessera_shared.devservers import RedisClusterServers
 from tessera_shared.redis import RedisClient, make_redis
 
+pytestmark = pytest.mark.cluster
+
 NOW = 1_700_000_000_000
 JSON = {"content-type": "application/json"}
 

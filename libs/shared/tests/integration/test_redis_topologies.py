@@ -10,6 +10,8 @@ from redis.exceptions import ConnectionError, MaxConnectionsError
 from tessera_shared.devservers import RedisClusterServers, RedisSentinelServers
 from tessera_shared.redis import make_redis, parse_redis_url
 
+pytestmark = pytest.mark.cluster
+
 
 def _url(topology: str, cluster: RedisClusterServers, sentinel: RedisSentinelServers) -> str:
     return cluster.url if topology == "cluster" else sentinel.url

@@ -19,6 +19,8 @@ from tessera_shared.devservers import RedisClusterServers
 from tessera_shared.redis import RedisClient, make_redis, ping
 from tessera_shared.tokens.revocation import RevocationCheck
 
+pytestmark = pytest.mark.cluster
+
 USERS = 12
 
 

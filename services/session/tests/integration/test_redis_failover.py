@@ -17,6 +17,8 @@ from tessera_session.domain.family import NewFamily, Rotation, RotationAttempt
 from tessera_shared.devservers import RedisClusterServers, RedisSentinelServers
 from tessera_shared.redis import UNAVAILABLE, RedisClient, make_redis
 
+pytestmark = pytest.mark.cluster
+
 STEADY = 20
 """Successes in a row after the kill that count as "recovered"."""
 LIMIT_S = 25.0
