@@ -37,8 +37,14 @@ from tessera_shared.testing.http_sink import HttpSink
 from tessera_shared.testing.plugin import create_database
 from tessera_shared.testing.smtp import SmtpCatcher
 
-ACK_WAIT_S = 3.0
-"""The workers' ack wait: how soon the survivor takes over what a killed worker held."""
+# The scenarios' asserts explain themselves like the tests' own (they are not test modules).
+pytest.register_assert_rewrite("tests-cluster.scenarios")
+
+ACK_WAIT_S = 15.0
+"""The workers' ack wait: how soon the survivor takes over what a killed worker held. It is also
+how long a claim in the sent-ids bucket holds, so it must outlast a NATS leader election (4 to
+9 s here): with 3 s, a `sent` mark that could not be written during the election let a
+redelivery send the code a second time (seen once in the store-failover scenario)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
