@@ -150,6 +150,7 @@ def main() -> None:
 
     servers: list[PostgresServer | RedisServer | NatsServer] = []
     processes: list[PartProcess] = []
+    failed = False
     try:
         deps = _dependencies(servers, user, data)
         _create_database(deps.postgres_url)
@@ -190,6 +191,7 @@ def main() -> None:
         print("\nrun: stopping…", file=sys.stderr)
     except (ServerError, RuntimeError, TimeoutError, psycopg.OperationalError) as exc:
         print(f"run: {exc}", file=sys.stderr)
+        failed = True
     finally:
         # A second Ctrl-C or SIGTERM must not cut the cleanup.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -199,6 +201,8 @@ def main() -> None:
         for server in reversed(servers):
             server.stop()
         print("run: everything stopped", file=sys.stderr)
+    if failed:  # a part that would not start or kept exiting: `make run` fails, scripts see it
+        sys.exit(1)
 
 
 def _start(process: PartProcess) -> None:

@@ -23,9 +23,9 @@ class OtpDeliverySettings(ServiceSettings, kw_only=True, frozen=True):
     nats_url: str = "nats://127.0.0.1:4222"
     stream_name: str = "TESSERA_OTP"
     subject_prefix: str = ""
+    """Prefix of every subject, to keep several deployments on one NATS apart."""
     stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
     """JetStream replicas of the stream and of the sent-ids bucket (as identity's)."""
-    """Prefix of every subject, to keep several deployments on one NATS apart."""
     consumer_name: str = "otp-delivery"
     """Durable consumer name; all worker replicas share it."""
     max_deliver: Annotated[int, msgspec.Meta(ge=1, le=100)] = 8
