@@ -218,4 +218,3 @@ def test_a_part_that_cannot_start_stops_make_run_with_a_failing_status(tmp_path)
     assert done.returncode == 1, output[-3000:]
     assert "TESSERA_SESSION_ACCESS_TTL_S" in output, output[-3000:]
     assert "run: everything stopped" in done.stderr
-
