@@ -30,11 +30,10 @@ def test_the_readme_s_sync_and_async_examples_verify_a_real_token(suite):
     sync, asynchronous = (
         block.replace(MAKE_RUN_GATEWAY, suite.gateway_url) for block in readme_examples()[:2]
     )
-    # The two examples have one shape: only the class and the `await` differ.
-    assert (
-        sync.replace("Verifier", "AsyncVerifier").splitlines()[:-1]
-        == (asynchronous.splitlines()[:-1])
-    )
+    # Three lines each, of one shape: only the class and the `await` differ.
+    assert len(sync.strip().splitlines()) == len(asynchronous.strip().splitlines()) == 3
+    first_two = sync.replace("Verifier", "AsyncVerifier").splitlines()[:2]
+    assert first_two == asynchronous.splitlines()[:2]
 
     scope: dict[str, object] = {"token": user["token"]}
     exec(sync, scope)  # noqa: S102 - the README's own example
