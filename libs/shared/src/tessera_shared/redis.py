@@ -31,7 +31,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
@@ -266,8 +266,43 @@ class _WaitingCluster(RedisCluster):
             raise ConnectionError("No connection available.") from None
         try:
             return await super().execute_command(*args, **kwargs)
+        except AttributeError as exc:
+            if not torn_down(exc):
+                raise
+            raise ConnectionError("Redis connection closed while in use") from exc
         finally:
             self._in_flight.release()
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
+        if shard_hint:
+            raise RedisClusterException("shard_hint is deprecated in cluster mode")
+        return _TornDownAwarePipeline(self, transaction)  # type: ignore[abstract]  # as redis-py does
+
+
+class _TornDownAwarePipeline(ClusterPipeline):
+    """A cluster pipeline whose `execute` fails as the commands do on a connection closed
+    under it (`torn_down`): ConnectionError."""
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        except AttributeError as exc:
+            if not torn_down(exc):
+                raise
+            raise ConnectionError("Redis connection closed while in use") from exc
+
+
+def torn_down(exc: AttributeError) -> bool:
+    """Whether `exc` is redis-py meeting a connection that another task has just closed.
+
+    When a cluster node fails, the client disconnects that node's connections, including one a
+    command is still setting up; that command then fails inside `redis.asyncio.connection` with
+    `'NoneType' object has no attribute 'writelines'` (redis-py 8.1, seen once in a failover
+    under load: a 500). It means "cannot answer now", like any lost connection."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__") == "redis.asyncio.connection"
 
 
 def _cluster_client(target: RedisTarget, pool_size: int, pool_timeout_s: float) -> RedisCluster:

@@ -99,8 +99,9 @@ async def test_a_changed_replica_count_is_applied_to_the_existing_stream(nats_cl
 @pytest.mark.parametrize(
     ("leader_there", "limit_s"),
     # A node that led nothing: the client moves and the next publish goes through at once. The
-    # stream's leader: the survivors first elect a new one (Raft election timeout, 4 to 9 s).
-    [(False, 2.0), (True, 15.0)],
+    # stream's leader: the survivors first elect a new one (Raft election timeout, 4 to 9 s on a
+    # quiet machine; over 10 s seen once on a loaded one).
+    [(False, 2.0), (True, 20.0)],
     ids=["stream-leader-elsewhere", "stream-leader-on-that-node"],
 )
 async def test_a_connection_moves_to_another_node_when_its_node_dies(
@@ -132,7 +133,7 @@ async def test_a_connection_moves_to_another_node_when_its_node_dies(
             await eventually(_moved(connection, before), bool, within=5, interval=0.02)
             moved = time.monotonic() - killed
             ack = await eventually(
-                _publish(connection, stream.requested("email")), bool, within=10, interval=0.05
+                _publish(connection, stream.requested("email")), bool, within=limit_s, interval=0.05
             )
             took = time.monotonic() - killed
             after = connection.connected_url

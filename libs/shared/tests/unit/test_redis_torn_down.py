@@ -1,0 +1,69 @@
+"""A redis-py connection closed under a command in flight is "Redis unavailable" (503), not a
+crash (500): the cluster client's commands turn that one AttributeError into ConnectionError."""
+
+from typing import Any
+
+import pytest
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
+from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tessera_shared.redis import UNAVAILABLE, make_redis, torn_down
+
+pytestmark = pytest.mark.unit
+
+
+async def closed_under_us() -> AttributeError:
+    """The genuine error: redis-py writing on a connection whose writer is gone."""
+    try:
+        await Connection()._send_packed_command([b"PING"])
+    except AttributeError as exc:
+        return exc
+    raise AssertionError("redis-py no longer fails this way: review `torn_down`")
+
+
+async def test_the_error_of_a_connection_closed_under_a_command_is_recognised():
+    assert torn_down(await closed_under_us())
+    assert not torn_down(AttributeError("our own bug"))
+    with pytest.raises(AttributeError) as ours:
+        None.missing  # type: ignore[attr-defined]  # noqa: B018
+    assert not torn_down(ours.value)  # raised here, not in redis-py's connection module
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [("closed", RedisConnectionError), ("other", AttributeError)],
+)
+async def test_the_cluster_client_answers_it_as_unavailable(monkeypatch, raised, expected):
+    error = await closed_under_us() if raised == "closed" else AttributeError("a bug of ours")
+
+    async def failing(self: RedisCluster, *args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(RedisCluster, "execute_command", failing)
+    client = make_redis("redis+cluster://127.0.0.1:1", pool_size=2, pool_timeout_s=1)
+    with pytest.raises(expected) as caught:
+        await client.get("k")
+    assert isinstance(caught.value, UNAVAILABLE) == (raised == "closed")
+    # The in-flight slot was given back: as many commands as the pool size still get in.
+    for _ in range(3):
+        with pytest.raises(expected):
+            await client.get("k")
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [("closed", RedisConnectionError), ("other", AttributeError)],
+)
+async def test_a_cluster_pipeline_answers_it_as_unavailable(monkeypatch, raised, expected):
+    error = await closed_under_us() if raised == "closed" else AttributeError("a bug of ours")
+
+    async def failing(self: ClusterPipeline, *args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(ClusterPipeline, "execute", failing)
+    client = make_redis("redis+cluster://127.0.0.1:1", pool_size=2, pool_timeout_s=1)
+    pipe = client.pipeline(transaction=False)
+    pipe.get("k")
+    with pytest.raises(expected):
+        await pipe.execute()
