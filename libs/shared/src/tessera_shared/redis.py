@@ -266,7 +266,7 @@ class _WaitingCluster(RedisCluster):
             raise ConnectionError("No connection available.") from None
         try:
             return await super().execute_command(*args, **kwargs)
-        except AttributeError as exc:
+        except TORN_DOWN as exc:
             if not torn_down(exc):
                 raise
             raise ConnectionError("Redis connection closed while in use") from exc
@@ -286,23 +286,32 @@ class _TornDownAwarePipeline(ClusterPipeline):
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
         try:
             return await super().execute(raise_on_error, allow_redirections)
-        except AttributeError as exc:
+        except TORN_DOWN as exc:
             if not torn_down(exc):
                 raise
             raise ConnectionError("Redis connection closed while in use") from exc
 
 
-def torn_down(exc: AttributeError) -> bool:
+TORN_DOWN = (AttributeError, RuntimeError)
+"""What redis-py raises writing on a connection another task has just closed (`torn_down`)."""
+
+
+def torn_down(exc: BaseException) -> bool:
     """Whether `exc` is redis-py meeting a connection that another task has just closed.
 
     When a cluster node fails, the client disconnects that node's connections, including one a
-    command is still setting up; that command then fails inside `redis.asyncio.connection` with
-    `'NoneType' object has no attribute 'writelines'` (redis-py 8.1, seen once in a failover
-    under load: a 500). It means "cannot answer now", like any lost connection."""
+    command is still setting up; that command then fails inside `redis.asyncio.connection`:
+    `'NoneType' object has no attribute 'writelines'`, or uvloop's `RuntimeError: unable to
+    perform operation on <TCPTransport closed=True>` (redis-py 8.1, each seen in failovers under
+    load, as 500s). It means "cannot answer now", like any lost connection."""
+    if not isinstance(exc, TORN_DOWN):
+        return False
     tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "redis.asyncio.connection":
+            return True
         tb = tb.tb_next
-    return tb is not None and tb.tb_frame.f_globals.get("__name__") == "redis.asyncio.connection"
+    return False
 
 
 def _cluster_client(target: RedisTarget, pool_size: int, pool_timeout_s: float) -> RedisCluster:

@@ -13,18 +13,31 @@ from tessera_shared.redis import UNAVAILABLE, make_redis, torn_down
 pytestmark = pytest.mark.unit
 
 
-async def closed_under_us() -> AttributeError:
-    """The genuine error: redis-py writing on a connection whose writer is gone."""
+async def closed_under_us(kind: str = "writer gone") -> Exception:
+    """redis-py writing on a connection whose writer is gone (the genuine error), or whose
+    transport uvloop has closed (uvloop's own error, raised by a stand-in writer)."""
+
+    class ClosedTransport:
+        def writelines(self, data: object) -> None:
+            raise RuntimeError("unable to perform operation on <TCPTransport closed=True>")
+
+    connection = Connection()
+    if kind == "transport closed":
+        connection._writer = ClosedTransport()  # type: ignore[assignment]
     try:
-        await Connection()._send_packed_command([b"PING"])
-    except AttributeError as exc:
+        await connection._send_packed_command([b"PING"])
+    except (AttributeError, RuntimeError) as exc:
         return exc
+    finally:
+        connection._writer = None  # nothing for its __del__ to close
     raise AssertionError("redis-py no longer fails this way: review `torn_down`")
 
 
 async def test_the_error_of_a_connection_closed_under_a_command_is_recognised():
     assert torn_down(await closed_under_us())
+    assert torn_down(await closed_under_us("transport closed"))
     assert not torn_down(AttributeError("our own bug"))
+    assert not torn_down(ValueError("not a connection's error"))
     with pytest.raises(AttributeError) as ours:
         None.missing  # type: ignore[attr-defined]  # noqa: B018
     assert not torn_down(ours.value)  # raised here, not in redis-py's connection module
@@ -32,10 +45,14 @@ async def test_the_error_of_a_connection_closed_under_a_command_is_recognised():
 
 @pytest.mark.parametrize(
     ("raised", "expected"),
-    [("closed", RedisConnectionError), ("other", AttributeError)],
+    [
+        ("writer gone", RedisConnectionError),
+        ("transport closed", RedisConnectionError),
+        ("other", AttributeError),
+    ],
 )
 async def test_the_cluster_client_answers_it_as_unavailable(monkeypatch, raised, expected):
-    error = await closed_under_us() if raised == "closed" else AttributeError("a bug of ours")
+    error = await closed_under_us(raised) if raised != "other" else AttributeError("a bug of ours")
 
     async def failing(self: RedisCluster, *args: Any, **kwargs: Any) -> Any:
         raise error
@@ -44,7 +61,7 @@ async def test_the_cluster_client_answers_it_as_unavailable(monkeypatch, raised,
     client = make_redis("redis+cluster://127.0.0.1:1", pool_size=2, pool_timeout_s=1)
     with pytest.raises(expected) as caught:
         await client.get("k")
-    assert isinstance(caught.value, UNAVAILABLE) == (raised == "closed")
+    assert isinstance(caught.value, UNAVAILABLE) == (raised != "other")
     # The in-flight slot was given back: as many commands as the pool size still get in.
     for _ in range(3):
         with pytest.raises(expected):
@@ -53,10 +70,10 @@ async def test_the_cluster_client_answers_it_as_unavailable(monkeypatch, raised,
 
 @pytest.mark.parametrize(
     ("raised", "expected"),
-    [("closed", RedisConnectionError), ("other", AttributeError)],
+    [("transport closed", RedisConnectionError), ("other", AttributeError)],
 )
 async def test_a_cluster_pipeline_answers_it_as_unavailable(monkeypatch, raised, expected):
-    error = await closed_under_us() if raised == "closed" else AttributeError("a bug of ours")
+    error = await closed_under_us(raised) if raised != "other" else AttributeError("a bug of ours")
 
     async def failing(self: ClusterPipeline, *args: Any, **kwargs: Any) -> Any:
         raise error
