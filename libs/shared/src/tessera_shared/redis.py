@@ -248,50 +248,6 @@ def _sentinel_client(target: RedisTarget, pool_size: int, pool_timeout_s: float)
     return client
 
 
-class _WaitingCluster(RedisCluster):
-    """A cluster client whose commands beyond `in_flight` wait (up to `wait_s`) for one to end,
-    as the single-node client's blocking pool does, instead of failing with
-    `MaxConnectionsError` (which callers would take for "Redis is down")."""
-
-    def __init__(self, *, in_flight: int, wait_s: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._in_flight = asyncio.Semaphore(in_flight)
-        self._wait_s = wait_s
-
-    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            async with asyncio.timeout(self._wait_s):
-                await self._in_flight.acquire()
-        except TimeoutError:
-            raise ConnectionError("No connection available.") from None
-        try:
-            return await super().execute_command(*args, **kwargs)
-        except TORN_DOWN as exc:
-            if not torn_down(exc):
-                raise
-            raise ConnectionError("Redis connection closed while in use") from exc
-        finally:
-            self._in_flight.release()
-
-    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
-        if shard_hint:
-            raise RedisClusterException("shard_hint is deprecated in cluster mode")
-        return _TornDownAwarePipeline(self, transaction)  # type: ignore[abstract]  # as redis-py does
-
-
-class _TornDownAwarePipeline(ClusterPipeline):
-    """A cluster pipeline whose `execute` fails as the commands do on a connection closed
-    under it (`torn_down`): ConnectionError."""
-
-    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
-        try:
-            return await super().execute(raise_on_error, allow_redirections)
-        except TORN_DOWN as exc:
-            if not torn_down(exc):
-                raise
-            raise ConnectionError("Redis connection closed while in use") from exc
-
-
 TORN_DOWN = (AttributeError, RuntimeError)
 """What redis-py raises writing on a connection another task has just closed (`torn_down`)."""
 
@@ -312,6 +268,58 @@ def torn_down(exc: BaseException) -> bool:
             return True
         tb = tb.tb_next
     return False
+
+
+class _TornDownIsUnavailable:
+    """Re-raises `torn_down` errors as ConnectionError, so callers see one of `UNAVAILABLE`.
+    A plain class, not `@contextmanager`: it wraps every cluster command (0.15 against 1 µs)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None and torn_down(exc):
+            raise ConnectionError("Redis connection closed while in use") from exc
+
+
+_torn_down_is_unavailable = _TornDownIsUnavailable()
+
+
+class _WaitingCluster(RedisCluster):
+    """A cluster client whose commands beyond `in_flight` wait (up to `wait_s`) for one to end,
+    as the single-node client's blocking pool does, instead of failing with
+    `MaxConnectionsError` (which callers would take for "Redis is down")."""
+
+    def __init__(self, *, in_flight: int, wait_s: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._in_flight = asyncio.Semaphore(in_flight)
+        self._wait_s = wait_s
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            async with asyncio.timeout(self._wait_s):
+                await self._in_flight.acquire()
+        except TimeoutError:
+            raise ConnectionError("No connection available.") from None
+        try:
+            with _torn_down_is_unavailable:
+                return await super().execute_command(*args, **kwargs)
+        finally:
+            self._in_flight.release()
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
+        if shard_hint:
+            raise RedisClusterException("shard_hint is deprecated in cluster mode")
+        return _TornDownAwarePipeline(self, transaction)  # type: ignore[abstract]  # as redis-py does
+
+
+class _TornDownAwarePipeline(ClusterPipeline):
+    """A cluster pipeline whose `execute` fails as the commands do on a connection closed
+    under it (`torn_down`): ConnectionError."""
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        with _torn_down_is_unavailable:
+            return await super().execute(raise_on_error, allow_redirections)
 
 
 def _cluster_client(target: RedisTarget, pool_size: int, pool_timeout_s: float) -> RedisCluster:

@@ -43,6 +43,15 @@ async def test_the_error_of_a_connection_closed_under_a_command_is_recognised():
     assert not torn_down(ours.value)  # raised here, not in redis-py's connection module
 
 
+async def get_through(client: Any, path: str) -> Any:
+    if path == "command":
+        return await client.get("k")
+    pipe = client.pipeline(transaction=False)
+    pipe.get("k")
+    return await pipe.execute()
+
+
+@pytest.mark.parametrize("path", ["command", "pipeline"])
 @pytest.mark.parametrize(
     ("raised", "expected"),
     [
@@ -51,36 +60,21 @@ async def test_the_error_of_a_connection_closed_under_a_command_is_recognised():
         ("other", AttributeError),
     ],
 )
-async def test_the_cluster_client_answers_it_as_unavailable(monkeypatch, raised, expected):
+async def test_the_cluster_client_answers_it_as_unavailable(monkeypatch, path, raised, expected):
     error = await closed_under_us(raised) if raised != "other" else AttributeError("a bug of ours")
 
-    async def failing(self: RedisCluster, *args: Any, **kwargs: Any) -> Any:
+    async def failing(*args: Any, **kwargs: Any) -> Any:
         raise error
 
-    monkeypatch.setattr(RedisCluster, "execute_command", failing)
+    if path == "command":
+        monkeypatch.setattr(RedisCluster, "execute_command", failing)
+    else:
+        monkeypatch.setattr(ClusterPipeline, "execute", failing)
     client = make_redis("redis+cluster://127.0.0.1:1", pool_size=2, pool_timeout_s=1)
     with pytest.raises(expected) as caught:
-        await client.get("k")
+        await get_through(client, path)
     assert isinstance(caught.value, UNAVAILABLE) == (raised != "other")
-    # The in-flight slot was given back: as many commands as the pool size still get in.
+    # The in-flight slot was given back: more commands than the pool size still get in.
     for _ in range(3):
         with pytest.raises(expected):
-            await client.get("k")
-
-
-@pytest.mark.parametrize(
-    ("raised", "expected"),
-    [("transport closed", RedisConnectionError), ("other", AttributeError)],
-)
-async def test_a_cluster_pipeline_answers_it_as_unavailable(monkeypatch, raised, expected):
-    error = await closed_under_us(raised) if raised != "other" else AttributeError("a bug of ours")
-
-    async def failing(self: ClusterPipeline, *args: Any, **kwargs: Any) -> Any:
-        raise error
-
-    monkeypatch.setattr(ClusterPipeline, "execute", failing)
-    client = make_redis("redis+cluster://127.0.0.1:1", pool_size=2, pool_timeout_s=1)
-    pipe = client.pipeline(transaction=False)
-    pipe.get("k")
-    with pytest.raises(expected):
-        await pipe.execute()
+            await get_through(client, path)
