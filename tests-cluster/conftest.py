@@ -27,7 +27,6 @@ from typing import Any, Protocol
 
 import msgspec
 import pytest
-import redis
 
 from tessera_gateway.bootstrap import create_api_key
 from tessera_gateway.config import GatewaySettings
@@ -224,15 +223,8 @@ class RedisClusterNodes:
     def kill(self, node: str) -> None:
         """A node by port, or "primary": the master serving the gateway's rate limits
         (`{ratelimit}`), which every request touches, so that every client meets the failover."""
-        self.servers.kill_node(self._master_of("{ratelimit}") if node == "primary" else int(node))
-
-    def _master_of(self, key: str) -> int:
-        with redis.Redis(port=self.servers.masters()[0], socket_timeout=2) as client:
-            slot = int(client.execute_command("CLUSTER", "KEYSLOT", key))
-            for first, last, master, *_ in client.execute_command("CLUSTER", "SLOTS"):
-                if first <= slot <= last:
-                    return int(master[1])
-        raise AssertionError(f"no master serves slot {slot}")
+        port = self.servers.master_of("{ratelimit}") if node == "primary" else int(node)
+        self.servers.kill_node(port)
 
 
 class NatsClusterNodes:

@@ -134,6 +134,10 @@ def outbox(cluster) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def mails_per_recipient(cluster) -> Counter[str]:
+    return Counter(str(m.get("To", "")) for m in cluster.mail.messages)
+
+
 def wait_for_codes(cluster, addresses: list[str], within: float) -> None:
     deadline = time.monotonic() + within
     wanted = set(addresses)
@@ -164,7 +168,8 @@ def nats_stream_leader(cluster) -> str:
             return await leader(client, stream)
 
     name = asyncio.run(find())
-    return f"nats:{[nats_nodes.server_name(i) for i in range(3)].index(name)}"
+    names = [nats_nodes.server_name(i) for i in range(len(nats_nodes.client_ports))]
+    return f"nats:{names.index(name)}"
 
 
 def stores_die_under_load(cluster) -> str:
@@ -262,7 +267,7 @@ def stores_die_under_load(cluster) -> str:
 
     wait_for_codes(cluster, registered, within=30 + ACK_WAIT_S)
     time.sleep(ACK_WAIT_S + 1)
-    per_recipient = Counter(str(m.get("To", "")) for m in cluster.mail.messages)
+    per_recipient = mails_per_recipient(cluster)
     repeated = {a: per_recipient[a] for a in registered if per_recipient[a] != 1}
     assert repeated == {}
     return (

@@ -4,6 +4,7 @@ connection as on one node, and a wait past `pool_timeout_s` is a `ConnectionErro
 import asyncio
 
 import pytest
+from redis import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import ConnectionError, MaxConnectionsError
 
@@ -65,3 +66,18 @@ async def test_a_wait_longer_than_pool_timeout_is_a_connection_error(
         assert await blocked is None
     finally:
         await redis.aclose()
+
+
+async def test_master_of_names_the_master_that_holds_a_key(
+    redis_cluster: RedisClusterServers, test_id: str
+) -> None:
+    key = f"t{test_id}:{{ratelimit}}"
+    redis = make_redis(redis_cluster.url)
+    try:
+        await redis.set(key, b"here")
+    finally:
+        await redis.aclose()
+    port = redis_cluster.master_of(key)
+    assert port in redis_cluster.masters()
+    with Redis(port=port) as node:  # the master itself, no redirection followed
+        assert node.get(key) == b"here"

@@ -226,6 +226,15 @@ class RedisClusterServers:
             return sorted(found)
         raise ServerError("no cluster node answers")
 
+    def master_of(self, key: str) -> int:
+        """Port of the master serving `key`'s slot now."""
+        with _client(self.masters()[0]) as client:
+            slot = int(client.execute_command("CLUSTER", "KEYSLOT", key))
+            for first, last, master, *_ in client.execute_command("CLUSTER", "SLOTS"):
+                if first <= slot <= last:
+                    return int(master[1])
+        raise ServerError(f"no master serves slot {slot}")
+
     def kill_node(self, port: int) -> None:
         """SIGKILL the node on `port`."""
         self._nodes.kill(port)
