@@ -167,24 +167,40 @@ def ready(port: str, within: float) -> None:
         time.sleep(0.1)
 
 
+def run_to_exit(env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """`make run` expected to stop by itself: its exit status and output."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "run_local.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def test_the_dev_runner_refuses_a_taken_port_with_a_clear_message(own_servers_dir):
     tmp_path = own_servers_dir
     env = runner_env(tmp_path)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", int(env["TESSERA_IDENTITY_PORT"])))
         taken.listen()
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "tools" / "run_local.py")],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = run_to_exit(env, timeout=60)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert f"port {env['TESSERA_IDENTITY_PORT']} for identity is already in use" in done.stderr
     assert "TESSERA_IDENTITY_PORT" in done.stderr
+
+
+def test_a_part_that_cannot_start_stops_the_dev_runner_with_a_failing_status(own_servers_dir):
+    """A setting a part refuses: the runner names it, stops everything it started and exits
+    with 1, so a script running `make run` sees the failure."""
+    env = {**runner_env(own_servers_dir), "TESSERA_SESSION_ACCESS_TTL_S": "not-a-number"}
+    done = run_to_exit(env, timeout=180)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output[-3000:]
+    assert "TESSERA_SESSION_ACCESS_TTL_S" in output, output[-3000:]
+    assert "run: everything stopped" in done.stderr
 
 
 def test_a_killed_server_worker_is_replaced_and_the_part_answers_again(

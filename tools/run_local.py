@@ -150,7 +150,6 @@ def main() -> None:
 
     servers: list[PostgresServer | RedisServer | NatsServer] = []
     processes: list[PartProcess] = []
-    failed = False
     try:
         deps = _dependencies(servers, user, data)
         _create_database(deps.postgres_url)
@@ -191,7 +190,8 @@ def main() -> None:
         print("\nrun: stopping…", file=sys.stderr)
     except (ServerError, RuntimeError, TimeoutError, psycopg.OperationalError) as exc:
         print(f"run: {exc}", file=sys.stderr)
-        failed = True
+        # After the cleanup below: a part that would not start or kept exiting fails `make run`.
+        raise SystemExit(1) from None
     finally:
         # A second Ctrl-C or SIGTERM must not cut the cleanup.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -201,8 +201,6 @@ def main() -> None:
         for server in reversed(servers):
             server.stop()
         print("run: everything stopped", file=sys.stderr)
-    if failed:  # a part that would not start or kept exiting: `make run` fails, scripts see it
-        sys.exit(1)
 
 
 def _start(process: PartProcess) -> None:
