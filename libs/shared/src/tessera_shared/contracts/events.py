@@ -31,6 +31,10 @@ class DeliveryKind(enum.StrEnum):
     """The password was just changed or reset; every other session was ended."""
     EMAIL_CHANGE_NOTICE = "email_change_notice"
     """Sent to the old address: a change of the account's email to another address began."""
+    ACCOUNT_DELETED_NOTICE = "account_deleted_notice"
+    """The account was deleted at the person's request; sent to its last address."""
+    MFA_RESET_NOTICE = "mfa_reset_notice"
+    """An operator removed the account's second factors (a support case)."""
 
 
 class DeliveryRequested(msgspec.Struct, frozen=True, kw_only=True, tag="delivery.requested"):

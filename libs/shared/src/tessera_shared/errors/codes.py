@@ -31,6 +31,9 @@ class Code(StrEnum):
     RATE_LIMITED = "rate_limited"
     API_KEY_MISSING = "api_key_missing"
     API_KEY_INVALID = "api_key_invalid"
+    ADMIN_KEY_INVALID = "admin_key_invalid"
+    ADMIN_SCOPE_MISSING = "admin_scope_missing"
+    USER_NOT_FOUND = "user_not_found"
     INVALID_REQUEST = "invalid_request"
     TOKEN_INVALID = "token_invalid"
     TERMS_NOT_ACCEPTED = "terms_not_accepted"
@@ -88,6 +91,14 @@ ERRORS: dict[Code, ErrorSpec] = {
     # gateway: client applications
     Code.API_KEY_MISSING: ErrorSpec(401, N_("An API key is required (header X-API-Key).")),
     Code.API_KEY_INVALID: ErrorSpec(401, N_("The API key is not valid.")),
+    # the admin API: operators' keys, never a client application's key or a user's token
+    Code.ADMIN_KEY_INVALID: ErrorSpec(
+        401, N_("An admin key is required (Authorization: Bearer tsa_...); this one is not valid.")
+    ),
+    Code.ADMIN_SCOPE_MISSING: ErrorSpec(
+        403, N_("This admin key does not have the scope %(scope)s needed here.")
+    ),
+    Code.USER_NOT_FOUND: ErrorSpec(404, N_("This user does not exist.")),
     # gateway: OAuth endpoints (RFC 7662 introspection), named after RFC 6749's `invalid_request`
     Code.INVALID_REQUEST: ErrorSpec(
         400,

@@ -25,8 +25,19 @@ ERROR_SCHEMA = "ErrorBody"
 ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
 BEARER_SCHEME = "BearerToken"
 BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+ADMIN_SCHEME = "AdminKey"
+ADMIN: list[dict[str, list[str]]] = [{ADMIN_SCHEME: []}]
+"""The admin API (`/admin/v1/...`): an operator's key (`tsa_...`) as Bearer, checked by the
+gateway, which forwards its id and scopes to the service."""
 SECURITY_SCHEMES: dict[str, Any] = {
     BEARER_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    ADMIN_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "tsa_ admin key",
+        "description": "An admin key made with `python -m tessera_gateway api-keys create "
+        "--admin NAME`, scoped (users:read, users:write, sessions:write, audit:read).",
+    },
 }
 # What a body can be refused for before the route runs, and what any route may answer.
 BODY_CODES = (
@@ -37,6 +48,7 @@ BODY_CODES = (
 )
 PARAMETER_CODES = (Code.VALIDATION_FAILED,)
 BEARER_CODES = (Code.UNAUTHORIZED, Code.TOKEN_INVALID)
+ADMIN_CODES = (Code.UNAUTHORIZED, Code.ADMIN_KEY_INVALID, Code.ADMIN_SCOPE_MISSING)
 ALWAYS_CODES = (Code.SERVICE_UNAVAILABLE,)
 # Codes several routes share, for their `documented(...)`.
 OTP_CHECK = (Code.OTP_INVALID, Code.OTP_EXPIRED, Code.OTP_USED, Code.OTP_ATTEMPTS_EXCEEDED)
@@ -260,6 +272,8 @@ def finish_operation(
         needed |= set(PARAMETER_CODES)
     if any(BEARER_SCHEME in requirement for requirement in operation.get("security", [])):
         needed |= set(BEARER_CODES)
+    if any(ADMIN_SCHEME in requirement for requirement in operation.get("security", [])):
+        needed |= set(ADMIN_CODES)
     finished = {**operation, "responses": responses, "parameters": parameters}
     return add_errors(finished, needed)
 
