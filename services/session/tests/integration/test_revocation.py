@@ -229,3 +229,44 @@ async def test_an_mfa_sign_in_checked_before_a_password_reset_gets_no_challenge(
     assert revoked.status_code == 200
     assert error_of(signed_in) == (401, "invalid_credentials")
     assert session.identity.calls_to("/internal/v1/codes/send") == []  # no code for it
+
+
+async def test_an_erasure_revocation_after_the_floor_was_raised_leaves_no_key_of_the_user(session):
+    session.identity.add_user(USERNAME)
+    login = await session.login(USERNAME, device="laptop", app="web")
+    raised = {"user_id": login.user_id, "credential_version": 7}
+    purge = {"user_id": login.user_id, "purge": True}
+
+    first = await session.client.post(REVOKE, json=raised, headers=INTERNAL)
+    floor_left = session.keys(login.user_id)
+    second = await session.client.post(REVOKE, json=purge, headers=INTERNAL)
+
+    assert (first.json(), second.json()) == ({"revoked": 1}, {"revoked": 0})
+    assert floor_left == [f"{session.settings.redis_key_prefix}{{u:{login.user_id}}}:cv"]
+    assert session.keys(login.user_id) == []
+
+
+async def test_the_session_list_for_identity_shows_each_live_session_oldest_first(session):
+    session.identity.add_user(USERNAME)
+    laptop = await session.login(USERNAME, device="laptop", app="web")
+    phone = await session.login(USERNAME, device="phone", app="mobile")
+    stranger = {"user_id": str(uuid.uuid4())}
+
+    answer = await session.client.post(
+        "/internal/v1/sessions/list", json={"user_id": laptop.user_id}, headers=INTERNAL
+    )
+    nobody = await session.client.post(
+        "/internal/v1/sessions/list", json=stranger, headers=INTERNAL
+    )
+    refused = await session.client.post(
+        "/internal/v1/sessions/list", json={"user_id": laptop.user_id}
+    )
+
+    assert answer.status_code == 200, answer.text
+    found = answer.json()["sessions"]
+    assert sorted((s["id"], s["device_id"], s["app_id"]) for s in found) == sorted(
+        [(laptop.sid, "laptop", "web"), (phone.sid, "phone", "mobile")]
+    )
+    assert found[0]["created_at"] <= found[1]["created_at"]  # the same millisecond may tie
+    assert nobody.json() == {"sessions": []}
+    assert error_of(refused) == (401, "unauthorized")

@@ -206,6 +206,9 @@ class FakeFloor:
     async def admits(self, user_id: str, version: int) -> bool:
         return version >= self.versions.get(user_id, -1)
 
+    async def forget(self, user_id: str) -> None:
+        self.versions.pop(user_id, None)
+
 
 class FakeIdentity:
     """Accounts signing in with PASSWORD; every second factor accepts CODE or RECOVERY_CODE.

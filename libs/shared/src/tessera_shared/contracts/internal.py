@@ -5,6 +5,7 @@ error model (e.g. 401 invalid_credentials, 423 account_locked with Retry-After, 
 login_attempts_in_progress with Retry-After).
 """
 
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -100,8 +101,35 @@ class SessionsRevocation(msgspec.Struct, frozen=True, kw_only=True):
     credential_version: Annotated[int, msgspec.Meta(ge=0)] | None = None
     """The new password's version (reset or change): from now on, a sign-in whose password
     was checked with an older version does not start a session, even one in flight."""
+    purge: bool = False
+    """The account was erased: also forget what is kept about the user (the version floor),
+    so no key of the user is left. Called after a first revocation with the floor raised."""
 
 
 class SessionsRevoked(msgspec.Struct, frozen=True, kw_only=True):
     revoked: int
     """How many sessions ended."""
+
+
+class SessionsQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """POST /internal/v1/sessions/list on the session service: the admin API's view of a
+    user's sessions. Answers 200 `SessionsFound`."""
+
+    user_id: UUID
+
+
+class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One live session (refresh family) of a user."""
+
+    id: str
+    device_id: str
+    app_id: str
+    created_at: datetime
+    last_used_at: datetime
+    ip: str
+    user_agent: str
+
+
+class SessionsFound(msgspec.Struct, frozen=True, kw_only=True):
+    sessions: list[SessionRecord]
+    """Oldest first."""

@@ -43,3 +43,7 @@ class RedisCredentialFloor:
         """Whether a password of `version` may still start a session of the user."""
         floor = await self._redis.get(self._key(user_id))
         return floor is None or version >= int(floor)
+
+    async def forget(self, user_id: str) -> None:
+        """Drop the floor of an erased account (no sign-in of it can follow)."""
+        await self._redis.delete(self._key(user_id))

@@ -1,5 +1,6 @@
 """The internal API for other parts (`X-Internal-Token`, never routed by the gateway):
-token introspection, and the revocation identity asks for after a password change or reset."""
+token introspection, the revocation identity asks for after a password change or reset, an
+account disabled or erased, and the session list of identity's admin API."""
 
 import msgspec
 from litestar import Controller, post
@@ -7,7 +8,15 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from tessera_session.service.sessions import Sessions
-from tessera_shared.contracts.internal import SessionsRevocation, SessionsRevoked
+from datetime import UTC, datetime
+
+from tessera_shared.contracts.internal import (
+    SessionRecord,
+    SessionsFound,
+    SessionsQuery,
+    SessionsRevocation,
+    SessionsRevoked,
+)
 from tessera_shared.contracts.tokens import AccessClaims
 from tessera_shared.http.internal import internal_caller
 
@@ -45,6 +54,31 @@ class InternalController(Controller):
     ) -> SessionsRevoked:
         """End every session of the user except `keep_session`, in one atomic step."""
         revoked = await sessions.revoke(
-            str(data.user_id), data.keep_session, data.credential_version
+            str(data.user_id), data.keep_session, data.credential_version, purge=data.purge
         )
         return SessionsRevoked(revoked=revoked)
+
+    @post("/sessions/list", status_code=200)
+    async def list_sessions(
+        self, data: JSONBody[SessionsQuery], sessions: NamedDependency[Sessions]
+    ) -> SessionsFound:
+        """The user's live sessions, oldest first."""
+        found = sorted(await sessions.sessions_of(str(data.user_id)), key=lambda s: s.created_at)
+        return SessionsFound(
+            sessions=[
+                SessionRecord(
+                    id=s.id,
+                    device_id=s.device_id,
+                    app_id=s.app_id,
+                    created_at=_time(s.created_at),
+                    last_used_at=_time(s.last_used_at),
+                    ip=s.ip,
+                    user_agent=s.user_agent,
+                )
+                for s in found
+            ]
+        )
+
+
+def _time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

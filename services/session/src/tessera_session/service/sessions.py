@@ -39,7 +39,12 @@ class Sessions:
         return await self.revoke(user_id, None)
 
     async def revoke(
-        self, user_id: str, keep_session: str | None, credential_version: int | None = None
+        self,
+        user_id: str,
+        keep_session: str | None,
+        credential_version: int | None = None,
+        *,
+        purge: bool = False,
     ) -> int:
         """End every session of the user but `keep_session` (identity, after a password
         change or reset); how many ended. Their access tokens stop working at once.
@@ -49,11 +54,16 @@ class Sessions:
         `adapters/credential_floor.py`). The open MFA challenges end before the families: a
         password that was good before this cannot turn into a session after it (a challenge
         completing meanwhile makes its family before the families end, in one step; see
-        `SecondFactorSignIn._complete`)."""
+        `SecondFactorSignIn._complete`).
+
+        `purge`: the account was erased; the floor goes too, so no key of the user is left."""
         if credential_version is not None:
             await self.floor.raise_to(user_id, credential_version)
         await self.challenges.close_all(user_id)
-        return await self.families.delete_all(user_id, keep=keep_session)
+        ended = await self.families.delete_all(user_id, keep=keep_session)
+        if purge:  # an erased account: its floor was raised by the revocation before this one
+            await self.floor.forget(user_id)
+        return ended
 
     async def sessions_of(self, user_id: str) -> list[SessionInfo]:
         return await self.families.sessions(user_id)
