@@ -47,6 +47,8 @@ def test_every_kind_has_a_template() -> None:
         DeliveryKind.RECOVERY_CODE_USED_NOTICE,
         DeliveryKind.PASSWORD_CHANGED_NOTICE,
         DeliveryKind.EMAIL_CHANGE_NOTICE,
+        DeliveryKind.ACCOUNT_DELETED_NOTICE,
+        DeliveryKind.MFA_RESET_NOTICE,
     }
     assert notices == NOTICE_KINDS
 

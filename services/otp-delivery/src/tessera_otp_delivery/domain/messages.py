@@ -152,6 +152,41 @@ TEMPLATES: dict[DeliveryKind, Template] = {
             "not you, change your password now."
         ),
     ),
+    DeliveryKind.ACCOUNT_DELETED_NOTICE: Template(
+        N_("Your %(product)s account was deleted"),
+        (
+            N_(
+                "Your %(product)s account and its data were deleted at your request, and all its "
+                "sessions were signed out."
+            ),
+            N_(
+                "If it was you, there is nothing more to do. If it was not you, contact support at "
+                "once: the account cannot be restored, but you can register again."
+            ),
+        ),
+        N_(
+            "%(product)s: your account and its data were deleted at your request. If it was not "
+            "you, contact support at once."
+        ),
+    ),
+    DeliveryKind.MFA_RESET_NOTICE: Template(
+        N_("Two-step verification of your %(product)s account was turned off"),
+        (
+            N_(
+                "After a request to our support team, the second factors of your %(product)s "
+                "account were removed: the authenticator app and the recovery codes. Two-step "
+                "verification is now off."
+            ),
+            N_(
+                "If you asked for this, you can set up two-step verification again once you are "
+                "signed in. If you did not, contact support and change your password now."
+            ),
+        ),
+        N_(
+            "%(product)s: support turned off two-step verification for your account. If you did "
+            "not ask for it, contact support and change your password now."
+        ),
+    ),
 }
 
 
