@@ -506,7 +506,7 @@ def test_the_parts_agree_on_what_they_share(
 ) -> None:
     doc = interpolate(compose, operator_env())
     identity, session, otp, gateway = (settings_from(name, services(doc)[name]) for name in PARTS)
-    assert identity.internal_token == session.internal_token
+    assert identity.internal_token == session.internal_token == gateway.internal_token
     assert identity.token_issuer == session.issuer == gateway.token_issuer
     assert identity.token_audience == session.audience == gateway.token_audience
     assert session.redis_url == gateway.redis_url, "the gateway checks sessions in session's Redis"

@@ -317,7 +317,7 @@ PARTS = {
             "tessera_gateway",
             "tessera_gateway.config:GatewaySettings",
             "TESSERA_GATEWAY_",
-            frozenset({"redis_url", "tls_key_file"}),
+            frozenset({"redis_url", "tls_key_file", "internal_token"}),
         ),
         Part(
             "identity",
@@ -683,6 +683,7 @@ def test_the_values_parts_must_share_agree(tree: Tree, monkeypatch: pytest.Monke
 
     internal = "TESSERA_IDENTITY_INTERNAL_TOKEN", "TESSERA_SESSION_INTERNAL_TOKEN"
     assert key("identity", internal[0]) == key("session", internal[1])
+    assert key("gateway", "TESSERA_GATEWAY_INTERNAL_TOKEN") == key("identity", internal[0])
     redis = "TESSERA_GATEWAY_REDIS_URL", "TESSERA_SESSION_REDIS_URL"
     assert key("gateway", redis[0]) == key("session", redis[1]), "one Redis for sessions"
     database = "TESSERA_IDENTITY_DATABASE_URL"

@@ -30,6 +30,7 @@ import msgspec
 import psycopg
 from psycopg import sql
 
+from tessera_gateway.api_keys import ALL_SCOPES
 from tessera_gateway.bootstrap import api_key_store
 from tessera_gateway.config import GatewaySettings
 from tessera_shared.devlogs import pretty
@@ -167,7 +168,7 @@ def main() -> None:
         }
         env = effective(defaults, user)
         _migrate(env)
-        api_key = asyncio.run(_dev_api_key(env, data))
+        api_key, admin_key = asyncio.run(_dev_keys(env, data))
         env["TESSERA_DEV_WEB_API_KEY"] = api_key
         for part in parts:
             process = PartProcess(part, env, sys.stdout, render)
@@ -182,6 +183,7 @@ def main() -> None:
             nats_url=deps.nats_url,
             data=data,
             api_key=api_key,
+            admin_key=admin_key,
             env=env,
         )
         print(banner_text(banner), flush=True)
@@ -271,21 +273,36 @@ def _migrate(env: dict[str, str]) -> None:
     _step(f"migrations: {applied} applied" if applied else "migrations: up to date")
 
 
-async def _dev_api_key(env: dict[str, str], data: Path) -> str:
-    """The API key of local runs: kept in the data folder, made anew when Redis lost it."""
-    saved = data / "dev-api-key"
+async def _dev_keys(env: dict[str, str], data: Path) -> tuple[str, str]:
+    """The API key and the admin key (every scope) of local runs: kept in the data folder, each
+    made anew when Redis lost it."""
     settings = msgspec.structs.replace(
         GatewaySettings(),
         redis_url=env["TESSERA_GATEWAY_REDIS_URL"],
         api_key_prefix=env["TESSERA_GATEWAY_API_KEY_PREFIX"],
     )
     async with api_key_store(settings) as store:
-        if saved.exists() and await store.verify(saved.read_text().strip()):
-            return saved.read_text().strip()
-        plain, _ = await store.create("local-dev")
-    saved.write_text(plain + "\n")
-    saved.chmod(0o600)
-    return plain
+        saved, admin_saved = data / "dev-api-key", data / "dev-admin-key"
+        api_key = _read_key(saved)
+        if not (api_key and await store.verify(api_key)):
+            api_key, _ = await store.create("local-dev")
+            _save_key(saved, api_key)
+        admin_key = _read_key(admin_saved)
+        record = await store.verify_admin(admin_key) if admin_key else None
+        # A scope added since the key was made: a new key has it.
+        if record is None or record.scopes != ALL_SCOPES:
+            admin_key, _ = await store.create_admin("local-dev", ALL_SCOPES)
+            _save_key(admin_saved, admin_key)
+    return api_key, admin_key
+
+
+def _read_key(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
+
+
+def _save_key(path: Path, plain: str) -> None:
+    path.write_text(plain + "\n")
+    path.chmod(0o600)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Composition root: upstream HTTP pool, Redis, API key store, token checks, readiness."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
@@ -8,6 +8,7 @@ from litestar import Litestar
 from tessera_gateway.adapters.api_key_store import RedisApiKeyStore
 from tessera_gateway.adapters.rate_limiter import RedisRateLimiter
 from tessera_gateway.adapters.upstream import make_client, upstream_ready
+from tessera_gateway.api_keys import ALL_SCOPES, AdminScope
 from tessera_gateway.config import GatewaySettings
 from tessera_gateway.openapi import OpenApiCache
 from tessera_gateway.throttle import Throttle
@@ -38,10 +39,12 @@ def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
         app.state.http = client
         app.state.redis = redis
         app.state.api_keys = RedisApiKeyStore(redis, settings.api_key_prefix)
+        app.state.admin_enabled = settings.admin_enabled
+        app.state.internal_token = settings.internal_token
         limiter = RedisRateLimiter(redis, settings.rate_limit_prefix)
         app.state.throttle = Throttle.from_settings(settings, limiter)
         app.state.upstreams = upstreams
-        app.state.openapi = OpenApiCache(client, upstreams)
+        app.state.openapi = OpenApiCache(client, upstreams, admin=settings.admin_enabled)
         # Fetched at the first token, not here: the gateway may start before the session service.
         jwks = JwksCache(settings.session_jwks_url)
         app.state.tokens = AccessTokenVerifier(
@@ -75,4 +78,13 @@ async def create_api_key(settings: GatewaySettings, name: str) -> str:
     """Issue a key for the client application `name`; the plain key, which is not kept."""
     async with api_key_store(settings) as store:
         plain, _ = await store.create(name)
+    return plain
+
+
+async def create_admin_key(
+    settings: GatewaySettings, name: str, scopes: Iterable[AdminScope] = ALL_SCOPES
+) -> str:
+    """Issue an admin key for operator `name`; the plain key, which is not kept."""
+    async with api_key_store(settings) as store:
+        plain, _ = await store.create_admin(name, scopes)
     return plain

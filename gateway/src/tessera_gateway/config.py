@@ -15,6 +15,9 @@ from tessera_shared.redis import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_S
 from tessera_shared.settings import Port, ServiceSettings
 
 PREFIX = "TESSERA_GATEWAY_"
+DEV_INTERNAL_TOKEN = "dev-only-internal-token-change-me"
+"""As identity's and session's: the parts agree out of the box on a laptop; production refuses
+it."""
 
 
 class GatewaySettings(ServiceSettings, kw_only=True, frozen=True, dict=True):
@@ -87,6 +90,12 @@ class GatewaySettings(ServiceSettings, kw_only=True, frozen=True, dict=True):
     scheme (X-Forwarded-Proto of a trusted proxy) and Host."""
     metrics_token: str = ""
     """Bearer token Prometheus sends to read `GET /metrics`; empty: no /metrics (404)."""
+    admin_enabled: bool = True
+    """Whether `/admin/` (identity's admin API, admin keys only) is routed; false: 404, and the
+    admin paths are left out of `/openapi.json`."""
+    internal_token: str = DEV_INTERNAL_TOKEN
+    """The X-Internal-Token of identity and session, sent with admin requests to vouch for the
+    admin key's id and scopes the gateway forwards."""
 
     @cached_property
     def edge(self) -> Edge:
@@ -119,4 +128,6 @@ def load_settings() -> GatewaySettings:
     _ = settings.edge  # CORS, proxies and TLS are checked at start, not at a request
     if settings.metrics_token:  # reachable from the internet: it must not be guessable
         require_secrets(settings, PREFIX, {"metrics_token": ""})
+    if settings.admin_enabled:  # only admin requests carry it
+        require_secrets(settings, PREFIX, {"internal_token": DEV_INTERNAL_TOKEN})
     return settings

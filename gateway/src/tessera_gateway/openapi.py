@@ -2,8 +2,8 @@
 
 The services describe their own routes (litestar generates them from the msgspec structs, and
 `tessera_shared.http.openapi` adds their error answers and headers); the gateway fetches both,
-keeps only public paths, adds what it enforces and answers itself (API key, bearer tokens, rate
-limits, JSON bodies, upstream failures) and serves the result at `/openapi.json`, with a
+keeps only public paths, adds what it enforces and answers itself (API key, bearer tokens, admin
+keys, rate limits, JSON bodies, upstream failures) and serves the result at `/openapi.json`, with a
 documentation page at `/docs` (Redoc, served by the gateway itself: `tessera_shared.http.docs`).
 Fetched lazily and cached, so a service restart shows up.
 """
@@ -22,6 +22,8 @@ from tessera_shared.errors import Code
 from tessera_shared.http import docs
 from tessera_shared.http.errors import error_response
 from tessera_shared.http.openapi import (
+    ADMIN,
+    ADMIN_CODES,
     BEARER_CODES,
     BEARER_SCHEME,
     ERROR_SCHEMA,
@@ -50,15 +52,17 @@ BODY_CODES = (
 API_KEY_CODES = (Code.API_KEY_MISSING, Code.API_KEY_INVALID)
 
 
-def merge(documents: Iterable[dict[str, Any]], *, version: str = "1.0.0") -> dict[str, Any]:
+def merge(
+    documents: Iterable[dict[str, Any]], *, version: str = "1.0.0", admin: bool = True
+) -> dict[str, Any]:
     """Public paths of every document, their schemas, the gateway's own paths (`oauth`) and its
-    security schemes."""
+    security schemes; the admin API's paths only when `admin` (`TESSERA_GATEWAY_ADMIN_ENABLED`)."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for document in documents:
         for path, operations in document.get("paths", {}).items():
             route = route_of(path)
-            if route is None:
+            if route is None or (route.bearer == "admin" and not admin):
                 continue
             paths[path] = {
                 method: _secured(route, operation) for method, operation in operations.items()
@@ -97,6 +101,9 @@ def _secured(route: Route, operation: Any) -> Any:
     if route.api_key:
         operation["security"] = [API_KEY]
         codes += API_KEY_CODES
+    elif route.bearer == "admin":
+        operation["security"] = list(ADMIN)
+        codes += ADMIN_CODES
     elif route.bearer != "none":
         operation["security"] = [BEARER]
         codes += BEARER_CODES
@@ -108,9 +115,12 @@ def _secured(route: Route, operation: Any) -> Any:
 
 
 class OpenApiCache:
-    def __init__(self, client: aiohttp.ClientSession, upstreams: dict[str, str]) -> None:
+    def __init__(
+        self, client: aiohttp.ClientSession, upstreams: dict[str, str], *, admin: bool = True
+    ) -> None:
         self._client = client
         self._upstreams = upstreams
+        self._admin = admin
         self._document: dict[str, Any] | None = None
         self._fetched = 0.0
 
@@ -127,7 +137,8 @@ class OpenApiCache:
                 except (aiohttp.ClientError, TimeoutError):
                     continue
             if len(fetched) == len(self._upstreams):
-                self._document, self._fetched = merge(fetched), time.monotonic()
+                self._document = merge(fetched, admin=self._admin)
+                self._fetched = time.monotonic()
         return self._document  # the last complete one while a service is away
 
 

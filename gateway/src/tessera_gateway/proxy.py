@@ -13,18 +13,22 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
 
 from tessera_gateway.adapters.upstream import Answer, exchange
+from tessera_gateway.api_keys import ApiKeyRecord, admin_headers
 from tessera_gateway.bodies import check_body
-from tessera_gateway.checks import check_api_key, check_bearer
+from tessera_gateway.checks import check_admin, check_api_key, check_bearer
 from tessera_gateway.client_ip import client_ip_of, scheme_in_scope
 from tessera_gateway.metrics import UPSTREAM_ERRORS
 from tessera_gateway.routes import Upstream, route_of
 from tessera_gateway.throttle import rate_limit, with_rate_limit_headers
 from tessera_shared.context import request_id_var
+from tessera_shared.contracts.internal import INTERNAL_TOKEN_HEADER
 from tessera_shared.contracts.session_state import SESSION_STATE_HEADERS, session_state_body
 from tessera_shared.errors import Code, TesseraError
 from tessera_shared.http.body_guard import has_body
 from tessera_shared.telemetry import trace_headers
 
+# Never x-admin-* nor x-internal-token: the gateway writes those itself (`relay`), the services
+# believe them, and a client must not.
 FORWARDED_REQUEST_HEADERS = (
     "accept",
     "accept-language",
@@ -68,12 +72,13 @@ METHODS = [
 async def forward(request: Request[object, object, State], state: State) -> ASGIResponse:
     """The request's checks in order, each raising `TesseraError`, then the upstream's answer."""
     route = route_of(request.url.path)
-    if route is None:
+    if route is None or (route.bearer == "admin" and not state.admin_enabled):
         raise TesseraError(Code.NOT_FOUND)
     await check_api_key(request, route, state.api_keys)
     client_ip = client_ip_of(request, state.trusted_proxies)
     limit_headers = await rate_limit(request, route, state.throttle, client_ip)
     claims = await check_bearer(request, route, state.tokens, state.revocations)
+    admin = await check_admin(request, route, state.api_keys)
     # Over max_body_bytes: 413, whatever Content-Length claimed. A request that cannot carry a
     # body (most GETs) is not read at all: asking the server for the empty body cost ~15 % of
     # an edge-answered validate-session.
@@ -88,7 +93,7 @@ async def forward(request: Request[object, object, State], state: State) -> ASGI
         # The checks above are exactly the session service's: its answer needs no hop.
         headers = with_rate_limit_headers(SESSION_STATE_HEADERS.items(), limit_headers)
         return ASGIResponse(body=session_state_body(claims), status_code=200, headers=headers)
-    answer = await relay(request, state, route.upstream, body, client_ip, limit_headers)
+    answer = await relay(request, state, route.upstream, body, client_ip, limit_headers, admin)
     relayed = with_rate_limit_headers(answer.headers, limit_headers)
     return ASGIResponse(body=answer.body, status_code=answer.status, headers=relayed)
 
@@ -100,12 +105,22 @@ async def relay(
     body: bytes,
     client_ip: str,
     limit_headers: dict[str, str],
+    admin: ApiKeyRecord | None = None,
 ) -> Answer:
-    """The upstream's answer to `request`; `TesseraError` (with `limit_headers`) when none came."""
+    """The upstream's answer to `request`; `TesseraError` (with `limit_headers`) when none came.
+
+    `admin`: the admin key `request` was checked with; the service is told its id and scopes
+    (with the internal token vouching for them) instead of getting the key itself.
+    """
     url = f"{state.upstreams[upstream]}{request.url.path}"
     if request.url.query:
         url = f"{url}?{request.url.query}"
     headers = forwarded_headers(request.scope["headers"])
+    if admin is not None:
+        # Checked here: the admin key itself goes no further than the gateway.
+        headers.pop("authorization", None)
+        headers.update(admin_headers(admin))
+        headers[INTERNAL_TOKEN_HEADER] = state.internal_token
     headers["x-request-id"] = request_id_var.get() or ""
     # Overwritten, never appended: the services must not read what a client wrote there.
     headers["x-forwarded-for"] = client_ip or "unknown"

@@ -14,8 +14,9 @@ from typing import Literal, get_args
 import msgspec
 
 Upstream = Literal["identity", "session"]
-Bearer = Literal["none", "access", "access-or-challenge"]
-"""`access`: a live access token; `access-or-challenge`: an MFA challenge token does as well."""
+Bearer = Literal["none", "access", "access-or-challenge", "admin"]
+"""`access`: a live access token; `access-or-challenge`: an MFA challenge token does as well;
+`admin`: an active admin key (`tsa_`), never a person's token (`checks.check_admin`)."""
 Group = Literal["auth", "registration", "introspection", "default"]
 """The rate-limit group (`rate_limits.make_policy`); `introspection` is the gateway's own
 `POST /oauth2/introspect` (`oauth.py`), which resource servers call, not people."""
@@ -56,10 +57,13 @@ _IDENTITY_CODES = Route(upstream="identity", group="registration")
 # Registration is open to anyone with an address, so only known client applications may start
 # it; every other public route authenticates the user (or needs nothing) instead.
 _REGISTRATION = Route(upstream="identity", group="registration", api_key=True)
+# The admin API: operators' keys only; which scope a handler needs is identity's to say.
+ADMIN = Route(upstream="identity", bearer="admin")
 
 # Where a path as sent goes: the first prefix it starts with (longest first), which also names
 # it in the metrics (`/v1/users/*`). Anything else, and all of /internal/, is not forwarded.
 PREFIXES: dict[str, Route] = {
+    "/admin/": ADMIN,
     "/v1/users/": IDENTITY,
     "/v1/": SESSION,
     "/.well-known/jwks.json": Route(upstream="session", cache="upstream"),

@@ -25,10 +25,13 @@ class Upstream(ThreadedServer):
         self.signing_keys: dict[str, Ed25519PrivateKey] = {}
         """Keys whose public halves `GET /.well-known/jwks.json` lists, as the session service."""
         self.jwks_requests = 0
+        self.openapi: dict[str, Any] | None = None
+        """What `GET /schema/openapi.json` serves, as the services do; None: a 404."""
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/health/ready", self._ready)
         app.router.add_get("/.well-known/jwks.json", self._jwks)
+        app.router.add_get("/schema/openapi.json", self._openapi)
         app.router.add_route("*", "/{tail:.*}", self._echo)
 
     async def _ready(self, request: web.Request) -> web.Response:
@@ -47,6 +50,11 @@ class Upstream(ThreadedServer):
             keys.append({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA"})
         # As the session service: clients and the gateway's verifier may cache the keys.
         return web.json_response({"keys": keys}, headers={"cache-control": "public, max-age=300"})
+
+    async def _openapi(self, request: web.Request) -> web.Response:
+        if self.openapi is None:
+            return web.json_response({"code": "not_found"}, status=404)
+        return web.json_response(self.openapi)
 
     async def _echo(self, request: web.Request) -> web.Response:
         await asyncio.sleep(self.delay)

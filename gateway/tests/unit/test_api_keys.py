@@ -4,16 +4,25 @@ from datetime import UTC, datetime
 import pytest
 
 from tessera_gateway.api_keys import (
+    ADMIN_KEY_PREFIX,
+    ALL_SCOPES,
     KEY_PREFIX,
+    AdminScope,
     ApiKeyRecord,
     InvalidKeyNameError,
+    InvalidScopeError,
+    KeyKind,
+    admin_headers,
     check_name,
+    check_scopes,
     hash_key,
     hash_matches,
     is_key_id,
     is_well_formed,
     key_id_of,
+    kind_of_key_id,
     new_key,
+    parse_scopes,
 )
 from tessera_gateway.routes import checks_of
 
@@ -122,3 +131,88 @@ def test_a_record_is_active_until_revoked():
         key_id="tsk_abcdefgh", name="web", created_at=created, revoked_at=created
     )
     assert not revoked.active
+
+
+# --- admin keys ---
+
+
+def test_a_new_admin_key_is_tsa_and_256_random_bits_and_its_id_the_first_12_characters():
+    key = new_key(KeyKind.ADMIN)
+    assert key.startswith(ADMIN_KEY_PREFIX)
+    assert len(key) == len(ADMIN_KEY_PREFIX) + 43
+    assert is_well_formed(key, KeyKind.ADMIN)
+    assert key_id_of(key) == key[:12]
+    assert is_key_id(key_id_of(key), KeyKind.ADMIN)
+
+
+def test_a_client_key_is_never_well_formed_as_an_admin_key_nor_the_reverse():
+    client, admin = new_key(), new_key(KeyKind.ADMIN)
+    assert not is_well_formed(admin)
+    assert not is_well_formed(client, KeyKind.ADMIN)
+    assert not is_key_id(key_id_of(admin))
+    assert not is_key_id(key_id_of(client), KeyKind.ADMIN)
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("tsk_abcdefgh", KeyKind.CLIENT),
+        ("tsa_abcdefgh", KeyKind.ADMIN),
+        ("tsa_abc-_fgh", KeyKind.ADMIN),
+        ("tsa_abcdefg", None),
+        ("tsx_abcdefgh", None),
+        ("*", None),
+    ],
+)
+def test_a_key_id_tells_which_kind_of_key_it_names(value, kind):
+    assert kind_of_key_id(value) == kind
+
+
+def test_no_scope_named_means_every_scope_in_their_order():
+    assert parse_scopes([]) == ALL_SCOPES
+    assert ALL_SCOPES == (
+        AdminScope.USERS_READ,
+        AdminScope.USERS_WRITE,
+        AdminScope.SESSIONS_WRITE,
+        AdminScope.AUDIT_READ,
+    )
+
+
+def test_named_scopes_are_kept_once_each_in_their_order():
+    assert parse_scopes(["audit:read", "users:read", "audit:read"]) == (
+        AdminScope.USERS_READ,
+        AdminScope.AUDIT_READ,
+    )
+
+
+@pytest.mark.parametrize("name", ["users:delete", "USERS:READ", "users", ""])
+def test_an_unknown_scope_is_refused_naming_it_and_the_known_ones(name):
+    with pytest.raises(InvalidScopeError) as refusal:
+        parse_scopes(["users:read", name])
+    assert repr(name) in str(refusal.value)
+    assert "users:read, users:write, sessions:write, audit:read" in str(refusal.value)
+
+
+def test_an_admin_key_without_any_scope_is_refused():
+    with pytest.raises(InvalidScopeError):
+        check_scopes([])
+
+
+def test_the_service_is_told_the_admin_keys_id_and_its_scopes_separated_by_spaces():
+    record = ApiKeyRecord(
+        key_id="tsa_abcdefgh",
+        name="ops",
+        created_at=datetime(2024, 1, 1, tzinfo=UTC),
+        kind=KeyKind.ADMIN,
+        scopes=(AdminScope.USERS_READ, AdminScope.USERS_WRITE),
+    )
+    assert admin_headers(record) == {
+        "x-admin-key-id": "tsa_abcdefgh",
+        "x-admin-scopes": "users:read users:write",
+    }
+
+
+def test_a_record_without_a_kind_is_a_client_keys_with_no_scope():
+    record = ApiKeyRecord(key_id="tsk_abcdefgh", name="web", created_at=datetime(2024, 1, 1))
+    assert record.kind == KeyKind.CLIENT
+    assert record.scopes == ()

@@ -80,7 +80,7 @@ def test_production_over_plain_http_without_an_ingress_is_refused(env):
 
 
 def test_production_behind_a_trusted_ingress_may_serve_plain_http(env):
-    env(environment="production", trusted_proxies="10.0.0.0/8")
+    env(environment="production", trusted_proxies="10.0.0.0/8", internal_token="i" * 32)
     assert load_settings().trusted_proxies == "10.0.0.0/8"
 
 
@@ -111,7 +111,12 @@ def test_a_public_url_that_is_no_base_url_stops_the_start_naming_the_variable(en
 
 
 def test_production_needs_an_https_public_url(env):
-    env(environment="production", trusted_proxies="10.0.0.0/8", public_url="http://a.example")
+    env(
+        environment="production",
+        trusted_proxies="10.0.0.0/8",
+        public_url="http://a.example",
+        internal_token="i" * 32,
+    )
     with pytest.raises(ConfigError, match=f"^{PREFIX}PUBLIC_URL is invalid: it must be https"):
         load_settings()
     env(public_url="https://a.example")

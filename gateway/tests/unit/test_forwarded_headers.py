@@ -16,3 +16,13 @@ def test_the_first_of_a_repeated_header_is_forwarded_an_empty_one_and_others_are
         "user-agent": "é",
         "x-device-id": "first",
     }
+
+
+def test_admin_and_internal_headers_a_client_sends_are_never_forwarded():
+    sent = [
+        (b"x-admin-key-id", b"tsa_forged00"),
+        (b"x-admin-scopes", b"users:read users:write sessions:write audit:read"),
+        (b"x-internal-token", b"guessed"),
+        (b"accept", b"application/json"),
+    ]
+    assert forwarded_headers(sent) == {"accept": "application/json"}

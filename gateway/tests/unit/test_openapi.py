@@ -97,3 +97,33 @@ def test_the_gateway_documents_its_own_oauth_routes():
     assert {"issuer", "jwks_uri", "introspection_endpoint", "response_types_supported"} <= set(
         schema["required"]
     )
+
+
+ADMIN_IDENTITY = {
+    **IDENTITY,
+    "paths": {
+        **IDENTITY["paths"],
+        "/admin/v1/users": {"get": {"security": [{"AdminKey": []}], "responses": {"200": {}}}},
+        "/admin/v1/users/{user_id}": {
+            "patch": {"requestBody": {"required": True}, "responses": {"200": {}}}
+        },
+    },
+}
+
+
+def test_admin_operations_require_an_admin_key_and_document_its_refusals():
+    document = merge([ADMIN_IDENTITY, SESSION])
+    listing = document["paths"]["/admin/v1/users"]["get"]
+    change = document["paths"]["/admin/v1/users/{user_id}"]["patch"]
+    for operation in (listing, change):
+        assert operation["security"] == [{"AdminKey": []}]
+        assert examples(operation, "401") == {"unauthorized", "admin_key_invalid"}
+        assert examples(operation, "403") == {"admin_scope_missing"}
+        assert examples(operation, "503") == {"service_unavailable"}
+    assert document["components"]["securitySchemes"]["AdminKey"]["scheme"] == "bearer"
+
+
+def test_with_the_admin_api_off_the_document_has_no_admin_path():
+    document = merge([ADMIN_IDENTITY, SESSION], admin=False)
+    assert not [path for path in document["paths"] if path.startswith("/admin")]
+    assert "/v1/users/initiate-registration" in document["paths"]

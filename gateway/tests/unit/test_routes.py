@@ -193,3 +193,26 @@ def test_only_validate_session_spelled_exactly_is_answered_by_the_gateway():
         route = route_of(other)
         assert route is not None
         assert (other, route.answer) == (other, "upstream")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/v1/users", "/admin/v1/users/6f1c/sessions", "/admin/./v1/users", "/admin//v1/audit"],
+)
+def test_the_admin_api_goes_to_identity_with_an_admin_key_however_it_is_spelled(path):
+    route = route_of(path)
+    assert route is not None
+    assert route.upstream == "identity"
+    assert route.bearer == "admin"
+    assert not route.api_key
+    assert route.cache == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/../v1/users", "/v1/users/../../admin/v1/users"])
+def test_admin_spellings_outside_the_admin_prefix_are_not_forwarded(path):
+    assert route_of(path) is None
+
+
+def test_no_other_route_takes_an_admin_key():
+    routes = [*PATHS.items(), *TREES.items(), *PREFIXES.items()]
+    assert [path for path, route in routes if route.bearer == "admin"] == ["/admin/"]

@@ -1,11 +1,16 @@
-"""API keys of client applications in Redis.
+"""API keys of client applications and admin keys of operators, in Redis.
 
 Key layout, under the configurable prefix `P` (`TESSERA_GATEWAY_API_KEY_PREFIX`); the `{apikeys}`
 hash tag keeps every key on one slot so the scripts below stay valid on a Redis Cluster:
 
     P{apikeys}:hash:<sha256 hex>   string  key id of the key with this hash (the lookup index)
-    P{apikeys}:key:<key id>        hash    name, created_at, hash, revoked_at (once revoked)
-    P{apikeys}:ids                 set     every key id ever issued, for listing
+    P{apikeys}:key:<key id>        hash    name, created_at, hash, kind, scopes (admin keys),
+                                           revoked_at (once revoked)
+    P{apikeys}:ids                 set     every key id ever issued, both kinds, for listing
+
+`kind` is `client` or `admin`; records written before admin keys existed have none and are
+clients'. `scopes` are an admin key's `AdminScope` values separated by spaces; a scope this
+version does not know is left out when read (less power, never more).
 
 These keys have NO TTL, the one exception to "every Redis key has a TTL": API keys are
 long-lived credentials that end only by revocation, and revoked ones stay listed as a record.
@@ -13,19 +18,23 @@ Times are ISO 8601 in UTC. The plain key is never stored.
 """
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from tessera_gateway.api_keys import (
+    AdminScope,
     ApiKeyRecord,
     ApiKeyStoreUnavailableError,
+    KeyKind,
     check_name,
+    check_scopes,
     hash_key,
     hash_matches,
     is_well_formed,
     key_id_of,
     new_key,
+    scopes_text,
 )
 from tessera_shared.redis import UNAVAILABLE, RedisClient
 
@@ -34,12 +43,17 @@ log = logging.getLogger("tessera.gateway.api_keys")
 
 _UNAVAILABLE: tuple[type[Exception], ...] = (*UNAVAILABLE, OSError)
 
-# KEYS: record, index, ids. ARGV: key id, name, created_at, hash. 0 when the id or hash exists.
+# KEYS: record, index, ids. ARGV: key id, name, created_at, hash, kind, scopes ('' for none).
+# 0 when the id or hash exists.
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'name', ARGV[2], 'created_at', ARGV[3], 'hash', ARGV[4])
+redis.call('HSET', KEYS[1], 'name', ARGV[2], 'created_at', ARGV[3], 'hash', ARGV[4],
+  'kind', ARGV[5])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], 'scopes', ARGV[6])
+end
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 return 1
@@ -73,7 +87,8 @@ def _utc_now() -> datetime:
 
 
 class RedisApiKeyStore:
-    """Issues, lists, revokes and verifies API keys; see the module docstring for the layout."""
+    """Issues, lists, revokes and verifies client and admin keys; see the module docstring for
+    the layout."""
 
     def __init__(
         self, redis: RedisClient, prefix: str, clock: Callable[[], datetime] = _utc_now
@@ -99,13 +114,39 @@ class RedisApiKeyStore:
 
         Raises `InvalidKeyNameError` for an unusable name.
         """
-        name = check_name(name)
+        return await self._issue(check_name(name), KeyKind.CLIENT, ())
+
+    async def create_admin(
+        self, name: str, scopes: Iterable[AdminScope]
+    ) -> tuple[str, ApiKeyRecord]:
+        """The plain admin key for operator `name` with `scopes` (show it once) and its record.
+
+        Raises `InvalidKeyNameError` for an unusable name, `InvalidScopeError` for no scope.
+        """
+        return await self._issue(check_name(name), KeyKind.ADMIN, check_scopes(scopes))
+
+    async def _issue(
+        self, name: str, kind: KeyKind, scopes: tuple[AdminScope, ...]
+    ) -> tuple[str, ApiKeyRecord]:
         for _ in range(_CREATE_ATTEMPTS):
-            plain = new_key()
-            record = ApiKeyRecord(key_id=key_id_of(plain), name=name, created_at=self._clock())
+            plain = new_key(kind)
+            record = ApiKeyRecord(
+                key_id=key_id_of(plain),
+                name=name,
+                created_at=self._clock(),
+                kind=kind,
+                scopes=scopes,
+            )
             key_hash = hash_key(plain)
             keys = [self._record_key(record.key_id), self._index_key(key_hash), self._ids_key]
-            args = [record.key_id, name, record.created_at.isoformat(), key_hash]
+            args = [
+                record.key_id,
+                name,
+                record.created_at.isoformat(),
+                key_hash,
+                kind.value,
+                scopes_text(scopes),
+            ]
             with _reachable():
                 created = await self._create(keys=keys, args=args)
             if created == 1:
@@ -136,11 +177,21 @@ class RedisApiKeyStore:
         return await self.get(key_id) if known == 1 else None
 
     async def verify(self, plain_key: str) -> ApiKeyRecord | None:
-        """The active key's record; None when malformed, unknown or revoked.
+        """The active client key's record; None when malformed, unknown, revoked or an admin key.
 
         Raises `ApiKeyStoreUnavailableError` when Redis cannot be reached in time.
         """
-        if not is_well_formed(plain_key):
+        return await self._verify(plain_key, KeyKind.CLIENT)
+
+    async def verify_admin(self, plain_key: str) -> ApiKeyRecord | None:
+        """The active admin key's record; None when malformed, unknown, revoked or a client key.
+
+        Raises `ApiKeyStoreUnavailableError` when Redis cannot be reached in time.
+        """
+        return await self._verify(plain_key, KeyKind.ADMIN)
+
+    async def _verify(self, plain_key: str, kind: KeyKind) -> ApiKeyRecord | None:
+        if not is_well_formed(plain_key, kind):
             return None
         with _reachable():
             found = await self._redis.get(self._index_key(hash_key(plain_key)))
@@ -153,7 +204,8 @@ class RedisApiKeyStore:
         if not fields or not hash_matches(plain_key, fields.get("hash", "")):
             return None
         record = _record(key_id, fields)
-        return record if record.active else None
+        # The prefix said the kind; the record must say the same, whatever was written there.
+        return record if record.active and record.kind == kind else None
 
 
 def _text(value: bytes | str) -> str:
@@ -166,9 +218,12 @@ def _decoded(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
 
 def _record(key_id: str, fields: Mapping[str, str]) -> ApiKeyRecord:
     revoked = fields.get("revoked_at")
+    named = set(fields.get("scopes", "").split())
     return ApiKeyRecord(
         key_id=key_id,
         name=fields["name"],
         created_at=datetime.fromisoformat(fields["created_at"]),
         revoked_at=datetime.fromisoformat(revoked) if revoked else None,
+        kind=KeyKind(fields.get("kind", KeyKind.CLIENT)),
+        scopes=tuple(scope for scope in AdminScope if scope.value in named),
     )

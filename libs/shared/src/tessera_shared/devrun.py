@@ -119,6 +119,7 @@ class Banner(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str
     data: Path
     api_key: str
+    admin_key: str
     env: Mapping[str, str]
 
 
@@ -155,6 +156,7 @@ def banner_text(banner: Banner) -> str:
   inbox (codes)      {inbox}
   web app            {banner.web_url or "off (TESSERA_DEV_WEB=false)"}
   API key            {banner.api_key}  (send as X-API-Key on registration routes)
+  Admin key          {banner.admin_key}  (TESSERA_ADMIN_KEY for tessera-admin; Bearer on /admin/v1)
   CORS origins       {cors}
   email delivery     {email}
   SMS delivery       {sms}

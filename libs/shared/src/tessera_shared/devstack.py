@@ -50,6 +50,10 @@ def default_parts(
     ]
 
 
+DEV_INTERNAL_TOKEN = "dev-only-internal-token-change-me"
+"""The parts' own development default of their shared X-Internal-Token, stated once for all."""
+
+
 class Dependencies(msgspec.Struct, frozen=True, kw_only=True):
     postgres_url: str
     redis_url: str
@@ -63,9 +67,11 @@ def suite_environment(
     stream_name: str = "TESSERA_OTP",
     subject_prefix: str = "",
     redis_key_prefix: str = "tessera:",
+    internal_token: str = DEV_INTERNAL_TOKEN,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Environment variables wiring the parts to each other and to their servers."""
+    """Environment variables wiring the parts to each other and to their servers; identity,
+    session and the gateway share `internal_token`."""
     by_name = {p.name: p for p in parts}
     env = {f"{p.prefix}PORT": str(p.port) for p in parts}
     env.update(
@@ -78,9 +84,11 @@ def suite_environment(
                 f"http://127.0.0.1:{by_name['session'].port}/.well-known/jwks.json"
             ),
             "TESSERA_IDENTITY_SESSION_URL": f"http://127.0.0.1:{by_name['session'].port}",
+            "TESSERA_IDENTITY_INTERNAL_TOKEN": internal_token,
             "TESSERA_SESSION_REDIS_URL": deps.redis_url,
             "TESSERA_SESSION_REDIS_KEY_PREFIX": redis_key_prefix,
             "TESSERA_SESSION_IDENTITY_URL": f"http://127.0.0.1:{by_name['identity'].port}",
+            "TESSERA_SESSION_INTERNAL_TOKEN": internal_token,
             "TESSERA_SESSION_NATS_URL": deps.nats_url,
             "TESSERA_SESSION_STREAM_NAME": f"{stream_name}_SESSION",
             "TESSERA_SESSION_SUBJECT_PREFIX": subject_prefix,
@@ -96,6 +104,7 @@ def suite_environment(
                 f"http://127.0.0.1:{by_name['session'].port}/.well-known/jwks.json"
             ),
             "TESSERA_GATEWAY_SESSION_KEY_PREFIX": redis_key_prefix,
+            "TESSERA_GATEWAY_INTERNAL_TOKEN": internal_token,
         }
     )
     env.update(extra or {})

@@ -98,6 +98,7 @@ def banner(env: dict[str, str], inbox: str | None = "http://127.0.0.1:8025/") ->
             nats_url="nats://127.0.0.1:14222",
             data=Path("/data/here"),
             api_key="tsk_dev",
+            admin_key="tsa_dev",
             env=env,
         )
     )
@@ -116,6 +117,7 @@ def test_the_banner_names_every_url_the_key_the_providers_the_limits_and_the_dat
         "inbox (codes)      http://127.0.0.1:8025/",
         "web app            http://localhost:3000/",
         "tsk_dev",
+        "Admin key          tsa_dev  (TESSERA_ADMIN_KEY for tessera-admin; Bearer on /admin/v1)",
         "CORS origins       http://localhost:3000",
         "email delivery     smtp (127.0.0.1:1025)",
         "SMS delivery       webhook (http://127.0.0.1:8025/sms)",
