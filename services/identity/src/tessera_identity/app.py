@@ -7,10 +7,12 @@ import psycopg_pool
 from litestar import Litestar
 
 from tessera_identity.api.account import AccountController
+from tessera_identity.api.admin import AdminController
 from tessera_identity.api.auth_account import AuthAccountController
 from tessera_identity.api.auth_otp import AuthOtpController
 from tessera_identity.api.email_change import EmailChangeController
 from tessera_identity.api.internal import InternalController
+from tessera_identity.api.own_data import delete_account, export_data
 from tessera_identity.api.password import PasswordChangeController, PasswordResetController
 from tessera_identity.api.profile import update_profile
 from tessera_identity.api.registration import RegistrationController
@@ -40,10 +42,13 @@ def create_app(settings: IdentitySettings | None = None, jwks: JwksCache | None 
             PasswordResetController,
             PasswordChangeController,
             update_profile,
+            export_data,
+            delete_account,
             EmailChangeController,
             AuthAccountController,
             AuthOtpController,
             InternalController,
+            AdminController,
         ],
         lifespan=[lifespan(settings, health, jwks)],
         health=health,

@@ -17,6 +17,7 @@ from tessera_identity.adapters.outbox_relay import OutboxRelay
 from tessera_identity.adapters.postgres import make_gate, make_pool, ping
 from tessera_identity.adapters.session_client import SessionClient
 from tessera_identity.adapters.sql_account_view import SqlAccountViews
+from tessera_identity.adapters.sql_admin import SqlAdminReads
 from tessera_identity.adapters.sql_uow import SqlUnitOfWork
 from tessera_identity.clock import SystemClock
 from tessera_identity.config import IdentitySettings
@@ -25,6 +26,8 @@ from tessera_identity.domain.guesses import GuessPolicy
 from tessera_identity.domain.lockout import LockoutPolicy
 from tessera_identity.domain.passwords import PasswordPolicy, load_common_passwords
 from tessera_identity.domain.secret_box import SecretBox
+from tessera_identity.flows.admin.erasure import Erasure
+from tessera_identity.flows.admin.service import Admin
 from tessera_identity.flows.codes.service import Codes
 from tessera_identity.flows.credentials.service import Credentials
 from tessera_identity.flows.email_change.service import EmailChange
@@ -32,11 +35,12 @@ from tessera_identity.flows.login.codes import LoginCodes
 from tessera_identity.flows.login.service import Login
 from tessera_identity.flows.mfa.factors import Verifier
 from tessera_identity.flows.mfa.service import Mfa
+from tessera_identity.flows.own_data.service import OwnData
 from tessera_identity.flows.password.service import Passwords
 from tessera_identity.flows.profile.service import Profiles
 from tessera_identity.flows.registration.service import Registration
 from tessera_identity.flows.totp.service import Totp
-from tessera_identity.ports import SessionRevoker
+from tessera_identity.ports import SessionDirectory
 from tessera_shared.contracts.streams import ensure_stream
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
@@ -50,7 +54,10 @@ log = logging.getLogger("tessera.identity.argon2")
 
 
 def build_flows(
-    settings: IdentitySettings, pool: DatabaseGate, hasher: Argon2Hasher, sessions: SessionRevoker
+    settings: IdentitySettings,
+    pool: DatabaseGate,
+    hasher: Argon2Hasher,
+    sessions: SessionDirectory,
 ) -> dict[str, Any]:
     """Every use case, wired to the real adapters."""
     clock = SystemClock()
@@ -87,16 +94,21 @@ def build_flows(
     verifier = Verifier(
         codes, box, GuessPolicy(failures=settings.mfa_failures, window_s=settings.mfa_window_s)
     )
+    passwords = Passwords(uow, hasher, password_policy, lockout, codes, sessions, clock, key)
+    views, reads = SqlAccountViews(pool), SqlAdminReads(pool)
+    erasure = Erasure(sessions, codes, key)
     return {
         "registration": Registration(uow, hasher, password_policy, codes, clock),
         "login": Login(uow, hasher, lockout, codes, clock, key),
         "login_codes": LoginCodes(uow, codes, clock),
         "credentials": Credentials(uow, codes, clock, key),
-        "mfa": Mfa(uow, SqlAccountViews(pool), codes, verifier, clock, key),
+        "mfa": Mfa(uow, views, codes, verifier, clock, key),
         "totp": Totp(uow, box, verifier, clock, settings.totp_issuer, key),
         "email_change": EmailChange(uow, codes, clock),
-        "passwords": Passwords(uow, hasher, password_policy, lockout, codes, sessions, clock, key),
+        "passwords": passwords,
         "profiles": Profiles(uow),
+        "admin": Admin(uow, reads, views, sessions, codes, hasher, password_policy, clock, key),
+        "own_data": OwnData(uow, views, reads, sessions, passwords, verifier, erasure, clock),
     }
 
 
@@ -164,5 +176,7 @@ FLOWS = (
     "email_change",
     "passwords",
     "profiles",
+    "admin",
+    "own_data",
 )
 DEPENDENCIES = {name: from_state(name) for name in (*FLOWS, "tokens")}

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from tessera_identity.domain.admin import SearchTerm, UserCursor
 from tessera_identity.domain.credentials import CredentialType
 from tessera_identity.domain.guesses import Guesses
 from tessera_identity.domain.lockout import LockoutPolicy, Reservation, Scope
@@ -15,6 +16,7 @@ from tessera_identity.domain.mfa import MfaMode
 from tessera_identity.domain.otp import OtpPurpose, StoredOtp
 from tessera_identity.domain.registration import AccountStatus
 from tessera_shared.contracts.events import Channel
+from tessera_shared.contracts.internal import SessionRecord
 
 
 class User(msgspec.Struct, frozen=True, kw_only=True):
@@ -171,8 +173,17 @@ class CodeLedger(Protocol):
 
 class Outbox(Protocol):
     async def add(
-        self, event_id: UUID, subject: str, payload: bytes, headers: dict[str, str]
-    ) -> None: ...
+        self,
+        event_id: UUID,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str],
+        *,
+        erase_on_publish: bool = False,
+    ) -> None:
+        """`erase_on_publish`: the row is deleted once published (a notice to an erased
+        account), instead of kept as a record."""
+        ...
 
 
 class Throttle(Protocol):
@@ -197,7 +208,12 @@ class Throttle(Protocol):
 
 
 class Audit(Protocol):
-    async def record(self, event: str, user_id: UUID | None, subject: str, ip: str) -> None: ...
+    async def record(
+        self, event: str, user_id: UUID | None, subject: str, ip: str, actor: str = "user"
+    ) -> None:
+        """Append to the trail; `actor`: `user`, or `admin:<key id>` for the admin API. The
+        request's id is taken from the request context."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -262,7 +278,102 @@ class SessionRevoker(Protocol):
         *,
         keep_session: str | None = None,
         credential_version: int | None = None,
+        purge: bool = False,
     ) -> int:
         """End every session of the user except `keep_session`; how many ended. With
-        `credential_version`, sign-ins checked against an older password start none either."""
+        `credential_version`, sign-ins checked against an older password start none either;
+        `purge` (an erased account): nothing about the user is kept after."""
+        ...
+
+
+class SessionDirectory(SessionRevoker, Protocol):
+    """The session service as the admin API needs it: revocation and the list of sessions."""
+
+    async def sessions(self, user_id: UUID) -> list[SessionRecord]: ...
+
+
+class UserSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A user as an admin search lists them."""
+
+    id: UUID
+    status: AccountStatus
+    email: str | None
+    phone: str | None
+    name: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class LockoutState(msgspec.Struct, frozen=True, kw_only=True):
+    locked_until: datetime | None
+    """The latest lock of the account's sign-in counters, past ones included."""
+    failures: int
+    """Counted failed passwords in the current window, from anywhere."""
+
+
+class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    at: datetime
+    action: str
+    actor: str
+    user_id: UUID | None
+    ip: str
+    request_id: str
+
+
+class AccountRecords(Protocol):
+    """An account as a whole, in the unit of work: what operators and erasure change."""
+
+    async def set_status(self, user_id: UUID, status: AccountStatus) -> None: ...
+    async def new_credential_version(self, user_id: UUID) -> int:
+        """Moves the version: sign-ins checked before cannot become sessions (see revoke)."""
+        ...
+
+    async def addresses(self, user_id: UUID) -> list[str]:
+        """Every address the account has or had a code sent to."""
+        ...
+
+    async def erase(self, user_id: UUID, addresses: list[str], subjects: list[str]) -> None:
+        """Delete the account and every row naming it or its addresses (codes, the outbox, the
+        code ledger, sign-in counters under `subjects`); the audit trail keeps its events
+        with the user id as a tombstone, their IPs and subjects blanked."""
+        ...
+
+    async def replace_address(
+        self, user_id: UUID, kind: CredentialType, value: str, verified_at: datetime | None
+    ) -> None:
+        """The account's one address of `kind` is `value` now; unverified, it still signs in
+        (as an /auth registration's email does). Raises CredentialTakenError."""
+        ...
+
+
+class AdminUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def accounts(self) -> AccountRecords: ...
+
+
+class AdminReads(Protocol):
+    """The admin API's reads, outside any transaction."""
+
+    async def search(
+        self,
+        term: SearchTerm,
+        status: AccountStatus | None,
+        limit: int,
+        after: UserCursor | None,
+    ) -> list[UserSummary]:
+        """Newest accounts first."""
+        ...
+
+    async def lockout(self, subjects: list[str]) -> LockoutState: ...
+    async def recovery_codes_left(self, user_id: UUID) -> int: ...
+    async def audit(
+        self,
+        user_id: UUID | None,
+        action: str | None,
+        since: datetime | None,
+        limit: int,
+        before: int | None,
+    ) -> list[AuditEvent]:
+        """Newest first."""
         ...

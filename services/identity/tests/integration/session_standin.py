@@ -1,4 +1,5 @@
-"""A stand-in for the session service's internal revocation endpoint, on its own thread.
+"""A stand-in for the session service's internal revocation and session-list endpoints, on its
+own thread.
 
 Identity calls it while the test's loop waits for identity's answer, so it must run elsewhere
 (see `ThreadedServer`). It records every call; `mode` makes it fail or hang.
@@ -13,6 +14,7 @@ from aiohttp import web
 from tessera_shared.testing.threaded_server import ThreadedServer
 
 REVOKE_PATH = "/internal/v1/sessions/revoke"
+LIST_PATH = "/internal/v1/sessions/list"
 
 
 class Revocation(msgspec.Struct, frozen=True):
@@ -31,6 +33,8 @@ class StandInSession(ThreadedServer):
         self.mode: Literal["ok", "fail", "hang"] = "ok"
         self.revoked = 2
         self.calls: list[Revocation] = []
+        self.listed: list[dict[str, Any]] = []
+        """The sessions the list endpoint answers for any user."""
         self._released = asyncio.Event()
 
     def before_stop(self) -> None:
@@ -38,6 +42,12 @@ class StandInSession(ThreadedServer):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(REVOKE_PATH, self._revoke)
+        app.router.add_post(LIST_PATH, self._list)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        if request.headers.get("x-internal-token") != self.token or self.mode != "ok":
+            return web.json_response({"code": "unauthorized"}, status=401)
+        return web.json_response({"sessions": self.listed})
 
     async def _revoke(self, request: web.Request) -> web.Response:
         body: dict[str, Any] = await request.json()

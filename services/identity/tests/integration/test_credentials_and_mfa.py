@@ -223,7 +223,7 @@ async def test_a_recovery_code_works_once_in_any_case_and_the_user_is_told(ident
     notice = await identity.event(contact, "recovery_code_used_notice")
     assert notice.code is None
     audited = identity.scalar(
-        "SELECT ip FROM auth_audit WHERE user_id = %s AND event = 'recovery_code_used'", user_id
+        "SELECT ip FROM audit_events WHERE user_id = %s AND event = 'recovery_code_used'", user_id
     )
     assert audited == "203.0.113.9"
     used = identity.scalar(

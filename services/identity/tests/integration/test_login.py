@@ -44,7 +44,7 @@ async def active_user(identity: Env, address: str, kind: str = "email") -> str:
 
 
 def audit(identity: Env, event: str) -> int:
-    return int(identity.scalar("SELECT count(*) FROM auth_audit WHERE event = %s", event))
+    return int(identity.scalar("SELECT count(*) FROM audit_events WHERE event = %s", event))
 
 
 def without_request_id(answer: httpx.Response) -> dict[str, Any]:
@@ -75,7 +75,7 @@ async def test_the_internal_api_refuses_callers_without_the_internal_token(ident
         answer = await identity.client.post(path, json=json, headers=headers)
         assert (answer.status_code, answer.json()["code"]) == (401, "unauthorized"), path
 
-    assert identity.scalar("SELECT count(*) FROM auth_audit") == 0
+    assert identity.scalar("SELECT count(*) FROM audit_events") == 0
     assert identity.scalar("SELECT count(*) FROM login_throttle") == 0
     assert identity.scalar("SELECT last_login_at FROM users WHERE id = %s", user_id) is None
     assert identity.scalar("SELECT count(*) FROM otp_codes WHERE purpose = 'login'") == 0
@@ -103,7 +103,7 @@ async def test_an_active_user_signs_in_with_the_email_in_any_case(identity, type
         "SELECT last_login_at > now() - interval '1 minute' FROM users WHERE id = %s", user_id
     )
     assert identity.scalar(
-        "SELECT count(*) FROM auth_audit"
+        "SELECT count(*) FROM audit_events"
         " WHERE event = 'login_succeeded' AND user_id = %s AND ip = %s",
         user_id,
         CLIENT_IP,
@@ -143,10 +143,10 @@ async def test_a_wrong_password_and_an_unknown_user_get_the_very_same_answer(ide
     assert unknown.headers.get("retry-after") is None
     assert dummy_checks == [WRONG]  # the unknown name cost an argon2 check too
     assert identity.scalar(
-        "SELECT count(*) FROM auth_audit WHERE event = 'login_failed' AND user_id = %s", user_id
+        "SELECT count(*) FROM audit_events WHERE event = 'login_failed' AND user_id = %s", user_id
     )
     assert identity.scalar(
-        "SELECT count(*) FROM auth_audit WHERE event = 'login_failed' AND user_id IS NULL"
+        "SELECT count(*) FROM audit_events WHERE event = 'login_failed' AND user_id IS NULL"
     )
     assert identity.scalar("SELECT last_login_at FROM users WHERE id = %s", user_id) is None
 
@@ -159,7 +159,7 @@ async def test_a_malformed_username_is_just_invalid_credentials(identity, userna
     answer = await sign_in(identity.client, username, WRONG)
     assert (answer.status_code, answer.json()["code"]) == (401, "invalid_credentials")
     assert audit(identity, "login_failed") == 1
-    subject = identity.scalar("SELECT subject FROM auth_audit WHERE user_id IS NULL")
+    subject = identity.scalar("SELECT subject FROM audit_events WHERE user_id IS NULL")
     assert re.fullmatch("[0-9a-f]{64}", subject)  # only a keyed hash of what was typed
 
 
@@ -236,7 +236,7 @@ async def test_an_unknown_username_is_locked_out_like_a_real_account(identity):
     assert without_request_id(unknown[-1]) == without_request_id(real[-1])
     assert unknown[-1].headers["retry-after"] == real[-1].headers["retry-after"]
     assert identity.scalar(
-        "SELECT count(*) FROM auth_audit WHERE event = 'login_refused_locked' AND user_id IS NULL"
+        "SELECT count(*) FROM audit_events WHERE event = 'login_refused_locked' AND user_id IS NULL"
     )
     assert identity.scalar("SELECT count(*) FROM login_throttle WHERE locked_until > now()") == 2
 
@@ -307,7 +307,7 @@ async def test_wrong_passwords_from_many_ips_lock_the_account_for_a_new_ip_too(
         assert env.scalar("SELECT count(*) FROM login_throttle WHERE locked_until > now()") == 1
         assert (
             env.scalar(
-                "SELECT count(*) FROM auth_audit WHERE event = 'account_locked' AND user_id = %s",
+                "SELECT count(*) FROM audit_events WHERE event = 'account_locked' AND user_id = %s",
                 user_id,
             )
             == 1

@@ -118,7 +118,7 @@ def sent_to(env: Env, address: str) -> int:
 def audited(env: Env, event: str, user_id: uuid.UUID) -> int:
     return int(
         env.scalar(
-            "SELECT count(*) FROM auth_audit WHERE event = %s AND user_id = %s", event, user_id
+            "SELECT count(*) FROM audit_events WHERE event = %s AND user_id = %s", event, user_id
         )
     )
 
@@ -220,7 +220,7 @@ async def test_the_reset_code_replaces_the_password_ends_every_session_and_notif
     assert signed_in.status_code == 200
     assert signed_in.json()["credential_version"] == 1  # the new password's
     assert [call.body for call in sessions.calls] == [
-        {"user_id": str(user_id), "keep_session": None, "credential_version": 1}
+        {"user_id": str(user_id), "keep_session": None, "credential_version": 1, "purge": False}
     ]
     assert sessions.calls[0].headers["x-internal-token"] == INTERNAL_TOKEN
     notice = await accounts.event(address, "password_changed_notice")
@@ -294,7 +294,9 @@ async def test_while_the_session_service_is_down_a_reset_is_503_and_changes_noth
     assert answer.headers["retry-after"] == "2"
     assert (await sign_in(no_sessions, address, PASSWORD)).status_code == 200
     assert no_sessions.scalar("SELECT consumed_at FROM otp_codes") is None
-    assert no_sessions.scalar("SELECT count(*) FROM auth_audit WHERE event = 'password_reset'") == 0
+    assert (
+        no_sessions.scalar("SELECT count(*) FROM audit_events WHERE event = 'password_reset'") == 0
+    )
 
 
 async def test_a_failing_session_service_refuses_the_reset_and_the_code_works_once_it_is_back(
@@ -379,7 +381,7 @@ async def test_a_password_change_ends_every_other_session_and_keeps_the_callers(
         "message": "Your password has been changed. Your other sessions were signed out."
     }
     assert [call.body for call in sessions.calls] == [
-        {"user_id": str(user_id), "keep_session": sid, "credential_version": 1}
+        {"user_id": str(user_id), "keep_session": sid, "credential_version": 1, "purge": False}
     ]
     assert (await sign_in(accounts, address, PASSWORD)).status_code == 401
     assert (await sign_in(accounts, address, NEW_PASSWORD)).status_code == 200

@@ -44,7 +44,7 @@ async def test_a_profile_update_changes_only_the_fields_sent(identity):
     assert cleared.json() == {"name": None, "locale": "fr"}
     assert (await update(identity, user_id, {})).json() == {"name": None, "locale": "fr"}
     events = identity.scalar(
-        "SELECT string_agg(subject, ' ' ORDER BY id) FROM auth_audit"
+        "SELECT string_agg(subject, ' ' ORDER BY id) FROM audit_events"
         " WHERE event = 'profile_updated' AND user_id = %s",
         user_id,
     )

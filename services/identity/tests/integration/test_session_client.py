@@ -8,7 +8,7 @@ import pytest
 
 from tessera_identity.adapters.session_client import SessionClient
 from tessera_shared.devservers.ports import free_port
-from tessera_shared.errors import TesseraError
+from tessera_shared.errors import Code, TesseraError
 
 from .conftest import INTERNAL_TOKEN
 from .session_standin import StandInSession
@@ -29,9 +29,11 @@ async def test_a_revocation_sends_the_user_the_kept_session_and_the_internal_tok
     user_id = uuid.uuid4()
     assert await client.revoke(user_id, keep_session="sid-1", credential_version=3) == 2
     assert await client.revoke(user_id) == 2
+    assert await client.revoke(user_id, purge=True) == 2
     assert [call.body for call in sessions.calls] == [
-        {"user_id": str(user_id), "keep_session": "sid-1", "credential_version": 3},
-        {"user_id": str(user_id), "keep_session": None, "credential_version": None},
+        {"user_id": str(user_id), "keep_session": "sid-1", "credential_version": 3, "purge": False},
+        {"user_id": str(user_id), "keep_session": None, "credential_version": None, "purge": False},
+        {"user_id": str(user_id), "keep_session": None, "credential_version": None, "purge": True},
     ]
     assert {call.headers["x-internal-token"] for call in sessions.calls} == {INTERNAL_TOKEN}
 
@@ -64,3 +66,28 @@ async def test_a_session_service_that_is_not_there_is_unavailable():
             await session_client.revoke(uuid.uuid4())
     finally:
         await session_client.close()
+
+
+async def test_the_session_list_is_read_with_the_internal_token_and_refused_as_unavailable(
+    client, sessions
+):
+    sessions.listed = [
+        {
+            "id": "fam-1",
+            "device_id": "phone",
+            "app_id": "ios",
+            "created_at": "2026-12-01T10:00:00Z",
+            "last_used_at": "2026-12-01T10:05:00Z",
+            "ip": "203.0.113.9",
+            "user_agent": "TesseraApp/1.0",
+        }
+    ]
+    found = await client.sessions(uuid.uuid4())
+    sessions.mode = "fail"
+    with pytest.raises(TesseraError) as refused:
+        await client.sessions(uuid.uuid4())
+
+    assert [(s.id, s.device_id, s.app_id, s.created_at.isoformat()) for s in found] == [
+        ("fam-1", "phone", "ios", "2026-12-01T10:00:00+00:00")
+    ]
+    assert refused.value.code == Code.SERVICE_UNAVAILABLE

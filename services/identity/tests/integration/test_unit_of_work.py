@@ -12,7 +12,7 @@ from .conftest import settings_for
 
 async def audited(database_url: str, subject: str) -> int:
     async with await AsyncConnection.connect(database_url) as conn:
-        cur = await conn.execute("SELECT count(*) FROM auth_audit WHERE subject = %s", (subject,))
+        cur = await conn.execute("SELECT count(*) FROM audit_events WHERE subject = %s", (subject,))
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 

@@ -290,7 +290,13 @@ class FakeOutbox:
         self._w = world
 
     async def add(
-        self, event_id: UUID, subject: str, payload: bytes, headers: dict[str, str]
+        self,
+        event_id: UUID,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str],
+        *,
+        erase_on_publish: bool = False,
     ) -> None:
         self._w.outbox.append((subject, payload))
 
@@ -351,7 +357,9 @@ class FakeAudit:
     def __init__(self, world: World) -> None:
         self._w = world
 
-    async def record(self, event: str, user_id: UUID | None, subject: str, ip: str) -> None:
+    async def record(
+        self, event: str, user_id: UUID | None, subject: str, ip: str, actor: str = "user"
+    ) -> None:
         self._w.audit.append((event, user_id, subject))
 
 

@@ -118,7 +118,11 @@ class OutboxRelay:
             if published:
                 await conn.execute(
                     "UPDATE outbox SET published_at = now(), attempts = attempts + 1"
-                    " WHERE id = ANY(%s)",
+                    " WHERE id = ANY(%s) AND NOT erase_on_publish",
                     (published,),
+                )
+                # The notice to an erased account: no copy of its address stays here.
+                await conn.execute(
+                    "DELETE FROM outbox WHERE id = ANY(%s) AND erase_on_publish", (published,)
                 )
         return len(published)

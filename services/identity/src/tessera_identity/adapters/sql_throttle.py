@@ -19,6 +19,7 @@ from tessera_identity.domain.lockout import (
     ThrottleState,
     decide,
 )
+from tessera_shared.context import request_id_var
 
 # The row locked for this transaction, and its counters as they stand now.
 _STATE = """
@@ -124,8 +125,11 @@ class SqlAudit:
     def __init__(self, conn: AsyncConnection[Any]) -> None:
         self._conn = conn
 
-    async def record(self, event: str, user_id: UUID | None, subject: str, ip: str) -> None:
+    async def record(
+        self, event: str, user_id: UUID | None, subject: str, ip: str, actor: str = "user"
+    ) -> None:
         await self._conn.execute(
-            "INSERT INTO auth_audit (event, user_id, subject, ip) VALUES (%s, %s, %s, %s)",
-            (event, user_id, subject, ip),
+            "INSERT INTO audit_events (event, user_id, subject, ip, actor, request_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (event, user_id, subject, ip, actor, (request_id_var.get() or "")[:128]),
         )

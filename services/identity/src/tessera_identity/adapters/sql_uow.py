@@ -7,6 +7,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from psycopg import AsyncConnection
 
 from tessera_identity.adapters.db_gate import DatabaseGate
+from tessera_identity.adapters.sql_admin import SqlAccountRecords
 from tessera_identity.adapters.sql_codes import SqlCodeLedger, SqlOtps
 from tessera_identity.adapters.sql_outbox import SqlOutbox
 from tessera_identity.adapters.sql_second_factors import (
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
         self._totp = SqlTotpSecrets(conn)
         self._recovery = SqlRecoveryCodes(conn)
         self._guesses = SqlSecondFactorGuesses(conn)
+        self._accounts = SqlAccountRecords(conn)
         return self
 
     @property
@@ -90,6 +92,10 @@ class SqlUnitOfWork:
     @property
     def guesses(self) -> SqlSecondFactorGuesses:
         return self._guesses
+
+    @property
+    def accounts(self) -> SqlAccountRecords:
+        return self._accounts
 
     async def commit(self) -> None:
         if self._conn is None:

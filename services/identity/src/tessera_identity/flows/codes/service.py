@@ -129,9 +129,11 @@ class Codes:
         *,
         to: tuple[CredentialType, str] | None = None,
         counted: bool = False,
+        erased: bool = False,
     ) -> None:
         """A notice to the address `to` (type, value), by default to the user's contact
-        (nothing when there is none).
+        (nothing when there is none). `erased`: the account is gone, so the outbox keeps no
+        copy of the address once the notice is published.
 
         Not `counted` against the caps by default: a security notice goes out even when they
         are reached, and a stranger's doing must not use up the owner's codes."""
@@ -143,7 +145,7 @@ class Codes:
         recipient = Recipient.of(user, *to)
         if counted:
             await uow.ledger.record(recipient.address, client_ip)
-        await self._send(uow, recipient, kind, client_ip, now)
+        await self._send(uow, recipient, kind, client_ip, now, erased=erased)
 
     async def _send(
         self,
@@ -154,6 +156,7 @@ class Codes:
         now: datetime,
         *,
         code: str | None = None,
+        erased: bool = False,
     ) -> None:
         """Write a delivery request to the outbox; codes count against the caps."""
         if code is not None:
@@ -174,6 +177,7 @@ class Codes:
             self._stream.requested(to.channel),
             EVENT_ENCODER.encode(event),
             trace_headers(),
+            erase_on_publish=erased,
         )
 
     async def accept(

@@ -172,25 +172,7 @@ class Passwords:
         when the sessions could not be ended.
         """
         check_password(cmd.new_password, self._policy)
-        # Counted per user, apart from sign-in: a stolen access token cannot lock the owner out
-        # of signing in, and guesses through this route have their own limit.
-        subject = subject_of(self._subject_key, "user", str(cmd.user_id))
-        async with self._uow() as uow:  # committed before the check: parallel guesses see it
-            user = await uow.users.get(cmd.user_id)
-            if user is None or user.status != AccountStatus.ACTIVE:
-                raise TesseraError(Code.FORBIDDEN)
-            scope, reservation = await self._reserve(uow, subject, cmd.client_ip)
-            if not reservation.allowed and not reservation.busy:
-                await uow.audit.record("password_change_failed", user.id, "locked", cmd.client_ip)
-            await uow.commit()
-            if reservation.busy:  # other changes in flight fill the limit: not a lock
-                raise TesseraError(Code.LOGIN_ATTEMPTS_IN_PROGRESS, headers={"retry-after": "1"})
-            if not reservation.allowed:
-                if reservation.newly_locked:
-                    metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
-                retry_after = str(reservation.retry_after_s)
-                raise TesseraError(Code.ACCOUNT_LOCKED, headers={"retry-after": retry_after})
-
+        user, subject = await self._admit(cmd.user_id, cmd.client_ip)
         try:
             correct = user.password_hash is not None and await self._hasher.verify(
                 user.password_hash, normalize_password(cmd.current_password)
@@ -224,6 +206,57 @@ class Passwords:
                 user.id, keep_session=cmd.keep_session, credential_version=version
             )
             await uow.commit()
+
+    async def prove(self, user_id: UUID, password: str, client_ip: str) -> User:
+        """Returns the active user when `password` is their current one (a confirmation, e.g.
+        of deleting the account); counted like a password change's current password: 401
+        `invalid_credentials`, 423 `account_locked` after too many."""
+        user, subject = await self._admit(user_id, client_ip)
+        try:
+            correct = user.password_hash is not None and await self._hasher.verify(
+                user.password_hash, normalize_password(password)
+            )
+        except Exception:  # no answer (e.g. no hashing thread free): the attempt is not counted
+            async with self._uow() as uow:
+                await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, client_ip)
+                await uow.throttle.unreserve(Scope.ACCOUNT, subject, "")
+                await uow.commit()
+            raise
+        async with self._uow() as uow:
+            if not correct:
+                await uow.throttle.failed(Scope.ACCOUNT_IP, subject, client_ip, self._lockout)
+                await uow.throttle.failed(Scope.ACCOUNT, subject, "", self._lockout)
+                await uow.commit()
+                raise TesseraError(Code.INVALID_CREDENTIALS)
+            await uow.throttle.clear(Scope.ACCOUNT_IP, subject, client_ip)
+            await uow.throttle.clear(Scope.ACCOUNT, subject, "")
+            await uow.commit()
+        return user
+
+    async def _admit(self, user_id: UUID, client_ip: str) -> tuple[User, str]:
+        """The active user and the subject their current-password checks are counted under,
+        with an attempt reserved (committed before the check: parallel guesses see it); the
+        refusal when the limit is reached.
+
+        Counted per user, apart from sign-in: a stolen access token cannot lock the owner out
+        of signing in, and guesses through these routes have their own limit."""
+        subject = subject_of(self._subject_key, "user", str(user_id))
+        async with self._uow() as uow:
+            user = await uow.users.get(user_id)
+            if user is None or user.status != AccountStatus.ACTIVE:
+                raise TesseraError(Code.FORBIDDEN)
+            scope, reservation = await self._reserve(uow, subject, client_ip)
+            if not reservation.allowed and not reservation.busy:
+                await uow.audit.record("password_change_failed", user.id, "locked", client_ip)
+            await uow.commit()
+            if reservation.busy:  # other checks in flight fill the limit: not a lock
+                raise TesseraError(Code.LOGIN_ATTEMPTS_IN_PROGRESS, headers={"retry-after": "1"})
+            if not reservation.allowed:
+                if reservation.newly_locked:
+                    metrics.LOCKOUTS.labels(scope.value, "password_change").inc()
+                retry_after = str(reservation.retry_after_s)
+                raise TesseraError(Code.ACCOUNT_LOCKED, headers={"retry-after": retry_after})
+        return user, subject
 
     async def _reserve(
         self, uow: UnitOfWork, subject: str, client_ip: str
