@@ -2,14 +2,14 @@
 token introspection, the revocation identity asks for after a password change or reset, an
 account disabled or erased, and the session list of identity's admin API."""
 
+from datetime import UTC, datetime
+
 import msgspec
 from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from tessera_session.service.sessions import Sessions
-from datetime import UTC, datetime
-
 from tessera_shared.contracts.internal import (
     SessionRecord,
     SessionsFound,
