@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tessera_gateway.bootstrap import create_api_key
+from tessera_gateway.bootstrap import create_admin_key, create_api_key
 from tessera_gateway.config import GatewaySettings
 from tessera_shared.devservers import free_port
 from tessera_shared.devstack import (
@@ -30,6 +30,8 @@ from tessera_shared.testing.smtp import SmtpCatcher
 class Suite(msgspec.Struct, frozen=True):
     gateway_url: str
     api_key: str
+    admin_key: str
+    """Every scope (`api-keys create --admin`)."""
     env: dict[str, str]
     log: Path
     processes: list[PartProcess]
@@ -127,9 +129,11 @@ def suite(
                 process.wait_ready(60)
             gateway = next(p for p in processes if p.part.name == "gateway")
             api_key = asyncio.run(create_api_key(_gateway_settings(env), "e2e"))
+            admin_key = asyncio.run(create_admin_key(_gateway_settings(env), "e2e-ops"))
             yield Suite(
                 gateway_url=gateway.url,
                 api_key=api_key,
+                admin_key=admin_key,
                 env=env,
                 log=log,
                 processes=processes,
