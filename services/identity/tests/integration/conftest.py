@@ -108,6 +108,17 @@ def sessions() -> Iterator[StandInSession]:
         standin.stop()
 
 
+@pytest.fixture
+async def with_sessions(
+    postgres_url: str, nats_url: str, test_id: str, sessions: StandInSession
+) -> AsyncIterator[Env]:
+    """Identity whose session service is the stand-in (`sessions`)."""
+    async with running(
+        postgres_url, nats_url, test_id, session_url=sessions.url, session_timeout_s=2.0
+    ) as env:
+        yield env
+
+
 def settings_for(
     database_url: str, nats_url: str, test_id: str, **overrides: Any
 ) -> IdentitySettings:

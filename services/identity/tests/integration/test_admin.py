@@ -2,15 +2,13 @@
 stand-in: what operators see and change, and what is stored after."""
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tessera_shared.testing.personal_data import columns_holding
 
-from .conftest import CHEAP_ARGON2, INTERNAL_TOKEN, Env, running
-from .session_standin import StandInSession
+from .conftest import CHEAP_ARGON2, INTERNAL_TOKEN, Env
 
 KEY_ID = "tsa_Op3rAt0r"
 ALL_SCOPES = "users:read users:write sessions:write audit:read"
@@ -23,14 +21,8 @@ def admin(scopes: str = ALL_SCOPES) -> dict[str, str]:
 
 
 @pytest.fixture
-async def ops(
-    postgres_url: str, nats_url: str, test_id: str, sessions: StandInSession
-) -> AsyncIterator[Env]:
-    """Identity whose session service is the stand-in."""
-    async with running(
-        postgres_url, nats_url, test_id, session_url=sessions.url, session_timeout_s=2.0
-    ) as env:
-        yield env
+def ops(with_sessions: Env) -> Env:
+    return with_sessions
 
 
 def an_email() -> str:

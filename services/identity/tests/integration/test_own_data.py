@@ -2,14 +2,12 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from tessera_shared.testing.personal_data import columns_holding
 
-from .conftest import CHEAP_ARGON2, Env, running
-from .session_standin import StandInSession
+from .conftest import CHEAP_ARGON2, Env
 
 PASSWORD = "correct horse battery staple"
 SESSION = {
@@ -24,13 +22,8 @@ SESSION = {
 
 
 @pytest.fixture
-async def me(
-    postgres_url: str, nats_url: str, test_id: str, sessions: StandInSession
-) -> AsyncIterator[Env]:
-    async with running(
-        postgres_url, nats_url, test_id, session_url=sessions.url, session_timeout_s=2.0
-    ) as env:
-        yield env
+def me(with_sessions: Env) -> Env:
+    return with_sessions
 
 
 def account(env: Env, mfa_mode: str = "none") -> tuple[uuid.UUID, str, dict[str, str]]:

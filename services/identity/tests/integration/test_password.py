@@ -11,7 +11,6 @@ import pytest
 from tessera_shared.devservers.ports import free_port
 
 from .conftest import CHEAP_ARGON2, INTERNAL_TOKEN, Env, running
-from .session_standin import StandInSession
 
 INTERNAL = {"x-internal-token": INTERNAL_TOKEN}
 CLIENT_IP = "198.51.100.20"
@@ -34,12 +33,9 @@ async def identity_app(
 
 
 @pytest.fixture
-async def accounts(
-    postgres_url: str, nats_url: str, test_id: str, sessions: StandInSession
-) -> AsyncIterator[Env]:
+def accounts(with_sessions: Env) -> Env:
     """Identity whose session service is the stand-in."""
-    async for env in identity_app(postgres_url, nats_url, test_id, sessions.url):
-        yield env
+    return with_sessions
 
 
 @pytest.fixture

@@ -72,17 +72,9 @@ class LockoutDetail(msgspec.Struct, frozen=True, kw_only=True):
     """Failed passwords counted in the current window, from anywhere."""
 
 
-class SessionDetail(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    device_id: str
-    app_id: str
-    created_at: datetime
-    last_used_at: datetime
-    ip: str
-    user_agent: str
+class Profile(msgspec.Struct, frozen=True, kw_only=True):
+    """A user's own fields, as operators and the person's export show them."""
 
-
-class AdminUser(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     status: str
     name: str | None
@@ -93,10 +85,29 @@ class AdminUser(msgspec.Struct, frozen=True, kw_only=True):
     password_set: bool
     """False: made without a password; the person sets one with a password reset."""
     password_changed_at: datetime | None
+
+
+def profile_of(view: AccountView) -> dict[str, Any]:
+    """The `Profile` fields of `view`, for it and the structs extending it."""
+    user, activity = view.user, view.activity
+    return {
+        "id": user.id,
+        "status": user.status.value,
+        "name": user.name,
+        "locale": user.locale,
+        "created_at": activity.created_at,
+        "last_login_at": activity.last_login_at,
+        "last_login_device": activity.last_login_device,
+        "password_set": user.password_hash is not None,
+        "password_changed_at": activity.password_changed_at,
+    }
+
+
+class AdminUser(Profile, frozen=True, kw_only=True):
     mfa: MfaDetail
     credentials: list[CredentialDetail]
     lockout: LockoutDetail
-    sessions: list[SessionDetail]
+    sessions: list[SessionRecord]
 
 
 class UserList(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,17 +174,8 @@ def mfa_detail(view: AccountView, recovery_codes_left: int) -> MfaDetail:
 
 def _detail(found: UserDetail) -> AdminUser:
     view = found.view
-    user, activity = view.user, view.activity
     return AdminUser(
-        id=user.id,
-        status=user.status.value,
-        name=user.name,
-        locale=user.locale,
-        created_at=activity.created_at,
-        last_login_at=activity.last_login_at,
-        last_login_device=activity.last_login_device,
-        password_set=user.password_hash is not None,
-        password_changed_at=activity.password_changed_at,
+        **profile_of(view),
         mfa=mfa_detail(view, found.recovery_codes_left),
         credentials=credential_details(view),
         lockout=LockoutDetail(
@@ -181,19 +183,7 @@ def _detail(found: UserDetail) -> AdminUser:
             locked_until=found.lockout.locked_until,
             failures=found.lockout.failures,
         ),
-        sessions=[session_detail(s) for s in found.sessions],
-    )
-
-
-def session_detail(s: SessionRecord) -> SessionDetail:
-    return SessionDetail(
-        id=s.id,
-        device_id=s.device_id,
-        app_id=s.app_id,
-        created_at=s.created_at,
-        last_used_at=s.last_used_at,
-        ip=s.ip,
-        user_agent=s.user_agent,
+        sessions=found.sessions,
     )
 
 

@@ -3,7 +3,6 @@ one's account (GDPR Art. 15, 17, 20)."""
 
 from datetime import datetime
 from typing import Annotated
-from uuid import UUID
 
 import msgspec
 from litestar import Response, delete, get
@@ -13,14 +12,15 @@ from litestar.params import JSONBody
 from tessera_identity.api.admin import (
     CredentialDetail,
     MfaDetail,
-    SessionDetail,
+    Profile,
     credential_details,
     mfa_detail,
-    session_detail,
+    profile_of,
 )
 from tessera_identity.api.bearer import signed_in, user_of
 from tessera_identity.flows.own_data.service import DeleteAccount, OwnData
 from tessera_identity.ports import AuditEvent
+from tessera_shared.contracts.internal import SessionRecord
 from tessera_shared.errors import Code
 from tessera_shared.http.internal import client_ip
 from tessera_shared.http.openapi import BEARER, OTP_CHECK, documented
@@ -38,18 +38,6 @@ PROOFS = (
 )
 
 
-class Profile(msgspec.Struct, frozen=True, kw_only=True):
-    id: UUID
-    status: str
-    name: str | None
-    locale: str
-    created_at: datetime
-    last_login_at: datetime | None
-    last_login_device: str
-    password_set: bool
-    password_changed_at: datetime | None
-
-
 class ExportedEvent(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     action: str
@@ -64,7 +52,7 @@ class DataExport(msgspec.Struct, frozen=True, kw_only=True):
     credentials: list[CredentialDetail]
     mfa: MfaDetail
     """Without secrets: no TOTP secret, no recovery codes."""
-    sessions: list[SessionDetail]
+    sessions: list[SessionRecord]
     audit_events: list[ExportedEvent]
     """Security events about the account, newest first."""
 
@@ -93,24 +81,12 @@ async def export_data(
 ) -> Response[DataExport]:
     """Everything kept about the signed-in user, as JSON (secrets left out)."""
     found = await own_data.export(user_of(request), client_ip(request))
-    view = found.view
-    user, activity = view.user, view.activity
     export = DataExport(
         exported_at=found.exported_at,
-        user=Profile(
-            id=user.id,
-            status=user.status.value,
-            name=user.name,
-            locale=user.locale,
-            created_at=activity.created_at,
-            last_login_at=activity.last_login_at,
-            last_login_device=activity.last_login_device,
-            password_set=user.password_hash is not None,
-            password_changed_at=activity.password_changed_at,
-        ),
-        credentials=credential_details(view),
-        mfa=mfa_detail(view, found.recovery_codes_left),
-        sessions=[session_detail(s) for s in found.sessions],
+        user=Profile(**profile_of(found.view)),
+        credentials=credential_details(found.view),
+        mfa=mfa_detail(found.view, found.recovery_codes_left),
+        sessions=found.sessions,
         audit_events=[_event(e) for e in found.audit],
     )
     return Response(export, headers={"cache-control": "no-store"})
