@@ -143,7 +143,9 @@ async def test_disabling_ends_every_session_and_refuses_sign_in_until_enabled(op
         }
     ]
 
-    disabled = await ops.client.post(f"/admin/v1/users/{user_id}/disable", headers=admin())
+    disabled = await ops.client.post(
+        f"/admin/v1/users/{user_id}/disable", headers={**admin(), "x-request-id": "req-disable-1"}
+    )
     refused = await sign_in(ops, email)
     enabled = await ops.client.post(f"/admin/v1/users/{user_id}/enable", headers=admin())
 
@@ -162,6 +164,13 @@ async def test_disabling_ends_every_session_and_refuses_sign_in_until_enabled(op
         user_id,
     )
     assert events == f"account_disabled admin:{KEY_ID}, account_enabled admin:{KEY_ID}"
+    assert (
+        ops.scalar(
+            "SELECT request_id FROM audit_events WHERE user_id = %s AND event = 'account_disabled'",
+            user_id,
+        )
+        == "req-disable-1"
+    )
 
 
 async def test_a_disable_the_session_service_cannot_confirm_changes_nothing(ops, sessions):
