@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 
 from tessera_gateway.adapters.api_key_store import RedisApiKeyStore
+from tessera_gateway.adapters.http1 import make_pool
 from tessera_gateway.adapters.rate_limiter import RedisRateLimiter
 from tessera_gateway.adapters.upstream import make_client, upstream_ready
 from tessera_gateway.api_keys import ALL_SCOPES, AdminScope
@@ -26,7 +27,8 @@ many clients as are active within a token's lifetime on one worker, at a few MB.
 def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
     @asynccontextmanager
     async def run(app: Litestar) -> AsyncIterator[None]:
-        client = make_client(settings)
+        client = make_client(settings)  # readiness and the OpenAPI documents
+        pool = make_pool(settings)  # forwarded requests: the lean client
         redis = make_redis(
             settings.redis_url,
             pool_size=settings.redis_pool_size,
@@ -37,6 +39,7 @@ def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
         for name, url in upstreams.items():
             health.add(name, lambda url=url: upstream_ready(client, url))  # type: ignore[misc]
         app.state.http = client
+        app.state.upstream_pool = pool
         app.state.redis = redis
         app.state.api_keys = RedisApiKeyStore(redis, settings.api_key_prefix)
         app.state.admin_enabled = settings.admin_enabled
@@ -59,6 +62,7 @@ def lifespan(settings: GatewaySettings, health: HealthChecks) -> Lifespan:
         finally:
             await within("jwks", jwks.aclose())
             await within("http client", client.close())
+            await within("upstream pool", pool.close())
             await within("redis", redis.aclose())
 
     return run

@@ -1,10 +1,8 @@
 """Forwards a public request to its upstream and relays the answer."""
 
-import asyncio
 import math
 from collections.abc import Iterable
 
-import aiohttp
 from litestar import Request, route
 from litestar.datastructures import State
 from litestar.enums import HttpMethod
@@ -12,7 +10,13 @@ from litestar.exceptions import ClientException, InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
 
-from tessera_gateway.adapters.upstream import Answer, exchange
+from tessera_gateway.adapters.http1 import (
+    UpstreamBroken,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    exchange,
+)
+from tessera_gateway.adapters.upstream import Answer
 from tessera_gateway.api_keys import ApiKeyRecord, admin_headers
 from tessera_gateway.bodies import check_body
 from tessera_gateway.checks import check_admin, check_api_key, check_bearer
@@ -128,21 +132,20 @@ async def relay(
     # With tracing on, the services continue the gateway's own span (its parent is what the
     # client sent); off, the client's traceparent passes through unchanged.
     headers.update(trace_headers())
-    client: aiohttp.ClientSession = state.http
     try:
         return await exchange(
-            client,
+            state.upstream_pool,
             request.method,
             url,
             body=body,
             headers=headers,
             relayed=RELAYED_RESPONSE_HEADERS,
         )
-    except TimeoutError:
+    except UpstreamTimeout:
         code = Code.GATEWAY_TIMEOUT
-    except aiohttp.ClientConnectorError:
+    except UpstreamUnreachable:
         code = Code.SERVICE_UNAVAILABLE
-    except (aiohttp.ClientError, asyncio.IncompleteReadError):
+    except UpstreamBroken:
         code = Code.BAD_GATEWAY
     UPSTREAM_ERRORS.labels(upstream, code).inc()
     raise TesseraError(code, headers=limit_headers)
