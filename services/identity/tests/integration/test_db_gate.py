@@ -5,9 +5,13 @@ import logging
 import time
 
 import pytest
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, OperationalError
 
-from tessera_identity.adapters.db_gate import DatabaseGate, DatabaseUnreachableError
+from tessera_identity.adapters.db_gate import (
+    DatabaseGate,
+    DatabaseUnreachableError,
+    check_unless_fresh,
+)
 from tessera_identity.adapters.postgres import make_gate, make_pool, ping
 from tessera_shared.testing.waiting import eventually
 
@@ -89,6 +93,30 @@ async def test_the_readiness_ping_ends_its_transaction_before_the_connection_goe
         assert [r.getMessage() for r in caplog.records if r.name == "psycopg.pool"] == []
         async with gate.connection() as conn:
             assert conn.info.transaction_status.name == "IDLE"
+    finally:
+        await gate.aclose()
+        await pool.close()
+
+
+async def test_a_connection_given_back_a_moment_ago_skips_the_liveness_check_an_idle_one_not(
+    postgres_url, nats_url, test_id
+):
+    settings = settings_for(postgres_url, nats_url, test_id, database_pool_max=1)
+    pool = make_pool(settings)
+    await pool.open(wait=True)
+    gate = make_gate(settings, pool)
+    try:
+        conn = await gate.getconn()
+        pid = conn.info.backend_pid
+        await gate.putconn(conn)
+        # The server ends that backend: only a round trip can tell.
+        other = await AsyncConnection.connect(postgres_url, autocommit=True)
+        await other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        await other.close()
+
+        await check_unless_fresh(conn)  # given back just now: trusted, no round trip
+        with pytest.raises(OperationalError):
+            await check_unless_fresh(conn)  # not given back since: checked, and found dead
     finally:
         await gate.aclose()
         await pool.close()

@@ -5,7 +5,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from tessera_identity.adapters.db_gate import DatabaseGate
+from tessera_identity.adapters.db_gate import DatabaseGate, check_unless_fresh
 from tessera_identity.config import IdentitySettings
 
 APPLICATION_NAME = "tessera-identity"
@@ -19,8 +19,9 @@ def make_pool(settings: IdentitySettings) -> AsyncConnectionPool[AsyncConnection
         max_size=settings.database_pool_max,
         open=False,
         timeout=5.0,
-        # A server restart leaves dead connections in the pool: test each before handing it out.
-        check=AsyncConnectionPool.check_connection,
+        # A server restart leaves dead connections in the pool: test each before handing it out
+        # (unless it was in use a moment ago).
+        check=check_unless_fresh,
         # Background reconnection gives up soon (its back-off doubles up to minutes); the pool
         # then grows again on demand, at once, when the gate has seen the server come back.
         reconnect_timeout=3.0,
