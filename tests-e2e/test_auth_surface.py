@@ -55,6 +55,8 @@ def login(suite, address: str, password: str = PASSWORD) -> dict:
 def test_a_native_client_registers_signs_in_verifies_methods_and_refreshes(suite):
     address = "e2e.auth.native@example.com"
     registered(suite, address)
+    # Its code is mail 1 only once it arrived: the next code must not overtake it.
+    suite.mail.wait_for(to=address, count=1, timeout=20)
     tokens = login(suite, address)
     assert set(tokens) == {"idToken", "refreshToken"}
     id_token = tokens["idToken"]

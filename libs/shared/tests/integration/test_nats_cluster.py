@@ -42,6 +42,15 @@ def node_down(cluster: NatsClusterServers, i: int) -> Iterator[None]:
         cluster.start_node(i)
 
 
+async def published(js: JetStreamContext, subject: str, msg_id: str) -> bool:
+    """Whether the stream took the message now (False while nobody answers for it yet)."""
+    try:
+        await js.publish(subject, b"{}", headers={"Nats-Msg-Id": msg_id})
+    except nats.js.errors.NoStreamResponseError:  # JetStream's word for "no responders"
+        return False
+    return True
+
+
 def peers(info: StreamInfo) -> list[str]:
     assert info.cluster is not None
     return sorted(peer.name for peer in info.cluster.replicas or [])
@@ -79,7 +88,13 @@ async def test_a_changed_replica_count_is_applied_to_the_existing_stream(nats_cl
     stream = OtpStream(name=f"SCALE_{test_id}", subject_prefix=f"t{test_id}.", replicas=1)
     async with jetstream(nats_cluster.url) as js:
         await ensure_stream(js, stream)
-        await js.publish(stream.requested("email"), b"{}")
+        # The new stream's interest reaches the other nodes a moment later (no responders
+        # until then, seen once on a loaded machine); the message id makes a retry harmless.
+        await eventually(
+            lambda: published(js, stream.requested("email"), msg_id="scale-1"),
+            lambda ok: ok,
+            within=10,
+        )
         assert peers(await js.stream_info(stream.name)) == []
 
         await ensure_stream(
