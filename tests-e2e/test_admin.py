@@ -12,8 +12,8 @@ import uuid
 import psycopg
 import redis
 
-from tessera_gateway.api_keys import AdminScope
 from tessera_gateway.bootstrap import create_admin_key
+from tessera_shared.contracts.admin import AdminScope
 from tessera_shared.testing.personal_data import columns_holding
 
 from .conftest import _gateway_settings

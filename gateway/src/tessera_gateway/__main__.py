@@ -6,7 +6,6 @@ import asyncio
 import sys
 
 from tessera_gateway.api_keys import (
-    AdminScope,
     ApiKeyRecord,
     ApiKeyStoreUnavailableError,
     InvalidKeyNameError,
@@ -19,6 +18,7 @@ from tessera_gateway.api_keys import (
 from tessera_gateway.app import NAME
 from tessera_gateway.bootstrap import api_key_store
 from tessera_gateway.config import PREFIX, GatewaySettings, load_settings
+from tessera_shared.contracts.admin import AdminScope
 from tessera_shared.serve import load_or_exit, serve
 
 

@@ -19,21 +19,14 @@ from typing import Protocol
 
 import msgspec
 
+from tessera_shared.contracts.admin import ADMIN_KEY_ID_HEADER, ADMIN_SCOPES_HEADER, AdminScope
+
 
 class KeyKind(StrEnum):
     CLIENT = "client"
     """Of a client application, sent as `X-API-Key` (registration, introspection)."""
     ADMIN = "admin"
     """Of an operator, sent as `Authorization: Bearer` on the admin API (`/admin/`)."""
-
-
-class AdminScope(StrEnum):
-    """What an admin key may do on the admin API; a closed set."""
-
-    USERS_READ = "users:read"
-    USERS_WRITE = "users:write"
-    SESSIONS_WRITE = "sessions:write"
-    AUDIT_READ = "audit:read"
 
 
 KEY_PREFIXES = {KeyKind.CLIENT: "tsk_", KeyKind.ADMIN: "tsa_"}
@@ -43,10 +36,6 @@ KEY_ID_LENGTH = len(KEY_PREFIX) + 8
 NAME_MAX_LENGTH = 64
 HEADER = "x-api-key"
 ALL_SCOPES: tuple[AdminScope, ...] = tuple(AdminScope)
-ADMIN_KEY_ID_HEADER = "x-admin-key-id"
-"""Sent to the service with an admin request: the id of the admin key that was checked."""
-ADMIN_SCOPES_HEADER = "x-admin-scopes"
-"""Sent to the service with an admin request: the key's scopes, separated by spaces."""
 
 _SECRET_BYTES = 32
 _KEYS = {kind: re.compile(rf"{prefix}[A-Za-z0-9_-]{{43}}") for kind, prefix in KEY_PREFIXES.items()}

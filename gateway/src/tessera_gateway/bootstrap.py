@@ -9,10 +9,11 @@ from tessera_gateway.adapters.api_key_store import RedisApiKeyStore
 from tessera_gateway.adapters.http1 import make_pool
 from tessera_gateway.adapters.rate_limiter import RedisRateLimiter
 from tessera_gateway.adapters.upstream import make_client, upstream_ready
-from tessera_gateway.api_keys import ALL_SCOPES, AdminScope
+from tessera_gateway.api_keys import ALL_SCOPES
 from tessera_gateway.config import GatewaySettings
 from tessera_gateway.openapi import OpenApiCache
 from tessera_gateway.throttle import Throttle
+from tessera_shared.contracts.admin import AdminScope
 from tessera_shared.http.app import Lifespan
 from tessera_shared.http.health import HealthChecks
 from tessera_shared.redis import make_redis, ping

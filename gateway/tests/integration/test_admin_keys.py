@@ -14,7 +14,6 @@ from litestar.testing import AsyncTestClient
 from tessera_gateway.adapters.api_key_store import RedisApiKeyStore
 from tessera_gateway.api_keys import (
     ALL_SCOPES,
-    AdminScope,
     InvalidScopeError,
     KeyKind,
     hash_key,
@@ -22,6 +21,7 @@ from tessera_gateway.api_keys import (
 )
 from tessera_gateway.app import create_app
 from tessera_gateway.bootstrap import create_admin_key
+from tessera_shared.contracts.admin import AdminScope
 from tessera_shared.redis import make_redis
 from tessera_shared.testing.tokens import access_claims
 

@@ -7,7 +7,6 @@ from tessera_gateway.api_keys import (
     ADMIN_KEY_PREFIX,
     ALL_SCOPES,
     KEY_PREFIX,
-    AdminScope,
     ApiKeyRecord,
     InvalidKeyNameError,
     InvalidScopeError,
@@ -25,6 +24,7 @@ from tessera_gateway.api_keys import (
     parse_scopes,
 )
 from tessera_gateway.routes import checks_of
+from tessera_shared.contracts.admin import AdminScope
 
 
 def test_a_new_key_is_the_prefix_and_256_random_bits_in_base64url():

@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from tessera_gateway.api_keys import (
-    AdminScope,
     ApiKeyRecord,
     ApiKeyStoreUnavailableError,
     KeyKind,
@@ -36,6 +35,7 @@ from tessera_gateway.api_keys import (
     new_key,
     scopes_text,
 )
+from tessera_shared.contracts.admin import AdminScope
 from tessera_shared.redis import UNAVAILABLE, RedisClient
 
 # Redis unreachable or too slow: the caller answers 503 rather than guessing.

@@ -16,10 +16,11 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import UNSET, UnsetType
 
-from tessera_identity.domain.admin import AdminScope, actor_of, scopes_of, search_term
+from tessera_identity.domain.admin import actor_of, scopes_of, search_term
 from tessera_identity.domain.registration import AccountStatus
 from tessera_identity.flows.admin.service import Actor, Admin, NewUser, UserChanges, UserDetail
 from tessera_identity.ports import AccountView, AuditEvent, UserSummary
+from tessera_shared.contracts.admin import ADMIN_KEY_ID_HEADER, ADMIN_SCOPES_HEADER, AdminScope
 from tessera_shared.contracts.internal import SessionRecord
 from tessera_shared.errors import Code, TesseraError
 from tessera_shared.http.internal import client_ip, internal_caller
@@ -28,8 +29,6 @@ from tessera_shared.http.request import AnyRequest
 
 Connection = ASGIConnection[Any, Any, Any, State]
 Guard = Callable[[Connection, BaseRouteHandler], None]
-KEY_ID_HEADER = "x-admin-key-id"
-SCOPES_HEADER = "x-admin-scopes"
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Cursor = Annotated[str | None, QueryParameter(max_length=200)]
 
@@ -39,7 +38,7 @@ def needs(scope: AdminScope) -> Guard:
 
     def guard(connection: Connection, handler: BaseRouteHandler) -> None:
         internal_caller(connection, handler)
-        if scope not in scopes_of(connection.headers.get(SCOPES_HEADER, "")):
+        if scope not in scopes_of(connection.headers.get(ADMIN_SCOPES_HEADER, "")):
             raise TesseraError(Code.ADMIN_SCOPE_MISSING, params={"scope": scope.value})
 
     return guard
@@ -47,7 +46,7 @@ def needs(scope: AdminScope) -> Guard:
 
 def actor(request: AnyRequest) -> Actor:
     return Actor(
-        name=actor_of(request.headers.get(KEY_ID_HEADER, "")), client_ip=client_ip(request)
+        name=actor_of(request.headers.get(ADMIN_KEY_ID_HEADER, "")), client_ip=client_ip(request)
     )
 
 

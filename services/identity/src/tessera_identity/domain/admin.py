@@ -6,7 +6,6 @@ needs is decided here, next to the routes (`api/admin.py`).
 
 import base64
 import binascii
-import enum
 import re
 from datetime import datetime
 from typing import TypeVar
@@ -14,14 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-
-class AdminScope(enum.StrEnum):
-    """What an admin key may do; the gateway's key CLI issues them (every one by default)."""
-
-    USERS_READ = "users:read"
-    USERS_WRITE = "users:write"
-    SESSIONS_WRITE = "sessions:write"
-    AUDIT_READ = "audit:read"
+from tessera_shared.contracts.admin import AdminScope
 
 
 def scopes_of(header: str) -> frozenset[AdminScope]:

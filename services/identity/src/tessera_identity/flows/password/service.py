@@ -181,10 +181,7 @@ class Passwords:
                 await self._hasher.hash(normalize_password(cmd.new_password)) if correct else ""
             )
         except Exception:  # no answer (e.g. no hashing thread free): the attempt is not counted
-            async with self._uow() as uow:
-                await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, cmd.client_ip)
-                await uow.throttle.unreserve(Scope.ACCOUNT, subject, "")
-                await uow.commit()
+            await self._unreserve(subject, cmd.client_ip)
             raise
         now = self._clock.now()
         async with self._uow() as uow:
@@ -217,10 +214,7 @@ class Passwords:
                 user.password_hash, normalize_password(password)
             )
         except Exception:  # no answer (e.g. no hashing thread free): the attempt is not counted
-            async with self._uow() as uow:
-                await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, client_ip)
-                await uow.throttle.unreserve(Scope.ACCOUNT, subject, "")
-                await uow.commit()
+            await self._unreserve(subject, client_ip)
             raise
         async with self._uow() as uow:
             if not correct:
@@ -257,6 +251,13 @@ class Passwords:
                 retry_after = str(reservation.retry_after_s)
                 raise TesseraError(Code.ACCOUNT_LOCKED, headers={"retry-after": retry_after})
         return user, subject
+
+    async def _unreserve(self, subject: str, client_ip: str) -> None:
+        """Free the slots `_admit` reserved for a check that never ran."""
+        async with self._uow() as uow:
+            await uow.throttle.unreserve(Scope.ACCOUNT_IP, subject, client_ip)
+            await uow.throttle.unreserve(Scope.ACCOUNT, subject, "")
+            await uow.commit()
 
     async def _reserve(
         self, uow: UnitOfWork, subject: str, client_ip: str
