@@ -2,16 +2,14 @@
 token introspection, the revocation identity asks for after a password change or reset, an
 account disabled or erased, and the session list of identity's admin API."""
 
-from datetime import UTC, datetime
-
 import msgspec
 from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from tessera_session.api.sessions import session_record
 from tessera_session.service.sessions import Sessions
 from tessera_shared.contracts.internal import (
-    SessionRecord,
     SessionsFound,
     SessionsQuery,
     SessionsRevocation,
@@ -64,21 +62,4 @@ class InternalController(Controller):
     ) -> SessionsFound:
         """The user's live sessions, oldest first."""
         found = sorted(await sessions.sessions_of(str(data.user_id)), key=lambda s: s.created_at)
-        return SessionsFound(
-            sessions=[
-                SessionRecord(
-                    id=s.id,
-                    device_id=s.device_id,
-                    app_id=s.app_id,
-                    created_at=_time(s.created_at),
-                    last_used_at=_time(s.last_used_at),
-                    ip=s.ip,
-                    user_agent=s.user_agent,
-                )
-                for s in found
-            ]
-        )
-
-
-def _time(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+        return SessionsFound(sessions=[session_record(s) for s in found])

@@ -13,9 +13,11 @@ from msgspec import UNSET, UnsetType
 from tessera_session.api.client import bearer, client_of, cookie_name
 from tessera_session.api.tokens import TokenAnswer, cleared_cookie, mfa_step_fields, with_cookie
 from tessera_session.config import SessionSettings
+from tessera_session.domain.family import SessionInfo
 from tessera_session.service.refresh import Refresh
 from tessera_session.service.sessions import Sessions
 from tessera_session.service.sign_in import MfaRequired, SignIn
+from tessera_shared.contracts.internal import SessionRecord
 from tessera_shared.errors import Code
 from tessera_shared.http.locale import request_locale, translator_of
 from tessera_shared.http.openapi import APP_ID, BEARER, DEVICE_ID, SIGN_IN, Header, documented
@@ -64,14 +66,7 @@ class LogoutAnswer(msgspec.Struct, frozen=True, kw_only=True):
     message: str
 
 
-class SessionView(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    device_id: str
-    app_id: str
-    created_at: datetime
-    last_used_at: datetime
-    ip: str
-    user_agent: str
+class SessionView(SessionRecord, frozen=True, kw_only=True):
     current: bool
     """True for the session of the token making this request."""
 
@@ -80,8 +75,17 @@ class SessionList(msgspec.Struct, frozen=True, kw_only=True):
     sessions: list[SessionView]
 
 
-def _time(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+def session_record(info: SessionInfo) -> SessionRecord:
+    """A live family as the user's list and identity's admin API show it."""
+    return SessionRecord(
+        id=info.id,
+        device_id=info.device_id,
+        app_id=info.app_id,
+        created_at=datetime.fromtimestamp(info.created_at / 1000, UTC),
+        last_used_at=datetime.fromtimestamp(info.last_used_at / 1000, UTC),
+        ip=info.ip,
+        user_agent=info.user_agent,
+    )
 
 
 class SessionController(Controller):
@@ -159,16 +163,7 @@ class SessionController(Controller):
         claims = await sessions.current(bearer(request))
         found = await sessions.sessions_of(claims.sub)
         views = [
-            SessionView(
-                id=s.id,
-                device_id=s.device_id,
-                app_id=s.app_id,
-                created_at=_time(s.created_at),
-                last_used_at=_time(s.last_used_at),
-                ip=s.ip,
-                user_agent=s.user_agent,
-                current=s.id == claims.sid,
-            )
+            SessionView(**msgspec.structs.asdict(session_record(s)), current=s.id == claims.sid)
             for s in found
         ]
         return Response(SessionList(sessions=views), headers={"cache-control": "no-store"})
